@@ -150,7 +150,9 @@ def _lab_activation(activation: Any) -> _act.Activation | str:
     """Turn the lab's ``activation=`` argument into an :class:`Activation`.
 
     Accepts this module's :func:`sigmoid`, an Activation or its name, or any lab-style function
-    ``f(x, derivative=False)`` whose derivative form takes the function's output.
+    ``f(x, derivative=False)`` whose derivative form takes the function's *output*, the template's
+    convention.  A function whose derivative takes the pre-activation must be passed as an
+    :class:`~reference.activations.Activation` instead: the two cannot be told apart by calling.
     """
     if activation is sigmoid:
         return _act.SIGMOID

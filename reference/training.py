@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from reference.init import as_generator
 from reference.losses import mse
 
 Array = np.ndarray
@@ -134,7 +135,7 @@ def train_batches(
     the run finished).
     """
     predict, backprop, update = _methods(model)
-    generator = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    generator = as_generator(rng)
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
     n = len(X)
