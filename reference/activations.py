@@ -117,7 +117,7 @@ def identity_derivative(x: Array) -> Array:
 def softmax(z: Array, axis: int = -1) -> Array:
     """Row-wise softmax, shifted by each row's maximum so ``exp`` cannot overflow.
 
-    (Seed 004 subtracts the maximum of the whole batch; the per-row maximum is the correct
+    (The [3,4,4,2] tutorial subtracts the maximum of the whole batch; the per-row maximum is the correct
     shift: a single large logit in one row cannot underflow every other row to 0/0.)
     """
     z = np.asarray(z, dtype=float)

@@ -1,4 +1,4 @@
-"""Tests of reference/exercises/net3442.py: seed 004, the [3, 4, 4, 2] "Learning Setup" tutorial.
+"""Tests of reference/exercises/net3442.py: the [3, 4, 4, 2] "Learning Setup" tutorial.
 
 Gradients are checked against central finite differences in float64; the training examples are
 checked to reach 100% accuracy from the module's default seeds within caps a few times larger

@@ -1,11 +1,11 @@
-"""Tests of the notebook exercises of seeds 000, 002 and 003 (reference/exercises/*.py).
+"""Tests of the notebook exercises (AND/OR and XOR notebooks, the ReLU XOR tutorial, the KIT719 notebook) (reference/exercises/*.py).
 
-* seed 000: AND and OR are learned with the notebook's weight pattern; the single layer is stuck
+* AND/OR and XOR notebooks: AND and OR are learned with the notebook's weight pattern; the single layer is stuck
   on XOR at loss 1.0 and outputs 0.5; the 2-2-1 network learns XOR from its default seed and
   the documented failing seed is stuck in the documented local minimum;
-* seed 002: the ReLU network reproduces every printed number of ``np.random.seed(83832)``
+* ReLU XOR tutorial: the ReLU network reproduces every printed number of ``np.random.seed(83832)``
   without touching NumPy's global random state;
-* seed 003: the original (sign-flipped) training reproduces the printed, wrong numbers and
+* KIT719 notebook: the original (sign-flipped) training reproduces the printed, wrong numbers and
   fails XOR; the corrected one learns it; the three exercises;
 * every gradient these modules use is checked against central finite differences of its loss
   (float64, relative error below 1e-7).
@@ -47,7 +47,7 @@ def fd_check(loss, params, analytic):
         assert err < TOL, f"relative error {err:.2e} for a parameter of shape {p.shape}"
 
 
-# --- seed 000: AND / OR -------------------------------------------------------------------------
+# --- AND / OR -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("gate", ["and", "or"])
 def test_single_layer_learns_and_and_or(gate):
@@ -126,7 +126,7 @@ def test_and_or_update_decreases_the_printed_loss():
     assert and_or.loss(after, y) < and_or.loss(y_pred, y)
 
 
-# --- seed 000: XOR with a single layer ----------------------------------------------------------
+# --- XOR with a single layer ----------------------------------------------------------
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_single_layer_is_stuck_on_xor(seed):
@@ -145,7 +145,7 @@ def test_single_layer_xor_zero_weights_are_stationary():
         np.testing.assert_allclose(grad_wout, 0.0, atol=1e-15)
 
 
-# --- seed 000: XOR with one hidden layer of 2 ---------------------------------------------------
+# --- XOR with one hidden layer of 2 ---------------------------------------------------
 
 def test_mlp_learns_xor_from_the_default_seed():
     r = xor_mlp.train()
@@ -189,7 +189,7 @@ def test_mlp_gradients_are_negative_gradients_of_half_sse():
         np.testing.assert_allclose(-ours, shared, rtol=1e-12, atol=1e-15)
 
 
-# --- seed 002: the ReLU network -----------------------------------------------------------------
+# --- the ReLU network -----------------------------------------------------------------
 
 def test_relu_xor_reproduces_the_printed_losses():
     r = xor_relu.train()
@@ -242,7 +242,7 @@ def test_relu_xor_gradients_match_finite_differences():
     fd_check(loss, [w1, w2], grads)
 
 
-# --- seed 003: the KIT719 notebook --------------------------------------------------------------
+# --- the KIT719 notebook --------------------------------------------------------------
 
 def notebook_training_cell(epochs: int, lr: float):
     """The notebook's cell, transcribed literally (integer starting arrays and all)."""

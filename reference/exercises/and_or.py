@@ -1,4 +1,4 @@
-"""Seed 000, notebook "01.AND_OR.ipynb": AND and OR with a single-layer perceptron.
+"""The "Machine Learning with NumPy" notebook "01.AND_OR.ipynb": AND and OR with a single-layer perceptron.
 
 The notebook trains one sigmoid unit, ``y_pred = sigmoid(x @ wout + bout)``, on the four corners
 of the square ``{-1, 1}^2`` (full batch, 5000 epochs, learning rate 0.1, weights drawn from

@@ -1,4 +1,4 @@
-"""Seed 004, "Python Tutorial: Learning Setup": the [3, 4, 4, 2] network, reproduced correctly.
+"""The tutorial "Python Tutorial: Learning Setup": the [3, 4, 4, 2] network, reproduced correctly.
 
 The tutorial teaches, on one small problem, how the choices around gradient descent change
 training.  This module redoes each of its examples with the shared building blocks of

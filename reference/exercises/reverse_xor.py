@@ -1,4 +1,4 @@
-"""Seed 003, KIT719 "Reverse Engineering of AI Models": a 2-2-1 sigmoid XOR net, and its sign bug.
+"""The KIT719 notebook "Reverse Engineering of AI Models": a 2-2-1 sigmoid XOR net, and its sign bug.
 
 The notebook's network, with its names and hand-picked starting values::
 
@@ -13,7 +13,7 @@ The notebook's bug: it climbs the loss
 --------------------------------------
 Its training cell computes ``L_derivative = (y - y_pred) * sigmoid_derivative(y_pred)``, which is
 ``-dL/ds2``, and then *subtracts* it: ``W2 = W2 - lr * h.T.dot(L_derivative)``, i.e.
-``W2 + lr * dL/dW2``.  Every parameter moves **up** the gradient.  (Seed 000 uses the same
+``W2 + lr * dL/dW2``.  Every parameter moves **up** the gradient.  (The AND/OR notebook uses the same
 ``(y - y_pred)`` but *adds* it, which is correct; the notebook's markdown also writes
 ``dL/dy_hat = 2/n * (y - y_hat)``, dropping the chain rule's minus sign, which is where the error
 comes from.)  Gradient ascent pushes every output towards 1, and the notebook's printed result

@@ -1,4 +1,4 @@
-"""Seed 000, notebook "02.XOR.ipynb", second part: XOR with one hidden layer of two sigmoid units.
+"""The "Machine Learning with NumPy" notebook "02.XOR.ipynb", second part: XOR with one hidden layer of two sigmoid units.
 
 The notebook's network and names::
 

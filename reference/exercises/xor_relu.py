@@ -1,4 +1,4 @@
-"""Seed 002, "Neural Networks and the Simplest XOR Problem": a ReLU network fitted by hand.
+"""The tutorial "Neural Networks and the Simplest XOR Problem": a ReLU network fitted by hand.
 
 The tutorial (adapted from the PyTorch "learning by examples" page) fits a 3-2-1 network with a
 ReLU hidden layer, **no biases** and a **linear** output to four rows of "XOR-like" data::
@@ -33,7 +33,7 @@ Things worth knowing about this data, which make it a weak XOR test:
   anyway, so the choice at the kink does not matter for this data.
 
 The loss is the plain sum of squares, so ``grad_y_pred = 2.0 * (y_pred - y)`` and the update is
-the ordinary ``w -= learning_rate * grad`` (no sign trick, unlike seed 000).
+the ordinary ``w -= learning_rate * grad`` (no sign trick, unlike the AND/OR notebook).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed 000, notebook "02.XOR.ipynb", first part: XOR with a single-layer perceptron must fail.
+"""The "Machine Learning with NumPy" notebook "02.XOR.ipynb", first part: XOR with a single-layer perceptron must fail.
 
 The network, data layout, initialisation and update are exactly those of
 :mod:`reference.exercises.and_or` (one sigmoid unit, inputs in ``{-1, 1}^2``, 5000 epochs,
