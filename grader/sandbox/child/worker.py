@@ -1,0 +1,289 @@
+"""The sandboxed child: applies its limits, then answers the grader's commands one by one.
+
+Started by the grader (directly at the ``rlimits`` level, by ``bootstrap.py`` at the
+``namespaces`` level) as ``python -s -P -B worker.py SPEC``, where ``SPEC`` is JSON naming the
+two pipe descriptors, the working directory and the limits.  Before any student code exists in
+the process it sets the resource limits, makes ``input()`` fail fast, and blocks imports of the
+grader's own packages; then it reads one JSON command per line and answers each with one
+message (see ``protocol.py``).
+
+Commands name an operation in :data:`OPS`.  Operations return raw observations only -- what
+was defined, what was printed, what raised -- never a verdict: the grader decides.  Whatever
+student code does inside an operation (raise, ``sys.exit``, print, loop past its time limit)
+becomes part of that operation's answer; if it kills the process instead, the grader notices
+the closed pipe and reports that.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import importlib.abc
+import importlib.machinery
+import io
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+import types
+from typing import Any, Callable
+
+RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+if RUNTIME_DIR not in sys.path:
+    sys.path.insert(0, RUNTIME_DIR)
+
+import protocol  # noqa: E402
+
+BLOCKED_PACKAGES = ("grader", "reference", "labgrade")
+
+
+class BlockGraderPackages(importlib.abc.MetaPathFinder):
+    """Refuse the grader's own packages, unless the submission itself has a module of that name.
+
+    A student's ``reference.py`` must still import; the grader's ``reference`` package (the
+    model answer) must not.
+    """
+
+    def __init__(self, student_dirs: list[str]) -> None:
+        self.student_dirs = student_dirs
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        top = name.partition(".")[0]
+        if top not in BLOCKED_PACKAGES:
+            return None
+        if path is None:  # a top-level name: only the submission's own files may provide it
+            spec = importlib.machinery.PathFinder.find_spec(name, self.student_dirs)
+        else:
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.origin and any(
+                os.path.abspath(spec.origin).startswith(os.path.abspath(d) + os.sep)
+                for d in self.student_dirs):
+            return spec
+        raise ModuleNotFoundError(
+            f"No module named {name!r} (the grader's own packages are not available to "
+            "submissions)", name=name)
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that keeps the first ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def no_keyboard(prompt: object = "") -> str:
+    """Replacement for ``input()``: a grader cannot type, so fail at once and say why."""
+    raise EOFError("your program waits for keyboard input (input()); a grader cannot type")
+
+
+def apply_limits(limits: dict[str, int]) -> None:
+    """Lower every resource limit as asked (a process may always lower its own limits)."""
+    names = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS,
+             "fsize": resource.RLIMIT_FSIZE, "nofile": resource.RLIMIT_NOFILE,
+             "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
+    for name, value in limits.items():
+        which = names[name]
+        _, hard = resource.getrlimit(which)
+        soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        new_hard = soft + 5 if name == "cpu" else soft  # SIGXCPU first, SIGKILL 5 s later
+        if hard != resource.RLIM_INFINITY:
+            new_hard = min(new_hard, hard)
+        resource.setrlimit(which, (soft, new_hard))
+
+
+class Context:
+    """State kept between commands: the student's namespace and what loading found."""
+
+    def __init__(self, spec: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> None:
+        self.spec = spec
+        self.send = send
+        self.workdir = os.getcwd()
+        # The student's code runs as the real __main__ module, so that classes defined in it
+        # (dataclasses, pickling, typing.get_type_hints) find their module in sys.modules.
+        module = types.ModuleType("__main__")
+        sys.modules["__main__"] = module
+        self.namespace: dict[str, Any] = module.__dict__
+        self.main: str | None = None
+        self.modules_before = set(sys.modules)
+        self.command_id: Any = None
+
+    def progress(self, **fields: Any) -> None:
+        self.send({"id": self.command_id, "progress": fields})
+
+
+# --- operations --------------------------------------------------------------------------------
+
+def op_ping(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Who and where the child is: used by the grader's own checks of the isolation."""
+    return {"pid": os.getpid(), "uid": os.getuid(), "gid": os.getgid(), "cwd": os.getcwd(),
+            "python": sys.version.split()[0], "executable": sys.executable,
+            "limits": {name: list(resource.getrlimit(getattr(resource, "RLIMIT_" + name)))
+                       for name in ("CPU", "AS", "FSIZE", "NOFILE", "NPROC")}}
+
+
+def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Load the submission's main file into the namespace (see ``loader.py``)."""
+    import describe
+    import loader
+
+    ctx.main = args["main"]
+    mode = args.get("mode", "definitions")
+    path = os.path.join(ctx.workdir, args["main"])
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    if args.get("kind") == "notebook":
+        report = loader.load_notebook(
+            args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
+            on_cell_start=lambda i: ctx.progress(cell=i),
+            skip_cells=set(args.get("skip_cells", ())))
+    else:
+        report = loader.load_script(path, ctx.namespace, mode=mode,
+                                    timeout=float(args["timeout"]))
+    result = report.to_dict()
+    result["definitions"] = describe.describe(ctx.namespace, main_file=args["main"])
+    return result
+
+
+def op_describe(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """What the namespace defines now."""
+    import describe
+
+    return describe.describe(ctx.namespace, main_file=ctx.main)
+
+
+def op_imports(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Top-level modules imported since the worker started: for the NumPy-only rule."""
+    new = {name.partition(".")[0] for name in set(sys.modules) - ctx.modules_before}
+    return {"modules": sorted(new)}
+
+
+def op_call(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Call something the submission defined and return what it returned.
+
+    ``{"target": "NN", "args": [...], "kwargs": {...}, "then": [{"method": "predict",
+    "args": [...]}, ...]}``: calls ``target`` (a name in the namespace), then each method in
+    turn on its result.  Values that can travel (numbers, strings, arrays, lists of them) come
+    back as they are; anything else as its type name.  The building block of the probes.
+    """
+    target = ctx.namespace.get(args["target"])
+    if target is None:
+        raise NameError(f"{args['target']!r} is not defined by the submission")
+    value = target(*materialise(args.get("args", [])), **materialise(args.get("kwargs", {})))
+    results = [observable(value)]
+    for step in args.get("then", []):
+        method = getattr(value, step["method"])
+        results.append(observable(method(*materialise(step.get("args", [])),
+                                         **materialise(step.get("kwargs", {})))))
+    return {"results": results}
+
+
+def materialise(value: Any) -> Any:
+    """Commands carry arrays as ``{"__array__": nested lists}``: make them float64 arrays."""
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            import numpy as np
+
+            return np.array(value["__array__"], dtype=float)
+        return {k: materialise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [materialise(v) for v in value]
+    return value
+
+
+def observable(value: Any) -> Any:
+    """A value the protocol can carry, or a description of one it cannot."""
+    try:
+        protocol.encode({"v": value})
+        return value
+    except (TypeError, ValueError):
+        return {"type": type(value).__name__}
+
+
+OPS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
+    "ping": op_ping,
+    "load": op_load,
+    "describe": op_describe,
+    "imports": op_imports,
+    "call": op_call,
+}
+
+
+def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dict[str, Any]:
+    """Run one command with stdout/stderr captured; turn anything it raises into data."""
+    ctx.command_id = command.get("id")
+    op = OPS.get(command.get("op", ""))
+    if op is None:
+        return {"id": ctx.command_id, "ok": False,
+                "error": {"kind": "grader", "message": f"unknown operation {command.get('op')!r}"}}
+    out, err = CappedText(output_limit), CappedText(output_limit)
+    saved = sys.stdout, sys.stderr, builtins.input
+    sys.stdout, sys.stderr, builtins.input = out, err, no_keyboard
+    start = time.perf_counter()
+    try:
+        result = op(ctx, command.get("args") or {})
+        reply = {"id": ctx.command_id, "ok": True, "result": result}
+    except BaseException as exc:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt included
+        reply = {"id": ctx.command_id, "ok": False,
+                 "error": {"kind": type(exc).__name__, "message": str(exc)[:2000],
+                           "traceback": traceback.format_exc(limit=20)[-8000:]}}
+    finally:
+        sys.stdout, sys.stderr, builtins.input = saved
+    reply["seconds"] = time.perf_counter() - start
+    reply["stdout"], reply["stdout_dropped"] = out.text(), out.dropped
+    reply["stderr"], reply["stderr_dropped"] = err.text(), err.dropped
+    return reply
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    apply_limits(spec["limits"])
+    res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
+    workdir = os.getcwd()
+    for name in ("figures", "magics", "definitions", "describe", "loader"):
+        try:  # our own modules, imported before the path is closed to submissions
+            importlib.import_module(name)
+        except ImportError:
+            pass  # an operation that needs it says so in its answer
+
+    sys.path[:] = [p for p in sys.path if p != RUNTIME_DIR]  # submissions cannot import us
+    sys.path.insert(0, workdir)
+    sys.meta_path.insert(0, BlockGraderPackages([workdir]))
+    builtins.input = no_keyboard
+
+    def send(message: dict[str, Any]) -> None:
+        try:
+            protocol.write_message(res_fd, message)
+        except TypeError as exc:  # an observation that cannot be encoded: say so
+            protocol.write_message(res_fd, {"id": message.get("id"), "ok": False, "error": {
+                "kind": "grader", "message": f"observation could not be encoded: {exc}"}})
+
+    ctx = Context(spec, send)
+    with os.fdopen(cmd_fd, "rb", buffering=0) as commands:
+        for command in protocol.read_commands(commands):
+            send(run_command(ctx, command, int(spec["output_chars"])))
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
