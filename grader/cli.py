@@ -57,7 +57,52 @@ def _reference_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- labgrade inspect -------------------------------------------------------------------------
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    from grader.settings import ISOLATION_CHOICES, SandboxSettings
+
+    defaults = SandboxSettings()
+    parser.add_argument("path", type=Path,
+                        help="a .py, .ipynb or .zip submission, a submission folder, or a "
+                             "folder of submissions")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per submission on stdout")
+    parser.add_argument("--execute", action="store_true",
+                        help="run each program as the student would (its training, prints "
+                             "and figures) instead of loading only its definitions")
+    parser.add_argument("--roster", type=Path, help="CSV with columns id,name")
+    parser.add_argument("--isolation", choices=ISOLATION_CHOICES, default=defaults.isolation,
+                        help=SandboxSettings.help()["isolation"][1])
+    for name in ("step_timeout", "cell_timeout"):
+        default, text = SandboxSettings.help()[name]
+        parser.add_argument("--" + name.replace("_", "-"), type=float, default=default,
+                            help=f"{text} (default: %(default)s)")
+
+
+def _inspect_run(args: argparse.Namespace) -> int:
+    from grader.discover import DiscoveryError
+    from grader.inspection import run
+    from grader.load import DEFINITIONS, EXECUTE
+    from grader.settings import SandboxSettings
+
+    if not args.path.exists():
+        raise UsageError(f"{args.path} does not exist")
+    try:
+        settings = SandboxSettings(isolation=args.isolation, step_timeout=args.step_timeout,
+                                   cell_timeout=args.cell_timeout)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        return run(args.path, settings=settings, mode=EXECUTE if args.execute else DEFINITIONS,
+                   as_json=args.json, roster=args.roster, out=sys.stdout)
+    except (DiscoveryError, RuntimeError) as err:
+        raise UsageError(str(err)) from None
+
+
 COMMANDS: list[Command] = [
+    Command("inspect", "discover and load submissions safely, and show what they define",
+            _inspect_arguments, _inspect_run),
     Command("reference", "train the reference solution of a lab and save its figures",
             _reference_arguments, _reference_run),
 ]

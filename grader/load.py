@@ -1,0 +1,198 @@
+"""Load one submission in its sandbox and report what it defines: the ``load`` stage.
+
+The grader's side of loading: notebooks are read here with nbformat (a truncated or invalid
+notebook is a clear error, and no code of it runs), the child is asked to load the main file,
+and what went wrong is turned into sentences a student understands.  Three recoveries make
+sure a broken submission still yields everything that can be had:
+
+* a notebook cell that defeats the child's own per-cell timer is identified from the child's
+  progress messages; the child is restarted and the notebook loaded again without that cell;
+* in definitions mode, when kept code needs names that only dropped code defines, the module
+  is executed under its time limit, and the report says so;
+* if that execution hangs or kills the child, the child is restarted and only the definitions
+  are loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox import Sandbox, StepResult
+from grader.settings import SandboxSettings
+
+DEFINITIONS = "definitions"
+EXECUTE = "execute"
+
+
+@dataclass
+class LoadResult:
+    """What loading one submission found; plain data, ready for JSON."""
+
+    mode: str
+    isolation: str
+    classes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``{name: {"methods": [...], "init_signature": "(self, dim, ...)", ...}}``."""
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    """One sentence each, for the student."""
+    error_details: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stdout: str = ""
+    figures: list[bytes] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["figures"] = len(self.figures)
+        return data
+
+
+def read_notebook_cells(path: Path) -> list[str]:
+    """The code cells' sources, in order; raises ValueError with a student-readable reason."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as err:  # nbformat raises several unrelated types for broken files
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"the notebook {path.name} cannot be read ({reason}); is it truncated "
+                         "or not saved as .ipynb?") from None
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """One line for one loader error: where, what, and the offending line if known."""
+    where = []
+    if error.get("file"):
+        where.append(str(error["file"]))
+    if error.get("cell"):
+        where.append(f"cell {error['cell']}")
+    if error.get("line"):
+        where.append(f"line {error['line']}")
+    text = ", ".join(where)
+    message = error.get("message") or error.get("kind", "error")
+    line = (error.get("source_line") or "").strip()
+    return (f"{text}: " if text else "") + message + (f" (in: {line})" if line else "")
+
+
+def _step_failure(step: StepResult, what: str) -> str:
+    return f"{what}: {step.message}"
+
+
+class Loader:
+    """Loads one submission's main file into a running :class:`Sandbox`."""
+
+    def __init__(self, sandbox: Sandbox, main: str, kind: str) -> None:
+        self.sandbox = sandbox
+        self.main = main
+        self.kind = kind
+        self.settings: SandboxSettings = sandbox.settings
+
+    def load(self, mode: str = DEFINITIONS) -> LoadResult:
+        result = LoadResult(mode=mode, isolation=self.sandbox.isolation.describe())
+        if self.kind == "notebook":
+            self._load_notebook(mode, result)
+        else:
+            self._load_script(mode, result)
+        return result
+
+    # --- notebooks ------------------------------------------------------------------------
+
+    def _load_notebook(self, mode: str, result: LoadResult) -> None:
+        try:
+            cells = read_notebook_cells(self.sandbox.workdir / self.main)
+        except ValueError as err:
+            result.errors.append(str(err))
+            return
+        skip: set[int] = set()
+        while True:
+            args = {"main": self.main, "kind": "notebook", "mode": mode, "cells": cells,
+                    "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip)}
+            limit = self.settings.cell_timeout * (len(cells) + 1) + 5
+            step = self.sandbox.request("load", args, timeout=limit)
+            if step.answered or step.failure not in ("timeout", "crash", "exit"):
+                break
+            started = [p["cell"] for p in step.progress if "cell" in p]
+            if not started or started[-1] in skip or self.sandbox.remaining_budget() <= 0:
+                break
+            stuck = started[-1]
+            skip.add(stuck)
+            result.errors.append(f"cell {stuck + 1}: {step.message}; the cells after it "
+                                 "were loaded without it")
+            self.sandbox.restart()
+        self._absorb(step, result, "loading the notebook")
+        for cell in result.cells:
+            if cell.get("index") in skip:
+                cell["status"] = "timeout" if step.failure != "crash" else "crash"
+
+    # --- scripts --------------------------------------------------------------------------
+
+    def _load_script(self, mode: str, result: LoadResult) -> None:
+        args = {"main": self.main, "kind": "script", "mode": mode,
+                "timeout": self.settings.step_timeout}
+        step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
+        if not step.answered and mode == EXECUTE:
+            result.errors.append(_step_failure(step, f"running {self.main}"))
+            result.stdout += step.output
+            self.sandbox.restart()
+            result.notes.append(f"only the definitions of {self.main} were loaded, because "
+                                "running it did not end normally")
+            result.mode = DEFINITIONS
+            args["mode"] = DEFINITIONS
+            step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
+        self._absorb(step, result, f"loading {self.main}")
+        needs = step.result.get("needs_execute") if step.answered else None
+        if mode == DEFINITIONS and needs:
+            names = ", ".join(needs)
+            result.notes.append(f"{self.main} was also executed, because its definitions use "
+                                f"{names}, which only its top-level code defines")
+            args["mode"] = EXECUTE
+            fallback = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
+            if fallback.answered:
+                result.mode = f"{DEFINITIONS}+{EXECUTE}"
+                self._absorb(fallback, result, f"running {self.main}")
+            else:
+                result.errors.append(_step_failure(fallback, f"running {self.main}"))
+                self.sandbox.restart()
+                args["mode"] = DEFINITIONS
+                self._absorb(self.sandbox.request("load", args,
+                                                  timeout=self.settings.step_timeout + 5),
+                             result, f"loading {self.main}")
+
+    # --- results --------------------------------------------------------------------------
+
+    def _absorb(self, step: StepResult, result: LoadResult, what: str) -> None:
+        """Merge one load step's observations into the result."""
+        result.seconds += step.seconds
+        result.stdout += step.output
+        if not step.answered:
+            result.errors.append(_step_failure(step, what))
+            return
+        reply = step.reply or {}
+        result.stdout += reply.get("stdout", "") + reply.get("stderr", "")
+        if not reply.get("ok"):
+            error = reply.get("error", {})
+            result.errors.append(f"{what}: the grader failed ({error.get('message')})")
+            result.error_details.append(error)
+            return
+        report = step.result
+        for error in report.get("errors", []):
+            if error not in result.error_details:
+                result.error_details.append(error)
+                result.errors.append(describe_error(error))
+        result.cells = report.get("cells", result.cells)
+        result.notes += [n for n in report.get("notes", []) if n not in result.notes]
+        result.figures += list(report.get("figures", []))
+        definitions = report.get("definitions", {})
+        result.classes = definitions.get("classes", result.classes)
+        result.functions = definitions.get("functions", result.functions)
+
+
+def load_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None,
+               mode: str = DEFINITIONS) -> LoadResult:
+    """Start a sandbox on ``files``, load ``main`` (a path relative to it), and clean up."""
+    with Sandbox(files, settings) as sandbox:
+        return Loader(sandbox, main, kind).load(mode)
