@@ -88,7 +88,8 @@ class CappedText(io.TextIOBase):
         return len(text)
 
     def text(self) -> str:
-        return "".join(self.parts)
+        marker = f"\n[... {self.dropped} more characters not kept ...]\n" if self.dropped else ""
+        return "".join(self.parts) + marker
 
 
 def no_keyboard(prompt: object = "") -> str:
