@@ -84,6 +84,7 @@ def _inspect_run(args: argparse.Namespace) -> int:
     from grader.discover import DiscoveryError
     from grader.inspection import run
     from grader.load import DEFINITIONS, EXECUTE
+    from grader.sandbox import isolation
     from grader.settings import SandboxSettings
 
     if not args.path.exists():
@@ -91,12 +92,13 @@ def _inspect_run(args: argparse.Namespace) -> int:
     try:
         settings = SandboxSettings(isolation=args.isolation, step_timeout=args.step_timeout,
                                    cell_timeout=args.cell_timeout)
-    except ValueError as err:
+        isolation.choose(settings.isolation)
+    except (ValueError, RuntimeError) as err:  # a bad value, or namespaces unavailable here
         raise UsageError(str(err)) from None
     try:
         return run(args.path, settings=settings, mode=EXECUTE if args.execute else DEFINITIONS,
                    as_json=args.json, roster=args.roster, out=sys.stdout)
-    except (DiscoveryError, RuntimeError) as err:
+    except DiscoveryError as err:
         raise UsageError(str(err)) from None
 
 

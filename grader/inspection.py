@@ -42,7 +42,7 @@ def inspect_submission(sub: Submission, settings: SandboxSettings, mode: str) ->
         "notes": list(sub.notes),
         "seconds": 0.0,
     }
-    if sub.main is None:
+    if sub.main is None or sub.errors:  # nothing loadable, and the reason is already said
         return record
     try:
         loaded = load_files(sub.root, sub.main, sub.kind or "script", settings, mode)

@@ -1,0 +1,482 @@
+"""The discover stage on every kind of input: the real samples, files, zips, folders, a mixed class
+batch with a broken zip, roster and time CSVs, name parsing, and main-file choice.  Everything is
+real files in tmp_path; no student code is ever run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.archive import ExtractionLimits
+from grader.discover import (DiscoveryError, ParsedName, Submission, discover, missing_students,
+                             parse_submission_name, read_roster, read_times)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "submissions"
+TAIPEI = timezone(timedelta(hours=8))
+
+NN_SCRIPT = """\
+import numpy as np
+
+class NN:
+    def __init__(self, dim):
+        self.weights = [np.zeros((a, b)) for a, b in zip(dim, dim[1:])]
+
+    def predict(self, X):
+        return X
+
+    def backprop(self, y):
+        pass
+
+    def update(self, lr):
+        pass
+
+nn = NN([2, 3, 3, 1])
+while True:  # a training loop that never ends: discover must never run it
+    pass
+"""
+HELPER = "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
+
+
+def notebook_text(*cells: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    return nbformat.writes(nb)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def make_zip(path: Path, entries: dict[str, str | bytes],
+             date_time: tuple[int, ...] = (2024, 3, 21, 23, 0, 0)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=date_time), data)
+    return path
+
+
+def one(subs: list[Submission]) -> Submission:
+    assert len(subs) == 1, [s.source for s in subs]
+    return subs[0]
+
+
+def root_listing(sub: Submission) -> list[str]:
+    return sorted(p.relative_to(sub.root).as_posix() for p in sub.root.rglob("*") if p.is_file())
+
+
+# --- the real samples ---------------------------------------------------------------------------
+
+def test_the_sample_folder_is_a_batch_of_four_single_files(tmp_path):
+    subs = discover(SAMPLES, workdir=tmp_path / "work")
+    assert [(s.student_id, s.student_name, s.kind) for s in subs] == [
+        ("0856001", "Chen", "script"), ("0856017", "王小明", "notebook"),
+        ("0856042", "Lin", "script"), ("0856105", "Huang", "script")]
+    for sub in subs:
+        assert sub.source_type == "file" and sub.source.parent == SAMPLES
+        assert sub.main == sub.source.name and sub.files == [sub.source.name]
+        assert root_listing(sub) == [sub.source.name], "a single file never drags its siblings"
+        assert sub.root == tmp_path / "work" / sub.key and sub.key == sub.student_id
+        assert sub.main_class == "NN" and sub.errors == [] and sub.ok
+        assert sub.submitted_at_source == "mtime" and sub.submitted_at.tzinfo is not None
+        assert len(sub.sha256) == 64 and not sub.has_report_pdf
+    assert "README.md" not in {s.source.name for s in subs}
+    record = json.loads(json.dumps(subs[1].to_dict(), ensure_ascii=False))
+    assert record["student_name"] == "王小明" and record["kind"] == "notebook"
+    huang = subs[3]
+    assert huang.main_reason == "defines class NN (found by a text scan: the file does not parse)"
+    assert (huang.root / huang.main).read_bytes() == huang.source.read_bytes()
+
+
+def test_a_sample_given_alone(tmp_path):
+    sub = one(discover(SAMPLES / "DLP_LAB1_0856017_王小明.ipynb", workdir=tmp_path))
+    assert (sub.student_id, sub.kind, sub.main_reason) == ("0856017", "notebook",
+                                                           "defines class NN")
+    sub = one(discover(SAMPLES / "DLP_LAB1_0856105_Huang.py", workdir=tmp_path))
+    assert sub.main == "DLP_LAB1_0856105_Huang.py" and sub.errors == []
+
+
+# --- names --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("DLP_LAB1_0756172_鍾嘉峻.zip", ("0756172", "鍾嘉峻")),
+    ("DLP_LAB1_0756172_鍾嘉峻.py", ("0756172", "鍾嘉峻")),
+    ("0756172_鍾嘉峻", ("0756172", "鍾嘉峻")),
+    ("dlp_lab1_0756172.zip", ("0756172", None)),
+    ("DLP_LAB1_0756172_鍾嘉峻 (1).zip", ("0756172", "鍾嘉峻")),
+    ("Lab1-0756172-Wang Xiao Ming.zip", ("0756172", "Wang Xiao Ming")),
+    ("DLP LAB2 A0756172 Wang Xiao Ming.ipynb", ("A0756172", "Wang Xiao Ming")),
+    ("dlp_Lab1_r09922001_王小明_final.zip", ("r09922001", "王小明")),
+    ("DLP_LAB_1_310551001_Lee.zip", ("310551001", "Lee")),
+    ("王小明_0756172.py", ("0756172", "王小明")),
+    ("DLP_LAB1_0756172_Chen - Copy.zip", ("0756172", "Chen")),
+    ("lab1_20240321.py", (None, "lab1_20240321")),
+    ("DLP_LAB1_鍾嘉峻.zip", (None, "鍾嘉峻")),
+    ("my homework.zip", (None, "my homework")),
+])
+def test_student_id_and_name_from_messy_file_names(name, expected):
+    assert parse_submission_name(name) == ParsedName(*expected)
+
+
+def test_nfd_file_names_from_macos_are_normalised():
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "DLP_LAB1_0756172_Gaël.zip")
+    assert parse_submission_name(nfd) == ParsedName("0756172", "Gaël")
+
+
+# --- single inputs ------------------------------------------------------------------------------
+
+def test_a_zip_with_nested_folders_report_and_junk(tmp_path):
+    zip_path = make_zip(tmp_path / "in" / "DLP_LAB1_0756172_鍾嘉峻.zip", {
+        "DLP_LAB1_0756172_鍾嘉峻/src/lab1.py": NN_SCRIPT,
+        "DLP_LAB1_0756172_鍾嘉峻/src/utils.py": HELPER,
+        "DLP_LAB1_0756172_鍾嘉峻/Report.PDF": b"%PDF-1.4\n",
+        "__MACOSX/DLP_LAB1_0756172_鍾嘉峻/._Report.PDF": b"\0",
+    })
+    sub = one(discover(zip_path, workdir=tmp_path / "work", tz=TAIPEI))
+    prefix = "DLP_LAB1_0756172_鍾嘉峻/"
+    assert (sub.student_id, sub.student_name, sub.key) == ("0756172", "鍾嘉峻", "0756172")
+    assert sub.source_type == "zip" and sub.root == tmp_path / "work" / "0756172"
+    assert sub.files == [prefix + "Report.PDF", prefix + "src/lab1.py", prefix + "src/utils.py"]
+    assert sub.main == prefix + "src/lab1.py" and sub.kind == "script"
+    assert sub.has_report_pdf and sub.report_pdfs == [prefix + "Report.PDF"]
+    assert [s.name for s in sub.skipped] == ["__MACOSX/DLP_LAB1_0756172_鍾嘉峻/._Report.PDF"]
+    assert sub.submitted_at == datetime(2024, 3, 21, 23, 0, 0, tzinfo=TAIPEI)
+    assert sub.submitted_at_source == "zip-entries"
+    assert not list(zip_path.parent.glob("*/")), "nothing is extracted next to the input"
+
+
+def test_submitted_at_is_the_latest_source_entry(tmp_path):
+    zip_path = tmp_path / "DLP_LAB1_0756172_x.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("lab1.py", (2024, 3, 20, 10, 0, 0)), NN_SCRIPT)
+        zf.writestr(zipfile.ZipInfo("utils.py", (2024, 3, 21, 22, 30, 0)), HELPER)
+        zf.writestr(zipfile.ZipInfo("report.pdf", (2024, 3, 25, 9, 0, 0)), b"%PDF")  # not source
+    sub = one(discover(zip_path, workdir=tmp_path / "work", tz=timezone.utc))
+    assert sub.submitted_at == datetime(2024, 3, 21, 22, 30, tzinfo=timezone.utc)
+
+
+def test_a_single_submission_folder(tmp_path):
+    folder = tmp_path / "DLP_LAB1_0756172_鍾嘉峻"
+    write(folder / "code" / "lab1.py", NN_SCRIPT)
+    write(folder / "code" / "utils.py", HELPER)
+    write(folder / "report.pdf", b"%PDF")
+    write(folder / "data" / "xor.csv", "0,0,0\n")
+    write(folder / ".DS_Store", b"\0")
+    os.symlink("/etc/passwd", folder / "code" / "passwd.py")
+    sub = one(discover(folder, workdir=tmp_path / "work"))
+    assert sub.source_type == "folder" and sub.student_id == "0756172"
+    assert sub.files == ["code/lab1.py", "code/utils.py", "data/xor.csv", "report.pdf"]
+    assert sub.main == "code/lab1.py" and sub.has_report_pdf
+    assert {s.name: s.reason for s in sub.skipped} == {
+        ".DS_Store": "macOS folder settings", "code/passwd.py": "symbolic link, not followed"}
+    assert root_listing(sub) == sub.files and sub.submitted_at_source == "mtime"
+
+
+def test_a_folder_without_an_id_whose_top_level_file_defines_nn_is_one_submission(tmp_path):
+    folder = tmp_path / "my work"
+    write(folder / "nn.py", NN_SCRIPT)
+    write(folder / "helpers.py", HELPER)
+    write(folder / "old" / "try1.py", HELPER)
+    sub = one(discover(folder, workdir=tmp_path / "work"))
+    assert sub.main == "nn.py" and sub.files == ["helpers.py", "nn.py", "old/try1.py"]
+    assert (sub.student_id, sub.student_name, sub.key) == (None, "my work", "my_work")
+
+
+def test_other_files_and_archives_are_submissions_with_errors(tmp_path):
+    rar = write(tmp_path / "DLP_LAB1_0756172_x.rar", b"Rar!\x1a\x07\x00")
+    sub = one(discover(rar, workdir=tmp_path / "work"))
+    assert sub.errors == ["'DLP_LAB1_0756172_x.rar' is a RAR archive, which the grader does not "
+                          "open; please submit a .zip file."]
+    pdf = write(tmp_path / "DLP_LAB1_0756172_x.pdf", b"%PDF")
+    sub = one(discover(pdf, workdir=tmp_path / "work"))
+    assert sub.has_report_pdf and sub.main is None and not sub.ok
+    assert sub.errors == ["No Python source (.py) or notebook (.ipynb) was found in the "
+                          "submission."]
+
+
+def test_a_zip_holding_only_another_zip(tmp_path):
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("lab1.py", NN_SCRIPT)
+    outer = make_zip(tmp_path / "DLP_LAB1_0756172_x.zip",
+                     {"DLP_LAB1_0756172_x.zip": inner.getvalue()})
+    sub = one(discover(outer, workdir=tmp_path / "work"))
+    assert sub.files == ["DLP_LAB1_0756172_x.zip"] and sub.main is None
+    assert "another archive ('DLP_LAB1_0756172_x.zip')" in sub.errors[0]
+
+
+def test_the_id_can_come_from_the_folder_inside_a_badly_named_zip(tmp_path):
+    zip_path = make_zip(tmp_path / "lab1.zip", {"DLP_LAB1_0756172_鍾嘉峻/lab1.py": NN_SCRIPT})
+    sub = one(discover(zip_path, workdir=tmp_path / "work"))
+    assert (sub.student_id, sub.student_name) == ("0756172", "鍾嘉峻")
+    assert "student id taken from 'DLP_LAB1_0756172_鍾嘉峻' inside the submission" in sub.notes
+
+
+def test_a_big5_named_zip_from_windows(tmp_path):
+    # Names written as Big5 bytes without the UTF-8 flag: ASCII placeholders of the same length
+    # are written and replaced afterwards, since zipfile itself would write UTF-8.
+    big5 = "鍾嘉峻.py".encode("cp950")
+    placeholder = b"N" * len(big5)
+    data = make_zip(tmp_path / "tmp.zip", {placeholder.decode(): NN_SCRIPT}).read_bytes()
+    zip_path = write(tmp_path / "DLP_LAB1_0756172_鍾嘉峻.zip", data.replace(placeholder, big5))
+    sub = one(discover(zip_path, workdir=tmp_path / "work"))
+    assert sub.main == "鍾嘉峻.py" and (sub.root / "鍾嘉峻.py").exists()
+    assert "file names in the zip were written in Big5 and converted" in sub.notes
+
+
+# --- a class batch ------------------------------------------------------------------------------
+
+@pytest.fixture
+def batch(tmp_path):
+    """A class folder mixing every kind of submission, a broken zip and files to ignore."""
+    folder = tmp_path / "class"
+    make_zip(folder / "DLP_LAB1_0756172_鍾嘉峻.zip",
+             {"lab1.py": NN_SCRIPT, "report.pdf": b"%PDF"})
+    write(folder / "0756173_Wang.py", NN_SCRIPT)
+    write(folder / "Lab1-0756174-Lee Da.ipynb", notebook_text("%matplotlib inline", NN_SCRIPT))
+    write(folder / "DLP_LAB1_0756175_Chen" / "src" / "main.py", NN_SCRIPT)
+    write(folder / "DLP_LAB1_0756175_Chen" / "report.pdf", b"%PDF")
+    whole = make_zip(tmp_path / "whole.zip", {"lab1.py": NN_SCRIPT * 20}).read_bytes()
+    write(folder / "DLP_LAB1_0756176_Broken.zip", whole[: len(whole) // 2])
+    write(folder / "README.md", "How to submit\n")
+    write(folder / "roster.csv", "id,name\n")
+    write(folder / ".DS_Store", b"\0")
+    write(folder / "__MACOSX" / "._x", b"\0")
+    return folder
+
+
+def test_a_batch_mixing_kinds_with_a_broken_zip(batch, tmp_path):
+    subs = discover(batch, workdir=tmp_path / "work")
+    by_id = {s.student_id: s for s in subs}
+    assert [s.student_id for s in subs] == ["0756173", "0756172", "0756175", "0756176",
+                                            "0756174"], "sorted by source name, case-insensitive"
+    assert [s.source.name for s in subs] == sorted((s.source.name for s in subs), key=str.casefold)
+    assert (by_id["0756172"].source_type, by_id["0756172"].main) == ("zip", "lab1.py")
+    assert by_id["0756172"].has_report_pdf
+    assert (by_id["0756173"].source_type, by_id["0756173"].kind) == ("file", "script")
+    assert by_id["0756174"].kind == "notebook" and by_id["0756174"].student_name == "Lee Da"
+    assert (by_id["0756175"].source_type, by_id["0756175"].main) == ("folder", "src/main.py")
+    for student_id in ("0756172", "0756173", "0756174", "0756175"):
+        assert by_id[student_id].ok and by_id[student_id].errors == []
+    broken = by_id["0756176"]
+    assert broken.errors == ["'DLP_LAB1_0756176_Broken.zip' is an incomplete or damaged zip "
+                             "(its end is missing, the upload may have been cut off); please "
+                             "create and upload it again."]
+    assert broken.files == [] and broken.root.is_dir() and len(broken.sha256) == 64
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == sorted(s.key for s in subs)
+
+
+def test_discovering_twice_gives_equal_results(batch, tmp_path):
+    first = discover(batch, workdir=tmp_path / "work")
+    second = discover(batch, workdir=tmp_path / "work")
+    assert first == second
+    assert [s.to_dict() for s in first] == [s.to_dict() for s in second]
+    # A copy of the class elsewhere hashes the same: hashes depend on contents only.
+    shutil.copytree(batch, tmp_path / "copy")
+    third = discover(tmp_path / "copy", workdir=tmp_path / "work2")
+    assert [s.sha256 for s in third] == [s.sha256 for s in first]
+
+
+def test_two_submissions_of_one_student_get_distinct_keys(tmp_path):
+    folder = tmp_path / "class"
+    make_zip(folder / "DLP_LAB1_0756172_鍾嘉峻.zip", {"lab1.py": NN_SCRIPT})
+    make_zip(folder / "DLP_LAB1_0756172_鍾嘉峻 (1).zip", {"lab1.py": NN_SCRIPT + "\n"})
+    write(folder / "0756180_Wu.py", NN_SCRIPT)
+    subs = discover(folder, workdir=tmp_path / "work")
+    assert [s.key for s in subs] == ["0756180", "0756172", "0756172-2"]
+    assert subs[1].sha256 != subs[2].sha256 and subs[1].root != subs[2].root
+    assert "student 0756172 has 2 submissions in this batch (0756172, 0756172-2)" in subs[2].notes
+
+
+def test_a_batch_of_subfolders_without_ids(tmp_path):
+    folder = tmp_path / "class"
+    write(folder / "alice" / "lab1.py", NN_SCRIPT)
+    write(folder / "bob" / "code" / "nn.py", NN_SCRIPT)
+    subs = discover(folder, workdir=tmp_path / "work")
+    assert [(s.key, s.student_id, s.main) for s in subs] == [("alice", None, "lab1.py"),
+                                                             ("bob", None, "code/nn.py")]
+
+
+def test_one_subfolder_named_with_an_id_is_a_batch_of_one(tmp_path):
+    write(tmp_path / "class" / "0756172_Chen" / "lab1.py", NN_SCRIPT)
+    sub = one(discover(tmp_path / "class", workdir=tmp_path / "work"))
+    assert (sub.student_id, sub.source.name, sub.files) == ("0756172", "0756172_Chen",
+                                                           ["lab1.py"])
+
+
+def test_the_layout_can_be_forced(tmp_path):
+    folder = tmp_path / "class"
+    write(folder / "alice" / "lab1.py", NN_SCRIPT)
+    write(folder / "bob" / "lab1.py", NN_SCRIPT)
+    sub = one(discover(folder, workdir=tmp_path / "work", layout="single"))
+    assert sub.files == ["alice/lab1.py", "bob/lab1.py"]
+    assert sub.notes == ["other candidates for the main file: bob/lab1.py"]
+    assert len(discover(SAMPLES, workdir=tmp_path / "w2", layout="batch")) == 4
+
+
+def test_workdir_inside_the_input_and_missing_paths_are_refused(batch, tmp_path):
+    with pytest.raises(DiscoveryError, match="must not be inside"):
+        discover(batch, workdir=batch / "work")
+    with pytest.raises(DiscoveryError, match="does not exist"):
+        discover(tmp_path / "nope", workdir=tmp_path / "work")
+
+
+# --- roster and submission times ----------------------------------------------------------------
+
+def test_roster_overrides_names_and_notes_unknown_ids(batch, tmp_path):
+    roster = write(tmp_path / "roster.csv",
+                   "\ufeffID,Name,email\n0756172,鍾嘉峻 (Chung),a@x\n756173,王大明,b@x\n"
+                   "0756199,Absent,c@x\n\n")
+    subs = discover(batch, workdir=tmp_path / "work", roster=roster)
+    by_id = {s.student_id: s for s in subs}
+    assert by_id["0756172"].student_name == "鍾嘉峻 (Chung)"
+    assert by_id["0756173"].student_name == "王大明", "Excel's lost leading zero still matches"
+    assert "student id 0756174 is not in the roster roster.csv" in by_id["0756174"].notes
+    entries = read_roster(roster)
+    assert [e.student_id for e in missing_students(entries, subs)] == ["0756199"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("0756172,鍾嘉峻\n", r"roster\.csv, line 1: the first line must be a header naming the "
+                        r"columns 'id' and 'name' \(found '0756172', '鍾嘉峻'\)"),
+    ("id,name\n0756172,A\n\n0756173,B\n0756172,C\n",
+     r"roster\.csv, line 5: student id 0756172 appears twice \(first on line 2\)"),
+    ("id,name\n,A\n", r"roster\.csv, line 2: the id is empty"),
+    ("", r"roster\.csv is empty"),
+])
+def test_roster_problems_name_the_file_and_line(tmp_path, text, words):
+    roster = write(tmp_path / "roster.csv", text)
+    with pytest.raises(DiscoveryError, match=words):
+        discover(SAMPLES, workdir=tmp_path / "work", roster=roster)
+    assert not (tmp_path / "work").exists(), "checked before anything is copied"
+
+
+def test_a_roster_that_is_not_utf8(tmp_path):
+    roster = write(tmp_path / "roster.csv", "id,name\n0756172,鍾嘉峻\n".encode("cp950"))
+    with pytest.raises(DiscoveryError, match="not UTF-8 text"):
+        read_roster(roster)
+
+
+def test_submission_times_from_a_csv(batch, tmp_path):
+    times = write(tmp_path / "times.csv", "id,submitted_at\n0756172,2024-03-22T00:10:00+08:00\n"
+                                          "0756173,2024-03-21 23:59:00\n")
+    subs = discover(batch, workdir=tmp_path / "work", times=times, tz=TAIPEI)
+    by_id = {s.student_id: s for s in subs}
+    assert by_id["0756172"].submitted_at == datetime(2024, 3, 22, 0, 10, tzinfo=TAIPEI)
+    assert by_id["0756173"].submitted_at == datetime(2024, 3, 21, 23, 59, tzinfo=TAIPEI)
+    assert by_id["0756172"].submitted_at_source == "csv"
+    assert by_id["0756175"].submitted_at_source == "mtime"
+    assert any("no submission time" in note for note in by_id["0756175"].notes)
+
+
+def test_submission_time_problems_name_the_line(tmp_path):
+    times = write(tmp_path / "t.csv", "id,submitted_at\n0756172,yesterday\n")
+    with pytest.raises(DiscoveryError, match=r"t\.csv, line 2: 'yesterday' is not an ISO 8601"):
+        read_times(times)
+    times = write(tmp_path / "t.csv", "student,time\n")
+    with pytest.raises(DiscoveryError, match="'id' and 'submitted_at'"):
+        read_times(times)
+
+
+# --- choosing the main file ---------------------------------------------------------------------
+
+def main_of(tmp_path: Path, files: dict[str, str | bytes], **kwargs) -> Submission:
+    folder = tmp_path / "DLP_LAB1_0756172_x"
+    for name, text in files.items():
+        write(folder / name, text)
+    return one(discover(folder, workdir=tmp_path / "work", **kwargs))
+
+
+def test_the_class_name_beats_duck_typing(tmp_path):
+    duck = NN_SCRIPT.replace("class NN", "class Net").replace("nn = NN", "nn = Net")
+    sub = main_of(tmp_path, {"a_duck.py": duck, "z_nn.py": NN_SCRIPT})
+    assert (sub.main, sub.main_class, sub.main_reason) == ("z_nn.py", "NN", "defines class NN")
+
+
+def test_duck_typing_finds_a_differently_named_class(tmp_path):
+    duck = NN_SCRIPT.replace("class NN:", "class Base:\n    def predict(self, X):\n"
+                                          "        pass\n\nclass Dense(Base):")
+    sub = main_of(tmp_path, {"model.py": duck, "utils.py": HELPER * 50})
+    assert (sub.main, sub.main_class) == ("model.py", "Dense")
+    assert sub.main_reason == ("defines class Dense with predict, backprop, update "
+                               "(no class named NN)")
+    sub = main_of(tmp_path / "b", {"model.py": NN_SCRIPT, "u.py": HELPER},
+                  main_class_names=("MLP",), main_method_names=("predict",))
+    assert (sub.main, sub.main_class) == ("model.py", "NN")
+
+
+def test_names_then_size_decide_when_no_class_is_found(tmp_path):
+    sub = main_of(tmp_path / "a", {"lab1.py": "x = 1\n", "big.py": HELPER * 50})
+    assert (sub.main, sub.main_reason) == ("lab1.py", "named like a main file (lab1.py)")
+    sub = main_of(tmp_path / "b", {"DLP_LAB1_0756172_x.py": "x = 1\n", "big.py": HELPER * 50})
+    assert sub.main == "DLP_LAB1_0756172_x.py", "named like the submission"
+    sub = main_of(tmp_path / "c", {"a.py": "x = 1\n", "b.py": HELPER * 50, "c.py": HELPER})
+    assert (sub.main, sub.main_reason) == ("b.py", "the largest of 3 source files")
+
+
+def test_files_that_do_not_parse_are_read_without_crashing(tmp_path):
+    # A missing colon, a NUL byte, absurd nesting, an invalid escape (a warning, an error under
+    # -W error): none of them may escape discover, and the text scan still finds the class.
+    broken = NN_SCRIPT.replace("def backprop(self, y):", "def backprop(self, y)")
+    sub = main_of(tmp_path / "a", {
+        "nn.py": broken, "nul.py": b"x = 1\0\n", "deep.py": "-" * 100_000 + "1\n",
+        "attr.py": "a" + ".b" * 100_000 + "\n", "esc.py": 'import re\np = re.compile("\\d+")\n'})
+    assert (sub.main, sub.main_class) == ("nn.py", "NN") and sub.errors == []
+    assert "(found by a text scan" in sub.main_reason
+    assert sum("does not parse" in note for note in sub.notes) == 3
+    sub = main_of(tmp_path / "b", {"model.py": broken.replace("class NN", "class Net")})
+    assert sub.main_reason == ("defines class Net with predict, backprop, update (no class "
+                               "named NN) (found by a text scan: the file does not parse)")
+    sub = main_of(tmp_path / "c", {"lab.py": "def f(:\n    pass\n"})
+    assert (sub.main, sub.main_reason) == ("lab.py", "the only Python source or notebook")
+    assert sub.errors == [], "the loader, not discover, reports the syntax error"
+
+
+def test_long_inheritance_chains_and_cycles_cost_nothing(tmp_path):
+    chain = "".join(f"class A{i}(A{i - 1}):\n    pass\n" for i in range(1, 3000))
+    text = ("class A0:\n    def predict(self): pass\n    def backprop(self, y): pass\n"
+            "    def update(self, lr): pass\n" + chain + "class B(C): pass\nclass C(B): pass\n")
+    sub = main_of(tmp_path, {"model.py": text, "other.py": HELPER})
+    assert (sub.main, sub.main_class) == ("model.py", "A0")
+
+
+def test_an_unreadable_notebook_is_an_error_only_when_it_is_the_main_file(tmp_path):
+    sub = main_of(tmp_path / "a", {"lab1.ipynb": "{ this is not json"})
+    assert sub.main == "lab1.ipynb" and len(sub.errors) == 1
+    assert sub.errors[0].startswith("The notebook 'lab1.ipynb' cannot be read (")
+    sub = main_of(tmp_path / "b", {"lab1.ipynb": "{ this is not json", "nn.py": NN_SCRIPT})
+    assert sub.main == "nn.py" and sub.errors == [] and len(sub.notes) == 1
+
+
+def test_notebook_magics_and_shell_lines_do_not_hide_the_class(tmp_path):
+    text = notebook_text("%%bash\necho hi", "!pip install numpy\n%matplotlib inline",
+                         "if True:\n    !ls\n" + NN_SCRIPT)
+    sub = main_of(tmp_path, {"work.ipynb": text, "helpers.py": HELPER})
+    assert (sub.main, sub.kind, sub.main_class) == ("work.ipynb", "notebook", "NN")
+    assert sub.notes == []
+
+
+def test_limits_apply_to_folders_too(tmp_path):
+    folder = tmp_path / "DLP_LAB1_0756172_x"
+    write(folder / "lab1.py", NN_SCRIPT)
+    for i in range(5):
+        write(folder / "data" / f"{i}.csv", "1\n")
+    sub = one(discover(folder, workdir=tmp_path / "work", limits=ExtractionLimits(max_members=4)))
+    assert sub.errors and "more than 4 files and folders" in sub.errors[0]
+    assert sub.files == [] and list(sub.root.iterdir()) == []
