@@ -403,3 +403,19 @@ def test_input_and_show_at_module_level_do_not_hang(tmp_path, level, run_factory
     assert time.monotonic() - start < 20
     assert any("waits for keyboard input" in e for e in run.loaded.errors)
     assert len(run.loaded.figures) == 1 and run.loaded.figures[0][:4] == b"\x89PNG"
+
+
+@needs_namespaces
+def test_no_copy_of_the_reference_is_even_readable_in_the_private_root(tmp_path, run_factory):
+    folder = write_submission(tmp_path / "s", """
+        import os, sys
+        def look(hidden):
+            readable = [p for p in sys.path
+                        if os.path.exists(os.path.join(p, "reference", "lab1.py"))]
+            return [readable, [os.listdir(d) if os.path.isdir(d) else None for d in hidden]]
+    """)
+    hidden = isolation.root_layout()["hide"]
+    run = run_factory(folder, "namespaces")
+    readable, listings = run.call("look", args=[hidden]).result["results"][0]
+    assert readable == []
+    assert all(listing in ([], None) for listing in listings)

@@ -88,12 +88,30 @@ def python_paths() -> list[str]:
     return _outermost(p for p in paths if not _under_any(p, SYSTEM_DIRS))
 
 
-def grader_package_dirs() -> list[str]:
-    """Where the grader's own packages live, to be hidden in the child's root."""
-    import grader
-    import reference
+OWN_PACKAGES = ("grader", "reference")
 
-    return sorted({str(Path(m.__file__).resolve().parent) for m in (grader, reference)})
+
+def grader_package_dirs() -> list[str]:
+    """Every copy of the grader's own packages, to be hidden in the child's root.
+
+    Both the imported ones (a source tree, when run from a checkout) and the installed ones
+    (site-packages), which can differ when the tests run from a checkout beside an install.
+    """
+    import importlib
+    from importlib import metadata
+
+    found = {str(Path(importlib.import_module(name).__file__).resolve().parent)
+             for name in OWN_PACKAGES}
+    try:
+        files = metadata.distribution("labgrade").files or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for entry in files:
+        parts = Path(str(entry)).parts
+        if len(parts) > 1 and parts[0] in OWN_PACKAGES and parts[-1] == "__init__.py" \
+                and len(parts) == 2:
+            found.add(str(Path(entry.locate()).resolve().parent))
+    return sorted(d for d in found if os.path.isdir(d))
 
 
 def _under_any(path: str, roots: tuple[str, ...] | list[str]) -> bool:
