@@ -180,6 +180,10 @@ class Loader:
             return
         report = step.result
         for error in report.get("errors", []):
+            if report.get("mode") == EXECUTE and error.get("kind") == "exit" \
+                    and error.get("exit_code") == 0:
+                result.notes.append("the program ended itself with sys.exit(0)")
+                continue
             if error not in result.error_details:
                 result.error_details.append(error)
                 result.errors.append(describe_error(error))

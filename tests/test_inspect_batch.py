@@ -192,3 +192,19 @@ def test_execute_mode_notebook_whose_third_cell_never_ends(tmp_path):
     assert "after" in record["functions"] and "reached True" in record["stdout"]
     assert any(e.startswith("cell 3") and "did not finish within 1 s" in e
                for e in record["errors"]), record["errors"]
+
+
+def test_sys_exit_0_ends_a_program_normally_but_a_nonzero_exit_is_an_error(tmp_path):
+    ok = tmp_path / "ok"
+    bad = tmp_path / "bad"
+    ok.mkdir()
+    bad.mkdir()
+    (ok / "DLP_LAB1_0900012_Ok.py").write_text(
+        "import sys\ndef main():\n    print('accuracy: 1.0')\n    return 0\n"
+        "if __name__ == '__main__':\n    sys.exit(main())\n")
+    (bad / "DLP_LAB1_0900013_Bad.py").write_text("import sys\nprint('oops')\nsys.exit(2)\n")
+    [record], _ = inspect(str(ok / "DLP_LAB1_0900012_Ok.py"), "--execute")
+    assert record["errors"] == [] and "sys.exit(0)" in " ".join(record["notes"])
+    assert "accuracy: 1.0" in record["stdout"]
+    [record], _ = inspect(str(bad / "DLP_LAB1_0900013_Bad.py"), "--execute")
+    assert any("sys.exit(2)" in e for e in record["errors"]), record["errors"]

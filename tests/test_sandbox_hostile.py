@@ -419,3 +419,27 @@ def test_no_copy_of_the_reference_is_even_readable_in_the_private_root(tmp_path,
     readable, listings = run.call("look", args=[hidden]).result["results"][0]
     assert readable == []
     assert all(listing in ([], None) for listing in listings)
+
+
+@needs_namespaces
+def test_a_grader_installed_in_a_virtualenv_under_tmp_can_start_its_sandbox(tmp_path):
+    """CI's layout: the checkout, and so the virtualenv, live in /tmp, which the sandbox
+    replaces with a private tmpfs; the virtualenv must still be visible in the child."""
+    import subprocess
+    import sys
+    import venv
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(env_dir)
+    assert str(env_dir).startswith("/tmp/") or not str(tmp_path).startswith("/tmp/")
+    (tmp_path / "s").mkdir()
+    script = ("from grader.sandbox import Sandbox\n"
+              f"with Sandbox({str(tmp_path / 's')!r}) as sb:\n"
+              "    step = sb.request('ping', timeout=20)\n"
+              "    print(step.answered, step.failure, step.message, step.result.get('uid'))\n")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([str(env_dir / "bin" / "python"), "-c", script], capture_output=True,
+                          text=True, timeout=60, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    answered, failure, *_ = proc.stdout.split()
+    assert (answered, failure) == ("True", "None"), proc.stdout

@@ -317,7 +317,10 @@ class Sandbox:
         return "crash", SIGNAL_MESSAGES.get(sig, f"the program was stopped by {name}")
 
     def _err_tail(self) -> str:
-        text = self._err.take() if self._err else ""
+        if self._err is None:
+            return "no detail"
+        self._err.thread.join(timeout=2)  # the child is gone: let its last words arrive
+        text = self._err.take()
         return text.strip().splitlines()[-1] if text.strip() else "no detail"
 
     def _output(self) -> str:

@@ -95,6 +95,16 @@ def build_root(spec: dict) -> None:
     inside = lambda path: os.path.join(root, path.lstrip("/"))  # noqa: E731
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m")
+    # the private mounts first: binds may live below them (a virtualenv in /tmp, say) and
+    # must land on top of them, not be hidden by them
+    os.makedirs(inside("/tmp"), exist_ok=True)
+    mount("tmpfs", inside("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV,
+          f"mode=1777,size={int(spec['tmp_bytes'])}")
+    make_devices(inside("/dev"))
+    proc = inside("/proc")
+    os.makedirs(proc, exist_ok=True)
+    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(None, proc, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for host, target in sorted(spec["ro_binds"], key=lambda pair: pair[1]):
         make_target(inside(target), host)
         bind(host, inside(target))
@@ -107,10 +117,11 @@ def build_root(spec: dict) -> None:
     bind(spec["workdir"], inside(spec["workdir_inside"]), writable=True)
     make_target(inside(spec["runtime_inside"]), spec["runtime"])
     bind(spec["runtime"], inside(spec["runtime_inside"]))
-    os.makedirs(inside("/tmp"), exist_ok=True)
-    mount("tmpfs", inside("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV,
-          f"mode=1777,size={int(spec['tmp_bytes'])}")
-    dev = inside("/dev")
+    pivot_into(root)
+
+
+def make_devices(dev: str) -> None:
+    """A ``/dev`` with only harmless devices: no disks, no terminals, no kernel memory."""
     os.makedirs(dev, exist_ok=True)
     mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
     for name in DEVICES:
@@ -122,11 +133,6 @@ def build_root(spec: dict) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, os.path.join(dev, name))
-    proc = inside("/proc")
-    os.makedirs(proc, exist_ok=True)
-    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    mount(None, proc, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    pivot_into(root)
 
 
 def pivot_into(root: str) -> None:
