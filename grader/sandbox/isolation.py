@@ -102,10 +102,9 @@ def grader_package_dirs() -> list[str]:
 
     found = {str(Path(importlib.import_module(name).__file__).resolve().parent)
              for name in OWN_PACKAGES}
-    try:
-        files = metadata.distribution("labgrade").files or []
-    except metadata.PackageNotFoundError:
-        files = []
+    # every distribution of that name: a build leaves an egg-info in the checkout that comes
+    # first on sys.path and describes the source tree, not the installed copy
+    files = [f for dist in metadata.distributions(name="labgrade") for f in (dist.files or [])]
     for entry in files:
         parts = Path(str(entry)).parts
         if len(parts) > 1 and parts[0] in OWN_PACKAGES and parts[-1] == "__init__.py" \
