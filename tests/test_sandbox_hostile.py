@@ -188,6 +188,10 @@ def test_endless_loop_in_a_method_is_killed_at_the_deadline(tmp_path, level, run
     step = run.call("spin", timeout=2)
     assert 1.9 < time.monotonic() - start < 8
     assert step.failure == "timeout" and step.message == "did not finish within 2 s"
+    later = run.call("spin", timeout=2)
+    assert later.failure == "stopped" and later.seconds < 0.5
+    assert later.message == ("not run, because an earlier step ended the program "
+                             "(did not finish within 2 s)")
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -62,7 +62,8 @@ class StepResult:
     answered: bool
     reply: dict[str, Any] | None = None
     failure: str | None = None
-    """Without an answer: ``timeout``, ``crash``, ``exit``, ``protocol`` or ``setup``."""
+    """Without an answer: ``timeout``, ``crash``, ``exit``, ``protocol``, ``setup``, or
+    ``stopped`` (an earlier step ended the child and it was not restarted)."""
     message: str = ""
     """One sentence for the student (or the TA, for ``setup``)."""
     seconds: float = 0.0
@@ -126,6 +127,8 @@ class Sandbox:
         self._out: _CappedStream | None = None
         self._err: _CappedStream | None = None
         self._cmd_fd: int | None = None
+        self.stopped: str | None = None
+        """Why the child is gone, once a step has ended it; cleared by :meth:`restart`."""
         serial = next(_uid_counter)
         self.uid = UID_BASE + (os.getpid() % 10_000) * 100 + serial % 100
         self.marker = f"{os.getpid()}-{serial}-{time.monotonic_ns()}"
@@ -153,6 +156,7 @@ class Sandbox:
         os.close(cmd_read)
         os.close(res_write)
         self._cmd_fd = cmd_write
+        self.stopped = None
         self._messages = queue.Queue()
         limit = self.settings.output_bytes
         self._out = _CappedStream(self.process.stdout, limit)
@@ -248,6 +252,11 @@ class Sandbox:
         command_id = next(self._ids)
         start = time.monotonic()
         result = StepResult(op, answered=False)
+        if self.stopped is not None:
+            result.failure = "stopped"
+            result.message = f"not run, because an earlier step ended the program " \
+                             f"({self.stopped})"
+            return result
         try:
             line = json.dumps({"id": command_id, "op": op, "args": args or {}}) + "\n"
             os.write(self._cmd_fd, line.encode("utf-8"))
@@ -257,6 +266,8 @@ class Sandbox:
             self._wait_for(command_id, start + limit, limit, result)
         result.seconds = time.monotonic() - start
         self.budget_used += result.seconds
+        if not result.answered:
+            self.stopped = result.message
         result.output = self._output()
         return result
 
