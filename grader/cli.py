@@ -9,6 +9,7 @@ printed as one line, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("labgrade: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `labgrade inspect ... | head`: the reader has seen enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
+        return 141
 
 
 if __name__ == "__main__":

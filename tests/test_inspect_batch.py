@@ -208,3 +208,15 @@ def test_sys_exit_0_ends_a_program_normally_but_a_nonzero_exit_is_an_error(tmp_p
     assert "accuracy: 1.0" in record["stdout"]
     [record], _ = inspect(str(bad / "DLP_LAB1_0900013_Bad.py"), "--execute")
     assert any("sys.exit(2)" in e for e in record["errors"]), record["errors"]
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_traceback():
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "inspect", str(SAMPLES)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.wait(timeout=120)
+    assert first.startswith(b"== ")
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
