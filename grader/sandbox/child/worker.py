@@ -230,6 +230,19 @@ OPS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _probe_op(name: str) -> Callable[[Context, dict[str, Any]], dict[str, Any]]:
+    def run(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+        import probes
+
+        return probes.OPS[name](ctx.namespace, args)
+
+    run.__doc__ = f"The {name!r} probe (see probes.py)."
+    return run
+
+
+OPS.update({name: _probe_op(name) for name in ("interface", "forward", "steps", "train")})
+
+
 def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dict[str, Any]:
     """Run one command with stdout/stderr captured; turn anything it raises into data."""
     ctx.command_id = command.get("id")
@@ -261,7 +274,7 @@ def main() -> None:
     apply_limits(spec["limits"])
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
-    for name in ("figures", "magics", "definitions", "describe", "loader"):
+    for name in ("figures", "magics", "definitions", "describe", "loader", "probes"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:
