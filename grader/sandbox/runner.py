@@ -81,6 +81,18 @@ class StepResult:
         return (self.reply or {}).get("result") or {}
 
 
+def _encode_argument(value: Any) -> Any:
+    """Commands are JSON: arrays travel as ``{"__array__": nested lists}`` (exact: JSON writes
+    the shortest representation that reads back as the same float64)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.astype(float).tolist()}
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot send a {type(value).__name__} to the sandbox")
+
+
 class _CappedStream:
     """Drains one of the child's output pipes, keeping the first bytes and counting the rest."""
 
@@ -258,7 +270,8 @@ class Sandbox:
                              f"({self.stopped})"
             return result
         try:
-            line = json.dumps({"id": command_id, "op": op, "args": args or {}}) + "\n"
+            line = json.dumps({"id": command_id, "op": op, "args": args or {}},
+                              default=_encode_argument) + "\n"
             os.write(self._cmd_fd, line.encode("utf-8"))
         except (BrokenPipeError, OSError):
             self._collect_death(result)

@@ -190,12 +190,11 @@ def op_call(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     target = ctx.namespace.get(args["target"])
     if target is None:
         raise NameError(f"{args['target']!r} is not defined by the submission")
-    value = target(*materialise(args.get("args", [])), **materialise(args.get("kwargs", {})))
+    value = target(*args.get("args", []), **args.get("kwargs", {}))
     results = [observable(value)]
     for step in args.get("then", []):
         method = getattr(value, step["method"])
-        results.append(observable(method(*materialise(step.get("args", [])),
-                                         **materialise(step.get("kwargs", {})))))
+        results.append(observable(method(*step.get("args", []), **step.get("kwargs", {}))))
     return {"results": results}
 
 
@@ -255,7 +254,7 @@ def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dic
     sys.stdout, sys.stderr, builtins.input = out, err, no_keyboard
     start = time.perf_counter()
     try:
-        result = op(ctx, command.get("args") or {})
+        result = op(ctx, materialise(command.get("args") or {}))
         reply = {"id": ctx.command_id, "ok": True, "result": result}
     except BaseException as exc:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt included
         reply = {"id": ctx.command_id, "ok": False,

@@ -1,0 +1,177 @@
+"""``interface``: find the student's network class, construct it, find its parameters.
+
+Measurement: the ``interface`` probe tries the candidate classes (the lab's name first, then the
+rubric's aliases, then any class with a forward and a backward method), each constructor form
+the rubric allows, and watches one predict/backprop/update to tell parameters from cached
+activations.  Then every parameter layout the shapes allow is tried against the reference's
+forward pass on the same weights, to learn how this student stores the network.
+
+Judgement: full points for the lab's own interface (``NN(dim=[2, 3, 3, 1])``, ``predict``,
+``backprop``, ``update(lr)``); a student who named things differently loses only the rubric's
+alias share, and every other check runs through the adapter found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.layout import Layout, candidate_layouts
+from reference.network import forward as reference_forward
+
+LAB_DIMS = [2, 3, 3, 1]
+DEFAULTS = {
+    "class_names": ["NN"],
+    "class_aliases": ["Dense", "Net", "NeuralNetwork", "SimpleNet", "Model", "MLP", "Network"],
+    "forward": ["predict", "forward", "feed_forward", "forwardPass", "feedforward"],
+    "backward": ["backprop", "backward", "back_propagation", "backwardPass", "backpropagation"],
+    "update": ["update", "step", "update_weights"],
+    "alias_fraction": 0.5,
+}
+CTOR_FORMS = [
+    {"kwargs": {"dim": LAB_DIMS}}, {"args": [LAB_DIMS]}, {"kwargs": {"layers": LAB_DIMS}},
+    {"kwargs": {"sizes": LAB_DIMS}}, {"kwargs": {"layer_sizes": LAB_DIMS}},
+    {"kwargs": {"dims": LAB_DIMS}}, {"args": []},
+]
+MATCH_TOLERANCE = 1e-6
+
+
+def candidates(ctx: GradingContext) -> list[str]:
+    """Class names to try, in order: the lab's, the aliases, then duck-typed ones."""
+    loaded = ctx.loaded.classes if ctx.loaded else {}
+    names = ctx.setting("interface", "class_names", DEFAULTS["class_names"])
+    aliases = ctx.setting("interface", "class_aliases", DEFAULTS["class_aliases"])
+    forward = set(ctx.setting("interface", "forward", DEFAULTS["forward"]))
+    backward = set(ctx.setting("interface", "backward", DEFAULTS["backward"]))
+    ordered = [n for n in [*names, *aliases] if n in loaded]
+    ordered += sorted(n for n, info in loaded.items() if n not in ordered
+                      and forward & set(info.get("methods", []))
+                      and backward & set(info.get("methods", [])))
+    return ordered
+
+
+def conditioned_weights(rng: np.random.Generator, dims: list[int], bias: bool
+                        ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Weights whose pre-activations on inputs in [0, 1]^2 are of order one."""
+    weights = [rng.normal(0.0, 1.5 / np.sqrt(a), (a, b)) for a, b in zip(dims, dims[1:])]
+    biases = [rng.normal(0.0, 0.5, (1, b)) for b in dims[1:]] if bias else None
+    return weights, biases
+
+
+def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[Layout]
+                   ) -> tuple[Layout | None, dict[str, Any]]:
+    """The first layout under which the student's predict equals the reference forward pass."""
+    rng = ctx.rng("layout")
+    X = rng.uniform(0.0, 1.0, (6, 2))
+    tried = []
+    for layout in layouts:
+        weights, biases = conditioned_weights(rng, LAB_DIMS, layout.has_bias)
+        step = ctx.probe("forward", {"adapter": {**adapter, "params": layout.paths},
+                                     "params": layout.to_student(weights, biases), "X": X})
+        if not step.ok or "batch" not in step.result:
+            tried.append({"layout": layout.describe(), "error": probe_failure(step, "predicting")
+                          or describe_error(step.result.get("batch_error", {}))})
+            continue
+        got = np.asarray(step.result["batch"], dtype=float).reshape(len(X), -1)
+        expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
+        if got.shape == expected.shape:
+            diff = float(np.max(np.abs(got - expected)))
+            tried.append({"layout": layout.describe(), "max_abs_diff": diff})
+            if diff < MATCH_TOLERANCE:
+                return layout, {"tried": tried, "labels": False}
+            labels = (expected >= 0.5).astype(float)
+            if np.array_equal(got, labels) and not np.array_equal(labels, expected):
+                return layout, {"tried": tried, "labels": True}
+        else:
+            tried.append({"layout": layout.describe(), "shape": list(got.shape)})
+    return None, {"tried": tried}
+
+
+@register("interface", summary="a class with predict, backprop and update constructs")
+def check_interface(ctx: GradingContext) -> Verdict:
+    names = candidates(ctx)
+    if not names:
+        defined = ", ".join(sorted(ctx.loaded.classes)) if ctx.loaded and ctx.loaded.classes \
+            else "no classes"
+        return Verdict(FAIL, "no class NN with predict, backprop and update was found "
+                       f"(your code defines: {defined})", 0.0, {"candidates": []})
+    roles = {role: ctx.setting("interface", role, DEFAULTS[role])
+             for role in ("forward", "backward", "update")}
+    step = ctx.probe("interface", {
+        "candidates": names, "roles": roles, "ctor_forms": CTOR_FORMS,
+        "sample_x": [[0.2, 0.7]], "sample_y": [[1.0]], "lr": 0.5})
+    failure = probe_failure(step, "constructing your network")
+    if failure:
+        return Verdict(ERROR, failure, 0.0, {"candidates": names})
+    chosen = step.result.get("chosen")
+    attempts = step.result.get("attempts", [])
+    if chosen is None:
+        errors = [f"{a['class']}({_form(a['ctor'])}): {describe_error(a['error'])}"
+                  for a in attempts if "error" in a][:3]
+        return Verdict(ERROR if errors else FAIL,
+                       "your network could not be constructed: " + "; ".join(errors or names),
+                       0.0, {"candidates": names, "attempts": len(attempts)})
+    for problem in ("error", "step_error"):
+        if problem in chosen:
+            what = "predict" if problem == "error" else "backprop/update"
+            return Verdict(ERROR, f"{chosen['class']}.{what} raised "
+                           f"{describe_error(chosen[problem])}", 0.0, _details(chosen))
+    if not chosen.get("params"):
+        return Verdict(FAIL, f"{chosen['class']}: a predict/backprop/update step changed no "
+                       "weights (is update applying the gradient?)", 0.0, _details(chosen))
+    adapter = {"class": chosen["class"], "ctor": chosen["ctor"],
+               "forward": chosen["methods"]["forward"], "backward": chosen["methods"]["backward"],
+               "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
+               "backward_lr": chosen["backward_lr"], "lr_attr": chosen.get("lr_attr"),
+               "input": chosen["input"], "params": [p["path"] for p in chosen["params"]]}
+    ctx.facts["adapter"] = adapter
+    layouts = candidate_layouts([(p["path"], p["shape"]) for p in chosen["params"]], LAB_DIMS)
+    layout, evidence = confirm_layout(ctx, adapter, layouts) if layouts else (None, {})
+    ctx.facts["layout"] = layout
+    ctx.facts["predict_labels"] = evidence.get("labels", False)
+    details = _details(chosen)
+    details["layout"] = layout.describe() if layout else None
+    details["layout_evidence"] = evidence.get("tried", [])
+    lab_class = chosen["class"] in ctx.setting("interface", "class_names",
+                                               DEFAULTS["class_names"])
+    lab_methods = (chosen["methods"]["forward"], chosen["methods"]["backward"],
+                   chosen["methods"].get("update")) == ("predict", "backprop", "update")
+    lab_ctor = chosen["ctor"] == CTOR_FORMS[0] or chosen["ctor"] == CTOR_FORMS[1]
+    differences = []
+    if not lab_class:
+        differences.append(f"the class is named {chosen['class']}, not NN")
+    if not lab_methods:
+        m = chosen["methods"]
+        differences.append(f"the methods are {m['forward']}/{m['backward']}/"
+                           f"{m.get('update') or '(no update)'}, not predict/backprop/update")
+    if not lab_ctor:
+        differences.append(f"it is constructed as {chosen['class']}({_form(chosen['ctor'])}), "
+                           "not NN(dim=[2, 3, 3, 1])")
+    if chosen.get("update_lr") is False and chosen["methods"].get("update"):
+        differences.append("update() takes no learning rate")
+    where = f"; parameters: {layout.describe()}" if layout else \
+        "; its parameters do not map onto the lab's layers, so some checks compare less"
+    if not differences:
+        return Verdict(PASS, f"{chosen['class']}(dim=[2, 3, 3, 1]) with predict, backprop and "
+                       f"update{where}", 1.0, details)
+    fraction = float(ctx.setting("interface", "alias_fraction", DEFAULTS["alias_fraction"]))
+    return Verdict(PASS if fraction > 0 else FAIL,
+                   "the lab's interface, under other names: " + "; ".join(differences)
+                   + " (the other checks use it as found)" + where, fraction, details)
+
+
+def _form(ctor: dict[str, Any]) -> str:
+    parts = [repr(a) for a in ctor.get("args", [])]
+    parts += [f"{k}={v!r}" for k, v in ctor.get("kwargs", {}).items()]
+    return ", ".join(parts)
+
+
+def _details(chosen: dict[str, Any]) -> dict[str, Any]:
+    return {"class": chosen["class"], "constructor": _form(chosen["ctor"]),
+            "methods": chosen.get("methods"), "input": chosen.get("input"),
+            "parameters": chosen.get("params", []),
+            "gradient_buffers": chosen.get("gradient_buffers", []),
+            "cached": chosen.get("cached", [])}
