@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from grader.checks.base import ERROR, PASS, REGISTRY, SKIP, Verdict
+from grader.checks.base import ERROR, PASS, REGISTRY, SKIP, Verdict, ordered
 from grader.checks.context import GradingContext
 from grader.discover import Submission
 from grader.load import DEFINITIONS, Loader, LoadResult
@@ -28,7 +28,7 @@ def load_checks() -> dict[str, Any]:
     """Import every check module (registering it) and return the registry, in order."""
     for name in CHECK_MODULES:
         importlib.import_module(f"grader.checks.{name}")
-    return REGISTRY
+    return ordered(REGISTRY)
 
 
 @dataclass

@@ -115,18 +115,24 @@ def train_many(
     threshold: float = LAB_LOSS_THRESHOLD,
     max_steps: int = 100_000,
     progress: Callable[[int, int], None] | None = None,
+    initial: Sequence[Array] | None = None,
 ) -> ManyResult:
     """Train ``NN(dim, rng=s)`` for every seed ``s`` with the lab's per-sample loop, side by side.
 
     Networks leave the stack as soon as they converge, so the cost falls as they do.
     ``progress(steps_done, still_training)`` is called after every pass over the data.
+    ``initial`` (stacked weights, layer by layer ``(K, fan_in, fan_out)``) replaces the seeds'
+    initialisations; ``seeds`` then only label the K networks.
     """
     start = time.perf_counter()
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
     n = len(X)
     seeds = [int(s) for s in seeds]
-    weights = initial_weights(seeds, dim)
+    weights = initial_weights(seeds, dim) if initial is None else \
+        [np.array(w, dtype=float, copy=True) for w in initial]
+    if len(weights[0]) != len(seeds):
+        raise ValueError(f"{len(seeds)} seeds for {len(weights[0])} initial networks")
     active = np.arange(len(seeds))
     converged = np.zeros(len(seeds), dtype=bool)
     steps_taken = np.full(len(seeds), max_steps, dtype=np.int64)
@@ -230,3 +236,49 @@ def converging_seeds(
         raise RuntimeError(f"only {len(found)} of {search} initialisations converged on "
                            f"{dataset} within {max_steps} steps; search more seeds")
     return found[:count]
+
+
+@dataclass
+class RobustInit:
+    """An initialisation with which the reference converges, even when nudged."""
+
+    seed: int
+    steps: int
+    """Steps the unperturbed reference needs."""
+    worst_steps: int
+    """The most steps any of its nudged copies needed."""
+
+
+def robust_init(
+    X: Array, Y: Array, seeds: Sequence[int], *, copies: int = 4, nudge: float = 1e-9,
+    max_steps: int = 60_000, rng_seed: int = 0,
+) -> RobustInit | None:
+    """Among ``seeds``, an initialisation that converges however its last bits fall.
+
+    A student's correct network computes the same function with other rounding (another order
+    of sums, ``1 / (1 + exp(-x))`` instead of a stable sigmoid); over tens of thousands of
+    per-sample steps such differences can grow until a run that converged for the reference
+    gets stuck.  So each candidate is trained with ``copies - 1`` nudged copies (relative noise
+    ``nudge``), and only one where every copy converges is chosen: the fewest worst-case
+    steps wins.  None if no candidate qualifies.
+    """
+    seeds = [int(s) for s in seeds]
+    base = initial_weights(seeds)
+    noise = np.random.default_rng(rng_seed)
+    stacked = []
+    for layer in base:
+        copies_of_layer = [layer]
+        for _ in range(copies - 1):
+            copies_of_layer.append(layer * (1.0 + nudge * noise.standard_normal(layer.shape)))
+        stacked.append(np.concatenate(copies_of_layer))
+    labels = [s for _ in range(copies) for s in seeds]
+    result = train_many(X, Y, labels, max_steps=max_steps, initial=stacked)
+    converged = result.converged.reshape(copies, len(seeds))
+    steps = result.steps.reshape(copies, len(seeds))
+    best: RobustInit | None = None
+    for j, seed in enumerate(seeds):
+        if converged[:, j].all():
+            candidate = RobustInit(seed, int(steps[0, j]), int(steps[:, j].max()))
+            if best is None or (candidate.worst_steps, seed) < (best.worst_steps, best.seed):
+                best = candidate
+    return best

@@ -76,11 +76,21 @@ def register(check_id: str, *, requires: tuple[str, ...] = (), summary: str = ""
     def decorate(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id!r} registered twice")
-        unknown = [r for r in requires if r not in REGISTRY]
-        if unknown:
-            raise ValueError(f"check {check_id!r} requires unregistered {unknown}")
         REGISTRY[check_id] = CheckSpec(check_id, tuple(requires), func,
                                        summary or (func.__doc__ or "").strip().splitlines()[0])
         return func
 
     return decorate
+
+
+def ordered(registry: dict[str, CheckSpec]) -> dict[str, CheckSpec]:
+    """The registry in running order, every check after the checks it requires."""
+    done: dict[str, CheckSpec] = {}
+    pending = dict(registry)
+    while pending:
+        ready = [c for c in pending.values() if all(r in done for r in c.requires)]
+        if not ready:
+            raise ValueError(f"checks with unknown or circular requirements: {sorted(pending)}")
+        for spec in ready:
+            done[spec.id] = pending.pop(spec.id)
+    return done

@@ -1,1 +1,202 @@
-"""placeholder"""
+"""``train_linear`` and ``train_xor``: the grader trains the student's network itself.
+
+Measurement: fresh data from the grading seed (100 points of ``generate_linear`` and a held-out
+100 for the linear task; the 21 points of ``generate_XOR_easy``), then the lab's loop -- one
+predict/backprop/update per sample, lr 0.8 -- through the student's own methods, inside the
+sandbox, within a step and time budget.
+
+A correct student must not fail because of an unlucky initialisation: only about a third of
+random initialisations converge on XOR at all (see ``bench/convergence.py``).  So where the
+parameters map onto the reference, the student starts from weights with which the reference
+itself converges, and with ``lr / scale`` (the gradient check's convention factor): a correct
+implementation then follows the reference's loss curve step for step, and a mismatch of the
+curves is itself reported.  Otherwise the student's own initialisation is used, seeded, with
+restarts.
+
+Judgement, from the final predictions only (recomputed here, never taken from the child): pass
+when every training sample's loss is below 0.04 -- the lab's criterion -- and the accuracy
+reaches the rubric's threshold, on the held-out points too for the linear task.  Loss and
+accuracy are judged at the same moment (NOTES: either alone lets broken networks through).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext, describe_error, probe_failure
+from reference.convergence import robust_init
+from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train
+from reference.training import LAB_LOSS_THRESHOLD
+
+INIT_CANDIDATES = 12
+"""Initialisations tried side by side to find one with which the reference converges."""
+DEFAULTS = {
+    "train_linear": {"accuracy": 0.95, "heldout_accuracy": 0.9, "seconds": 30.0,
+                     "max_steps": 200_000, "restarts": 3},
+    "train_xor": {"accuracy": 1.0, "seconds": 30.0, "max_steps": 200_000, "restarts": 3},
+}
+STEP_MARGIN = 2.0
+"""Steps allowed, as a multiple of the most any nudged copy of the reference needed: a correct
+student's rounding differs from the reference's, so its run may take somewhat longer."""
+
+
+def task_data(task: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                             np.ndarray | None]:
+    """Training data and held-out data for a task, from the grading seed."""
+    if task == "train_xor":
+        X, Y = generate_XOR_easy()
+        return X, Y, None, None
+    X, Y = generate_linear(100, rng=np.random.default_rng([seed, 1]))
+    X_eval, Y_eval = generate_linear(100, rng=np.random.default_rng([seed, 2]))
+    return X, Y, X_eval, Y_eval
+
+
+@functools.lru_cache(maxsize=8)
+def reference_run(task: str, seed: int) -> dict[str, Any]:
+    """The reference on this task from a robust initialisation (see
+    :func:`reference.convergence.robust_init`): its seed, steps, worst nudged steps, initial
+    weights and loss curve.  Cached: it is the same for every student of a batch."""
+    X, Y, _, _ = task_data(task, seed)
+    init = robust_init(X, Y, range(seed * INIT_CANDIDATES, (seed + 1) * INIT_CANDIDATES),
+                       rng_seed=seed)
+    if init is None:
+        return {"init_seed": None}
+    nn = NN(list(LAB_DIM), rng=init.seed)
+    initial = [w.copy() for w in nn.weights]
+    result = train(nn, X, Y, LAB_LR, max_steps=init.steps, log=lambda _: None)
+    return {"init_seed": init.seed, "steps": init.steps, "worst_steps": init.worst_steps,
+            "initial": initial, "curve": np.array(result.loss_curve)}
+
+
+def judge_predictions(prediction: Any, Y: np.ndarray) -> tuple[float, float, float]:
+    """(largest per-sample loss, mean loss, accuracy) from raw predictions."""
+    p = np.asarray(prediction, dtype=float).reshape(-1)
+    y = np.asarray(Y, dtype=float).reshape(-1)
+    if p.size != y.size:
+        raise ValueError(f"{p.size} predictions for {y.size} samples")
+    losses = (p - y) ** 2
+    accuracy = float(np.mean((p >= 0.5).astype(float) == y))
+    return float(np.max(losses)), float(np.mean(losses)), accuracy
+
+
+def _train_check(task: str, ctx: GradingContext) -> Verdict:
+    conf = {**DEFAULTS[task], **dict(ctx.settings.get(task, {}))}
+    X, Y, X_eval, Y_eval = task_data(task, ctx.seed)
+    layout = ctx.facts.get("layout")
+    scale = float(ctx.facts.get("gradient_scale") or 1.0)
+    lr = LAB_LR / scale if scale > 0 else LAB_LR
+    adapter = ctx.facts["adapter"]
+    details: dict[str, Any] = {"lr": lr, "data_points": len(X)}
+    ref = reference_run(task, ctx.seed) if layout is not None else None
+    attempts = []
+    if ref and ref["init_seed"] is not None:
+        max_steps = min(int(ref["worst_steps"] * STEP_MARGIN) + 10 * len(X),
+                        int(conf["max_steps"]))
+        plans = [{"params": layout.to_student(ref["initial"], None if not layout.has_bias
+                                              else [np.zeros((1, n)) for n in LAB_DIM[1:]]),
+                  "max_steps": max_steps, "from": f"reference initialisation {ref['init_seed']}"}]
+        details["reference_steps"] = ref["steps"]
+    else:
+        plans = [{"params": None, "max_steps": int(conf["max_steps"]), "seed": ctx.seed + k,
+                  "from": f"your own initialisation (seed {ctx.seed + k})"}
+                 for k in range(int(conf["restarts"]))]
+    for plan in plans:
+        step = ctx.probe("train", {
+            "adapter": adapter, "params": plan["params"], "seed": plan.get("seed", ctx.seed),
+            "X": X, "Y": Y, "X_eval": X_eval, "lr": lr, "threshold": LAB_LOSS_THRESHOLD,
+            "max_steps": plan["max_steps"], "seconds": float(conf["seconds"])},
+            timeout=float(conf["seconds"]) + 30)
+        failure = probe_failure(step, f"training on {task[6:]} data")
+        if failure:
+            return Verdict(ERROR, failure, 0.0, details)
+        obs = step.result
+        attempt = {"from": plan["from"], "steps": obs["steps"], "stopped": obs["stopped"],
+                   "seconds": round(obs["seconds"], 2)}
+        attempts.append(attempt)
+        if "error" in obs:
+            details["attempts"] = attempts
+            return Verdict(ERROR, "training raised " + describe_error(obs["error"]), 0.0, details)
+        try:
+            worst, mean, accuracy = judge_predictions(obs["train_prediction"], Y)
+        except (KeyError, ValueError) as err:
+            return Verdict(FAIL, f"after training, predict gave unusable output ({err})", 0.0,
+                           details)
+        attempt.update({"worst_loss": worst, "mean_loss": mean, "accuracy": accuracy})
+        curve = np.asarray(obs["curve"], dtype=float)
+        details["loss_curve"] = [round(float(v), 6) for v in curve[:: max(1, len(curve) // 200)]]
+        if ref and ref.get("init_seed") is not None:
+            details["follows_reference"] = _follows(curve, ref["curve"])
+        # the lab's criterion: every loss of the last pass, each measured just before that
+        # sample's update, below 0.04 (the final predictions, one update later, may sit a
+        # hair above it); the accuracy is judged on the final predictions
+        last = np.asarray(obs.get("last_losses", []), dtype=float).reshape(-1)
+        lab_rule = last.size == len(X) and bool(np.all(last < LAB_LOSS_THRESHOLD))
+        attempt["last_pass_worst_loss"] = float(last.max()) if last.size else None
+        converged = lab_rule and worst < 2 * LAB_LOSS_THRESHOLD \
+            and accuracy >= float(conf["accuracy"])
+        if converged and X_eval is not None:
+            _, _, heldout = judge_predictions(obs["eval_prediction"], Y_eval)
+            attempt["heldout_accuracy"] = heldout
+            converged = heldout >= float(conf["heldout_accuracy"])
+        if converged:
+            details["attempts"] = attempts
+            return Verdict(PASS, _success(task, attempt, details), 1.0, details)
+    details["attempts"] = attempts
+    return Verdict(FAIL, _failure(task, attempts[-1], conf, details), 0.0, details)
+
+
+def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
+    n = min(len(curve), len(reference))
+    if n == 0:
+        return {"epochs_compared": 0}
+    gap = np.abs(curve[:n] - reference[:n]) / np.maximum(np.abs(reference[:n]), 1e-12)
+    return {"epochs_compared": int(n), "max_relative_gap": float(np.max(gap)),
+            "same": bool(np.max(gap) < 1e-6 and len(curve) == len(reference))}
+
+
+def _success(task: str, attempt: dict[str, Any], details: dict[str, Any]) -> str:
+    name = task[6:]
+    text = (f"converged on the {name} data in {attempt['steps']} steps "
+            f"({attempt['seconds']} s): every sample's loss < 0.04, accuracy "
+            f"{attempt['accuracy']:.0%}")
+    if "heldout_accuracy" in attempt:
+        text += f", {attempt['heldout_accuracy']:.0%} on 100 fresh points"
+    follows = details.get("follows_reference")
+    if follows and follows.get("same"):
+        text += "; the loss curve is the reference's, step for step"
+    return text
+
+
+def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
+             details: dict[str, Any]) -> str:
+    name = task[6:]
+    why = {"time": f"the {conf['seconds']:g} s budget ran out",
+           "steps": f"{attempt['steps']} steps were not enough",
+           "diverged": "the loss became NaN or infinite",
+           "converged": "its losses met the lab's rule, but the final predictions did not "
+                        "confirm it"}.get(attempt["stopped"], "it stopped")
+    text = (f"did not converge on the {name} data: {why}; at the end the largest sample loss "
+            f"was {attempt.get('worst_loss', float('nan')):.3g} (needs < 0.04) and the accuracy "
+            f"{attempt.get('accuracy', 0):.0%}")
+    if "heldout_accuracy" in attempt:
+        text += f", {attempt['heldout_accuracy']:.0%} on fresh points (hard-coded answers?)"
+    if details.get("reference_steps"):
+        text += (f"; from the same initial weights the reference converges in "
+                 f"{details['reference_steps']} steps")
+    return text
+
+
+@register("train_linear", requires=("interface",),
+          summary="trained by the grader on generate_linear() data, it converges")
+def check_train_linear(ctx: GradingContext) -> Verdict:
+    return _train_check("train_linear", ctx)
+
+
+@register("train_xor", requires=("interface",),
+          summary="trained by the grader on generate_XOR_easy() data, it converges")
+def check_train_xor(ctx: GradingContext) -> Verdict:
+    return _train_check("train_xor", ctx)

@@ -127,8 +127,14 @@ def as_output(value: Any) -> np.ndarray:
 class Network:
     """The student's network behind the adapter: predict, backprop and update in the lab's terms."""
 
-    def __init__(self, namespace: dict[str, Any], adapter: dict[str, Any]) -> None:
+    def __init__(self, namespace: dict[str, Any], adapter: dict[str, Any],
+                 seed: int | None = None) -> None:
         self.adapter = adapter
+        if seed is not None:  # the student's own random draws (init, shuffles) reproducible
+            import random
+
+            np.random.seed(seed)
+            random.seed(seed)
         cls = namespace.get(adapter["class"])
         if cls is None:
             raise ProbeError(f"class {adapter['class']!r} is not defined")
@@ -297,7 +303,7 @@ def _moved(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> set[s
 
 def probe_forward(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Predictions for a batch and for each sample alone, optionally with given parameters."""
-    net = Network(namespace, args["adapter"])
+    net = Network(namespace, args["adapter"], args.get("seed"))
     if args.get("params") is not None:
         net.set_params([np.asarray(p, dtype=float) for p in args["params"]])
     X = np.asarray(args["X"], dtype=float)
@@ -329,7 +335,7 @@ def probe_steps(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     start = [np.asarray(p, dtype=float) for p in args["params"]]
     runs = []
     for i, lr in enumerate(args["lrs"]):
-        net = Network(namespace, args["adapter"])
+        net = Network(namespace, args["adapter"], args.get("seed"))
         net.set_params(start)
         run: dict[str, Any] = {"lr": lr}
         try:
@@ -353,7 +359,7 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     Reports the loss seen per epoch and the final predictions; the grader recomputes losses
     and accuracy from the predictions itself.
     """
-    net = Network(namespace, args["adapter"])
+    net = Network(namespace, args["adapter"], args.get("seed"))
     if args.get("params") is not None:
         net.set_params([np.asarray(p, dtype=float) for p in args["params"]])
     X = np.asarray(args["X"], dtype=float)
@@ -364,6 +370,7 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     curve: list[float] = []
     steps = 0
     stopped = "steps"
+    losses = np.zeros(0)
     result: dict[str, Any] = {}
     try:
         while steps < max_steps:
@@ -387,7 +394,8 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
         result["error"] = _error(exc)
         stopped = "error"
     result.update({"curve": np.array(curve), "steps": steps, "stopped": stopped,
-                   "seconds": time.monotonic() - began})
+                   "seconds": time.monotonic() - began,
+                   "last_losses": losses if steps else np.zeros(0)})
     try:
         result["train_prediction"] = net.predict(X)
         if args.get("X_eval") is not None:
