@@ -1,1 +1,79 @@
-"""placeholder"""
+"""``program``: the student's own program runs to completion, prints, and draws its figures.
+
+Measurement: the whole program, run as the student would run it (``python file.py``, or every
+cell of the notebook), in a fresh sandbox of its own, under the rubric's time budget; its
+output and the figures it shows or leaves open (PNG, kept for the report).
+
+Judgement, with the rubric's partial credit: it finishes without an error; it prints the loss
+during training; it prints an accuracy; it draws at least two figures (the lab asks for the
+prediction-vs-ground-truth comparison and the learning curve).  A training loop that never
+ends is a finding ("did not finish in 60 s"), not a grader failure.  The lab template's own
+last line crashes on NumPy >= 2.4; that crash gets a precise, friendly explanation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from grader.checks.base import FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext
+from grader.load import EXECUTE, load_files
+
+DEFAULTS = {"seconds": 60.0, "weights": {"runs": 0.5, "loss": 0.15, "accuracy": 0.15,
+                                          "figures": 0.2}, "figures": 2}
+LOSS_LINE = re.compile(r"loss\D{0,20}\d", re.IGNORECASE)
+ACCURACY_LINE = re.compile(r"acc(uracy)?\D{0,20}\d", re.IGNORECASE)
+SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
+TRAP_MESSAGE = (
+    "your program crashed at the end: `int(nn.predict(x.reshape(1, -1)) >= 0.5)` (the lab "
+    "template's line) turns a (1, 1) array into a number, which NumPy 2.4 and later refuse "
+    "(\"{error}\"); write `int(nn.predict(x.reshape(1, -1)).item() >= 0.5)` instead")
+
+
+@register("program", summary="the student's own program runs, prints loss and accuracy, draws")
+def check_program(ctx: GradingContext) -> Verdict:
+    conf = {**DEFAULTS, **dict(ctx.settings.get("program", {}))}
+    weights = {**DEFAULTS["weights"], **dict(conf.get("weights", {}))}
+    budget = float(conf["seconds"])
+    assert ctx.sandbox is not None
+    settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
+                                            submission_timeout=budget * 2 + 30)
+    run = load_files(ctx.files_root, ctx.main, ctx.kind, settings, EXECUTE)
+    ctx.facts["program_figures"] = list(run.figures)
+    stdout = run.stdout
+    problems: list[str] = []
+    trap = [e for e in run.errors if SCALAR_TRAP in e]
+    timed_out = [e for e in run.errors if "did not finish within" in e]
+    if trap:
+        problems.append(TRAP_MESSAGE.format(error=SCALAR_TRAP))
+    elif timed_out:
+        problems.append(f"your program did not finish in {budget:g} s (is the training loop "
+                        "able to stop? `while not done` never ends if the loss never gets "
+                        "below 0.04)")
+    elif run.errors:
+        problems.append("your program stopped with an error: " + run.errors[0])
+    earned: dict[str, float] = {"runs": weights["runs"] if not problems else 0.0}
+    if LOSS_LINE.search(stdout):
+        earned["loss"] = weights["loss"]
+    else:
+        problems.append("it does not print the loss during training")
+    if ACCURACY_LINE.search(stdout):
+        earned["accuracy"] = weights["accuracy"]
+    else:
+        problems.append("it does not print the accuracy")
+    wanted = int(conf["figures"])
+    if len(run.figures) >= wanted:
+        earned["figures"] = weights["figures"]
+    else:
+        problems.append(f"it drew {len(run.figures)} figure(s); the lab asks for {wanted} "
+                        "(prediction vs ground truth, and the learning curve)")
+    fraction = round(min(1.0, sum(earned.values()) / max(sum(weights.values()), 1e-9)), 4)
+    details: dict[str, Any] = {"seconds": round(run.seconds, 2), "figures": len(run.figures),
+                               "earned": earned, "mode": run.mode,
+                               "stdout_tail": stdout[-2000:], "errors": run.errors}
+    if not problems:
+        return Verdict(PASS, f"runs to completion in {run.seconds:.1f} s, prints the loss and "
+                       f"the accuracy, and draws {len(run.figures)} figures", 1.0, details)
+    status = PASS if earned.get("runs") else FAIL
+    return Verdict(status, "; ".join(problems), fraction, details)
