@@ -116,13 +116,15 @@ def train_many(
     max_steps: int = 100_000,
     progress: Callable[[int, int], None] | None = None,
     initial: Sequence[Array] | None = None,
+    bias: bool = False,
 ) -> ManyResult:
     """Train ``NN(dim, rng=s)`` for every seed ``s`` with the lab's per-sample loop, side by side.
 
     Networks leave the stack as soon as they converge, so the cost falls as they do.
     ``progress(steps_done, still_training)`` is called after every pass over the data.
     ``initial`` (stacked weights, layer by layer ``(K, fan_in, fan_out)``) replaces the seeds'
-    initialisations; ``seeds`` then only label the K networks.
+    initialisations; ``seeds`` then only label the K networks.  ``bias=True`` trains
+    ``NN(dim, bias=True, rng=s)`` instead: the same initial weights, biases starting at zero.
     """
     start = time.perf_counter()
     X = np.asarray(X, dtype=float)
@@ -133,6 +135,7 @@ def train_many(
         [np.array(w, dtype=float, copy=True) for w in initial]
     if len(weights[0]) != len(seeds):
         raise ValueError(f"{len(seeds)} seeds for {len(weights[0])} initial networks")
+    biases = [np.zeros((len(seeds), 1, W.shape[2])) for W in weights] if bias else None
     active = np.arange(len(seeds))
     converged = np.zeros(len(seeds), dtype=bool)
     steps_taken = np.full(len(seeds), max_steps, dtype=np.int64)
@@ -145,8 +148,10 @@ def train_many(
             # forward: a_{l+1} = sigmoid(a_l @ W_l), for every network of the stack
             outputs = [np.broadcast_to(x, (active.size, 1, x.shape[1]))]
             pre = []
-            for W in weights:
+            for layer, W in enumerate(weights):
                 z = outputs[-1] @ W
+                if biases is not None:
+                    z = z + biases[layer]
                 pre.append(z)
                 outputs.append(sigmoid(z))
             p = outputs[-1]
@@ -154,13 +159,18 @@ def train_many(
             # backward, as reference.network.backward with the lab's mse
             delta = 2.0 * (p - y) / y.size * _sigmoid_prime_from_z(pre[-1])
             grads = [np.empty(0)] * n_layers
+            bias_grads = [np.empty(0)] * n_layers
             for layer in range(n_layers - 1, -1, -1):
                 grads[layer] = np.swapaxes(outputs[layer], 1, 2) @ delta
+                bias_grads[layer] = delta  # summed over a batch of one sample
                 if layer > 0:
                     delta = (delta @ np.swapaxes(weights[layer], 1, 2)) \
                         * _sigmoid_prime_from_z(pre[layer - 1])
             for W, g in zip(weights, grads):
                 W -= lr * g
+            if biases is not None:
+                for b, g in zip(biases, bias_grads):
+                    b -= lr * g
             worst = np.maximum(worst, loss)
         steps += n
         done = worst < threshold
@@ -171,6 +181,8 @@ def train_many(
             keep = ~done
             active = active[keep]
             weights = [W[keep] for W in weights]
+            if biases is not None:
+                biases = [b[keep] for b in biases]
         if progress is not None:
             progress(steps, int(active.size))
     steps_taken[~converged] = steps
@@ -251,7 +263,7 @@ class RobustInit:
 
 def robust_init(
     X: Array, Y: Array, seeds: Sequence[int], *, copies: int = 4, nudge: float = 1e-9,
-    max_steps: int = 60_000, rng_seed: int = 0,
+    max_steps: int = 60_000, rng_seed: int = 0, lr: float = LAB_LR, bias: bool = False,
 ) -> RobustInit | None:
     """Among ``seeds``, an initialisation that converges however its last bits fall.
 
@@ -272,7 +284,7 @@ def robust_init(
             copies_of_layer.append(layer * (1.0 + nudge * noise.standard_normal(layer.shape)))
         stacked.append(np.concatenate(copies_of_layer))
     labels = [s for _ in range(copies) for s in seeds]
-    result = train_many(X, Y, labels, max_steps=max_steps, initial=stacked)
+    result = train_many(X, Y, labels, max_steps=max_steps, initial=stacked, lr=lr, bias=bias)
     converged = result.converged.reshape(copies, len(seeds))
     steps = result.steps.reshape(copies, len(seeds))
     best: RobustInit | None = None

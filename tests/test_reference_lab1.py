@@ -278,3 +278,19 @@ def test_demo_restarts_a_stuck_initialisation_and_says_so():
         train_with_restarts(X, Y, 0, log=lines.append, attempt_steps=200, max_attempts=2)
     assert any("initialisation 0 did not converge" in line and "restarting" in line
                for line in lines)
+
+
+def test_stacked_trainer_with_biases_follows_nn_with_bias():
+    X, Y = generate_linear(30, rng=np.random.default_rng(4))
+    many = convergence.train_many(X, Y, [0, 1], max_steps=30_000, bias=True)
+    for i, seed in enumerate([0, 1]):
+        alone = lab1.train(NN([2, 3, 3, 1], bias=True, rng=seed), X, Y, max_steps=30_000)
+        assert (bool(many.converged[i]), int(many.steps[i])) == (alone.converged, alone.steps)
+
+
+def test_robust_init_converges_under_nudges():
+    X, Y = generate_XOR_easy()
+    init = convergence.robust_init(X, Y, range(12), max_steps=30_000)
+    assert init is not None and init.steps <= init.worst_steps <= 30_000
+    result = lab1.train(NN([2, 3, 3, 1], rng=init.seed), X, Y, max_steps=30_000)
+    assert result.converged and result.steps == init.steps

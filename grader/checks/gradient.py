@@ -1,1 +1,154 @@
-"""placeholder"""
+"""``gradient``: the step that ``backprop`` + ``update(lr)`` applies is the true gradient.
+
+Measurement, black box: the student's parameters are set to well-conditioned test weights
+(hidden pre-activations of order one, away from saturation: small weights hide bugs), then
+``predict``, ``backprop`` and ``update(lr)`` run once, and the applied gradient is read off as
+``(W_before - W_after) / lr`` for every parameter array.  This is done with two learning rates
+(powers of two, where reading the step off is exact) from fresh instances, to confirm that the
+step is linear in ``lr``; a second step catches optimizer state hidden in ``update``; all of it
+for one sample and for the 21-point batch.
+
+Judgement: :func:`grader.diagnosis.diagnose` compares every parameter array with the
+reference gradient on the same weights, up to one positive factor fixed on the output layer
+(which absorbs the MSE conventions), names the first layer that goes wrong and the known bug
+that matches.  The factor found is kept for the training checks (``lr / scale``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.layout import Layout
+from reference.lab1 import generate_XOR_easy
+
+LAB_DIMS = [2, 3, 3, 1]
+LEARNING_RATES = (1.0, 0.5)
+
+
+def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
+            weights: list[np.ndarray], biases: list[np.ndarray] | None) -> dict[str, Any]:
+    """Run the steps in the child; return applied gradients in the reference's orientation."""
+    before = layout.to_student(weights, biases)
+    step = ctx.probe("steps", {"adapter": ctx.facts["adapter"] | {"params": layout.paths},
+                               "params": before, "X": X, "Y": Y,
+                               "lrs": list(LEARNING_RATES), "second_step": True,
+                               "seed": ctx.seed})
+    failure = probe_failure(step, "taking a gradient step")
+    if failure:
+        return {"failure": failure}
+    measured: dict[str, Any] = {"runs": []}
+    for run in step.result["runs"]:
+        if "error" in run:
+            return {"student_error": describe_error(run["error"])}
+        lr = float(run["lr"])
+        applied = [(b - a) / lr for b, a in zip(before, run["after"])]
+        gw, gb = layout.to_reference(applied)
+        entry = {"lr": lr, "weights": gw, "biases": gb}
+        if "after_second" in run:
+            after_w, after_b = layout.to_reference(run["after"])
+            second = [(a - s) / lr for a, s in zip(run["after"], run["after_second"])]
+            sw, sb = layout.to_reference(second)
+            entry["second"] = {"weights_before": after_w, "biases_before": after_b,
+                               "weights": sw, "biases": sb}
+        measured["runs"].append(entry)
+    return measured
+
+
+def judge(weights, biases, X, Y, measured: dict[str, Any]) -> Any:
+    """The diagnosis of one measurement (one sample, or the batch)."""
+    from grader.diagnosis import diagnose
+
+    first, other = measured["runs"][0], measured["runs"][1]
+    second = first.get("second")
+    return diagnose(weights, biases, X, Y, first["weights"], first["biases"],
+                    lr_pair=((first["lr"], first["weights"] + (first["biases"] or [])),
+                             (other["lr"], other["weights"] + (other["biases"] or []))),
+                    second_step=second)
+
+
+SINGLE_SAMPLES = 3
+"""Single-sample measurements: with one sample, an output-layer bug (the cross-entropy's
+gradient, a missing sigmoid' at the output) only rescales every array by one factor, which
+looks like an MSE convention; that factor then differs from sample to sample, the
+conventions' does not."""
+SCALE_AGREEMENT = 1e-6
+
+
+@register("gradient", requires=("interface",),
+          summary="backprop + update applies the true gradient, layer by layer")
+def check_gradient(ctx: GradingContext) -> Verdict:
+    from grader.diagnosis import well_conditioned_weights
+
+    layout: Layout | None = ctx.facts.get("layout")
+    if layout is None:
+        return Verdict(FAIL, "your parameters could not be matched with the lab's three layers "
+                       "(see the interface check), so the gradient could not be compared with "
+                       "the reference", 0.0)
+    rng = ctx.rng("gradient")
+    weights, biases = well_conditioned_weights(LAB_DIMS, rng, bias=layout.has_bias)
+    X_all, Y_all = generate_XOR_easy()
+    # never the origin: without a bias, every first-layer gradient is 0 there
+    picks = 1 + rng.choice(len(X_all) - 1, size=SINGLE_SAMPLES, replace=False)
+    cases = {f"sample {int(i)}": (X_all[i:i + 1], Y_all[i:i + 1].astype(float)) for i in picks}
+    if ctx.setting("gradient", "batch", True):
+        cases["batch"] = (X_all, Y_all.astype(float))
+    reports: dict[str, Any] = {}
+    for name, (X, Y) in cases.items():
+        measured = measure(ctx, layout, X, Y, weights, biases)
+        if "failure" in measured:
+            return Verdict(ERROR, measured["failure"], 0.0, {"case": name})
+        if "student_error" in measured:
+            if name == "batch":
+                reports[name] = {"skipped": "predict/backprop do not take a batch: "
+                                 + measured["student_error"]}
+                continue
+            return Verdict(ERROR, f"a gradient step on one sample raised "
+                           + measured["student_error"], 0.0, {"case": name})
+        reports[name] = judge(weights, biases, X, Y, measured)
+    singles = [reports[k] for k in reports if k != "batch"]
+    batch = reports.get("batch", {"skipped": "not asked for by the rubric"})
+    batch_measured = hasattr(batch, "ok")
+    details: dict[str, Any] = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
+                               for k, v in reports.items()}
+    single_ok, single_message = _judge_singles(singles)
+    scale = singles[0].scale
+    if single_ok and scale and scale > 0:
+        ctx.facts["gradient_scale"] = float(scale)
+    weights_conf = {"single_sample": 0.75, "batch": 0.25,
+                    **dict(ctx.setting("gradient", "weights", {}) or {})}
+    batch_ok = batch_measured and batch.all_ok
+    total = weights_conf["single_sample"] + (weights_conf["batch"] if batch_measured else 0.0)
+    earned = weights_conf["single_sample"] * single_ok + weights_conf["batch"] * batch_ok
+    fraction = round(earned / total, 4) if total > 0 else float(single_ok)
+    if single_ok and (batch_ok or not batch_measured):
+        note = "" if batch_measured else " (one sample at a time: predict does not take a batch)"
+        convention = f", {singles[0].convention}" if singles[0].convention else ""
+        return Verdict(PASS, f"the applied gradient is the true gradient in every layer "
+                       f"(scale {scale:.4g}{convention}){note}", 1.0, details)
+    if single_ok:
+        return Verdict(FAIL, f"right for one sample at a time, wrong for a batch of 21: "
+                       f"{batch.message}", fraction, details)
+    return Verdict(FAIL, single_message, fraction, details)
+
+
+def _judge_singles(singles: list[Any]) -> tuple[bool, str]:
+    """All single-sample diagnoses right, with one shared scale; else the first problem."""
+    for report in singles:
+        if not report.ok:
+            return False, report.message + (f" ({report.hint})" if report.hint else "")
+    scales = [r.scale for r in singles]
+    spread = max(scales) / min(scales) - 1.0 if min(scales) > 0 else float("inf")
+    if spread > SCALE_AGREEMENT:
+        listed = ", ".join(f"x{s:.3g}" for s in scales)
+        return False, ("the size of your gradient relative to the true one changes from sample "
+                       f"to sample ({listed}); an MSE convention would give one constant factor: "
+                       "the output layer's derivative is probably wrong (the gradient of binary "
+                       "cross-entropy, or a missing sigmoid' at the output)")
+    for report in singles:  # the gradient is right; what update() does with it may not be
+        if not report.all_ok:
+            return False, report.message + (f" ({report.hint})" if report.hint else "")
+    return True, ""

@@ -26,30 +26,54 @@ LAB_DIMS = [2, 3, 3, 1]
 DEFAULTS = {
     "class_names": ["NN"],
     "class_aliases": ["Dense", "Net", "NeuralNetwork", "SimpleNet", "Model", "MLP", "Network"],
-    "forward": ["predict", "forward", "feed_forward", "forwardPass", "feedforward"],
-    "backward": ["backprop", "backward", "back_propagation", "backwardPass", "backpropagation"],
-    "update": ["update", "step", "update_weights"],
-    "alias_fraction": 0.5,
+    "any_class_name": True,
+    "methods": {"forward": ["predict", "forward", "feed_forward", "forwardPass", "feedforward"],
+                "backward": ["backprop", "backward", "back_propagation", "backwardPass",
+                             "backpropagation"],
+                "update": ["update", "step", "update_weights"]},
+    "constructor_forms": ["dim=", "positional", "layers=", "sizes=", "layer_sizes=", "dims=",
+                          "none"],
+    "class_alias_credit": 1.0,
+    "alias_credit": 0.5,
+    "dim": LAB_DIMS,
 }
-CTOR_FORMS = [
-    {"kwargs": {"dim": LAB_DIMS}}, {"args": [LAB_DIMS]}, {"kwargs": {"layers": LAB_DIMS}},
-    {"kwargs": {"sizes": LAB_DIMS}}, {"kwargs": {"layer_sizes": LAB_DIMS}},
-    {"kwargs": {"dims": LAB_DIMS}}, {"args": []},
-]
+LAB_FORMS = ("dim=", "positional")
+"""``NN(dim=[2, 3, 3, 1])`` and ``NN([2, 3, 3, 1])`` are the lab's own call."""
+
+
+def conf(ctx: GradingContext, key: str) -> Any:
+    return ctx.setting("interface", key, DEFAULTS[key])
+
+
+def constructor_forms(ctx: GradingContext) -> list[dict[str, Any]]:
+    """The rubric's constructor forms as calls: ``"dim="`` -> ``NN(dim=[2, 3, 3, 1])``,
+    ``"positional"`` -> ``NN([2, 3, 3, 1])``, ``"none"`` -> ``NN()``."""
+    dims = list(conf(ctx, "dim"))
+    forms = []
+    for form in conf(ctx, "constructor_forms"):
+        if form == "positional":
+            forms.append({"args": [dims], "form": form})
+        elif form == "none":
+            forms.append({"args": [], "form": form})
+        else:
+            forms.append({"kwargs": {form.rstrip("="): dims}, "form": form})
+    return forms
+
+
 MATCH_TOLERANCE = 1e-6
 
 
 def candidates(ctx: GradingContext) -> list[str]:
     """Class names to try, in order: the lab's, the aliases, then duck-typed ones."""
     loaded = ctx.loaded.classes if ctx.loaded else {}
-    names = ctx.setting("interface", "class_names", DEFAULTS["class_names"])
-    aliases = ctx.setting("interface", "class_aliases", DEFAULTS["class_aliases"])
-    forward = set(ctx.setting("interface", "forward", DEFAULTS["forward"]))
-    backward = set(ctx.setting("interface", "backward", DEFAULTS["backward"]))
+    names, aliases = conf(ctx, "class_names"), conf(ctx, "class_aliases")
+    forward = set(conf(ctx, "methods")["forward"])
+    backward = set(conf(ctx, "methods")["backward"])
     ordered = [n for n in [*names, *aliases] if n in loaded]
-    ordered += sorted(n for n, info in loaded.items() if n not in ordered
-                      and forward & set(info.get("methods", []))
-                      and backward & set(info.get("methods", [])))
+    if conf(ctx, "any_class_name"):
+        ordered += sorted(n for n, info in loaded.items() if n not in ordered
+                          and forward & set(info.get("methods", []))
+                          and backward & set(info.get("methods", [])))
     return ordered
 
 
@@ -71,11 +95,15 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         weights, biases = conditioned_weights(rng, LAB_DIMS, layout.has_bias)
         step = ctx.probe("forward", {"adapter": {**adapter, "params": layout.paths},
                                      "params": layout.to_student(weights, biases), "X": X})
-        if not step.ok or "batch" not in step.result:
+        obs = step.result if step.ok else {}
+        if "batch" not in obs and "singles" not in obs:
             tried.append({"layout": layout.describe(), "error": probe_failure(step, "predicting")
-                          or describe_error(step.result.get("batch_error", {}))})
+                          or describe_error(obs.get("batch_error") or obs.get("single_error")
+                                            or {})})
             continue
-        got = np.asarray(step.result["batch"], dtype=float).reshape(len(X), -1)
+        if "batch" not in obs:
+            adapter["single_only"] = True  # one sample at a time works: use that everywhere
+        got = np.asarray(obs.get("batch", obs.get("singles")), dtype=float).reshape(len(X), -1)
         expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
         if got.shape == expected.shape:
             diff = float(np.max(np.abs(got - expected)))
@@ -98,10 +126,9 @@ def check_interface(ctx: GradingContext) -> Verdict:
             else "no classes"
         return Verdict(FAIL, "no class NN with predict, backprop and update was found "
                        f"(your code defines: {defined})", 0.0, {"candidates": []})
-    roles = {role: ctx.setting("interface", role, DEFAULTS[role])
-             for role in ("forward", "backward", "update")}
+    roles = {role: list(conf(ctx, "methods")[role]) for role in ("forward", "backward", "update")}
     step = ctx.probe("interface", {
-        "candidates": names, "roles": roles, "ctor_forms": CTOR_FORMS,
+        "candidates": names, "roles": roles, "ctor_forms": constructor_forms(ctx),
         "sample_x": [[0.2, 0.7]], "sample_y": [[1.0]], "lr": 0.5})
     failure = probe_failure(step, "constructing your network")
     if failure:
@@ -135,35 +162,41 @@ def check_interface(ctx: GradingContext) -> Verdict:
     details = _details(chosen)
     details["layout"] = layout.describe() if layout else None
     details["layout_evidence"] = evidence.get("tried", [])
-    lab_class = chosen["class"] in ctx.setting("interface", "class_names",
-                                               DEFAULTS["class_names"])
-    lab_methods = (chosen["methods"]["forward"], chosen["methods"]["backward"],
-                   chosen["methods"].get("update")) == ("predict", "backprop", "update")
-    lab_ctor = chosen["ctor"] == CTOR_FORMS[0] or chosen["ctor"] == CTOR_FORMS[1]
-    differences = []
+    lab_class = chosen["class"] in conf(ctx, "class_names")
+    lab_methods = [chosen["methods"]["forward"], chosen["methods"]["backward"],
+                   chosen["methods"].get("update")] == \
+        [conf(ctx, "methods")[role][0] for role in ("forward", "backward", "update")]
+    lab_ctor = chosen["ctor"].get("form") in LAB_FORMS
+    credits, differences = [], []
     if not lab_class:
-        differences.append(f"the class is named {chosen['class']}, not NN")
+        differences.append(f"the class is named {chosen['class']}, not "
+                           f"{conf(ctx, 'class_names')[0]}")
+        credits.append(float(conf(ctx, "class_alias_credit")))
     if not lab_methods:
         m = chosen["methods"]
         differences.append(f"the methods are {m['forward']}/{m['backward']}/"
                            f"{m.get('update') or '(no update)'}, not predict/backprop/update")
+        credits.append(float(conf(ctx, "alias_credit")))
     if not lab_ctor:
         differences.append(f"it is constructed as {chosen['class']}({_form(chosen['ctor'])}), "
                            "not NN(dim=[2, 3, 3, 1])")
+        credits.append(float(conf(ctx, "alias_credit")))
     if chosen.get("update_lr") is False and chosen["methods"].get("update"):
         differences.append("update() takes no learning rate")
+        credits.append(float(conf(ctx, "alias_credit")))
     where = f"; parameters: {layout.describe()}" if layout else \
         "; its parameters do not map onto the lab's layers, so some checks compare less"
     if not differences:
         return Verdict(PASS, f"{chosen['class']}(dim=[2, 3, 3, 1]) with predict, backprop and "
                        f"update{where}", 1.0, details)
-    fraction = float(ctx.setting("interface", "alias_fraction", DEFAULTS["alias_fraction"]))
+    fraction = min(credits) if credits else 1.0
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, under other names: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
 
 
 def _form(ctor: dict[str, Any]) -> str:
+    """The call's arguments as written, e.g. ``dim=[2, 3, 3, 1]``."""
     parts = [repr(a) for a in ctor.get("args", [])]
     parts += [f"{k}={v!r}" for k, v in ctor.get("kwargs", {}).items()]
     return ", ".join(parts)
@@ -174,4 +207,5 @@ def _details(chosen: dict[str, Any]) -> dict[str, Any]:
             "methods": chosen.get("methods"), "input": chosen.get("input"),
             "parameters": chosen.get("params", []),
             "gradient_buffers": chosen.get("gradient_buffers", []),
+            "optimizer_state": chosen.get("optimizer_state", []),
             "cached": chosen.get("cached", [])}

@@ -20,8 +20,9 @@ from grader.checks.base import FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
 from grader.load import EXECUTE, load_files
 
-DEFAULTS = {"seconds": 60.0, "weights": {"runs": 0.5, "loss": 0.15, "accuracy": 0.15,
-                                          "figures": 0.2}, "figures": 2}
+DEFAULTS = {"time_budget_s": 60.0, "require_loss": True, "require_accuracy": True,
+            "min_figures": 2, "timeout_keeps_run_share": True,
+            "weights": {"runs": 0.5, "loss": 0.15, "accuracy": 0.15, "figures": 0.2}}
 LOSS_LINE = re.compile(r"loss\D{0,20}\d", re.IGNORECASE)
 ACCURACY_LINE = re.compile(r"acc(uracy)?\D{0,20}\d", re.IGNORECASE)
 SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
@@ -35,7 +36,7 @@ TRAP_MESSAGE = (
 def check_program(ctx: GradingContext) -> Verdict:
     conf = {**DEFAULTS, **dict(ctx.settings.get("program", {}))}
     weights = {**DEFAULTS["weights"], **dict(conf.get("weights", {}))}
-    budget = float(conf["seconds"])
+    budget = float(conf["time_budget_s"])
     assert ctx.sandbox is not None
     settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
                                             submission_timeout=budget * 2 + 30)
@@ -53,16 +54,22 @@ def check_program(ctx: GradingContext) -> Verdict:
                         "below 0.04)")
     elif run.errors:
         problems.append("your program stopped with an error: " + run.errors[0])
-    earned: dict[str, float] = {"runs": weights["runs"] if not problems else 0.0}
-    if LOSS_LINE.search(stdout):
+    # the lab's own `while not done` loop never ends from many XOR initialisations: with
+    # timeout_keeps_run_share, a program that was training and printing when time ran out
+    # keeps the share for running
+    printing = bool(LOSS_LINE.search(stdout))
+    runs = not problems or (timed_out and not trap and printing
+                            and bool(conf["timeout_keeps_run_share"]))
+    earned: dict[str, float] = {"runs": weights["runs"] if runs else 0.0}
+    if printing or not conf["require_loss"]:
         earned["loss"] = weights["loss"]
     else:
         problems.append("it does not print the loss during training")
-    if ACCURACY_LINE.search(stdout):
+    if ACCURACY_LINE.search(stdout) or not conf["require_accuracy"]:
         earned["accuracy"] = weights["accuracy"]
     else:
         problems.append("it does not print the accuracy")
-    wanted = int(conf["figures"])
+    wanted = int(conf["min_figures"])
     if len(run.figures) >= wanted:
         earned["figures"] = weights["figures"]
     else:

@@ -146,9 +146,17 @@ class Network:
         self.params = list(adapter.get("params", []))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Outputs ``(N, out)``; a network that takes one sample at a time is asked one by one
+        (a legitimate style: the lab's loop is per sample)."""
+        if len(X) > 1 and self.adapter.get("single_only"):
+            return np.vstack([self.predict(X[i:i + 1]).reshape(1, -1) for i in range(len(X))])
         if self.adapter.get("input") == "cols":
-            return as_output(self.forward(X.T)).T
-        return as_output(self.forward(X))
+            out = as_output(self.forward(X.T)).T
+        else:
+            out = as_output(self.forward(X))
+        if out.size % len(X) != 0:
+            raise ValueError(f"predict returned {out.size} values for {len(X)} samples")
+        return out.reshape(len(X), -1)
 
     def _target(self, y: np.ndarray) -> np.ndarray:
         return y.T if self.adapter.get("input") == "cols" else y
@@ -286,13 +294,40 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
     # with an update method, parameters are what it moves (backward alone fills gradient
     # buffers); without one, or if update moved nothing, what the whole step moved
     moved = moved_by_update or _moved(before_step, after_step)
+    candidates = [p for p in after_step if p in moved and p not in changed_by_forward]
+    # optimizer state (a momentum's velocities) also moves in update(), but predict never
+    # reads it: a parameter is an array whose change changes the prediction
+    inert = _inert(obj, forward, x if found["input"] == "rows" else x.T, candidates)
     params = [{"path": path, "shape": list(after_step[path].shape)}
-              for path in after_step if path in moved and path not in changed_by_forward]
+              for path in candidates if path not in inert]
+    found["optimizer_state"] = sorted(inert)
     found["gradient_buffers"] = sorted(_moved(before_step, after_backward) - moved)
     found["params"] = params
     found["arrays"] = {p: list(a.shape) for p, a in after_step.items()}
     found["cached"] = sorted(changed_by_forward)
     return found
+
+
+def _inert(obj: Any, forward: Any, x: np.ndarray, paths: list[str]) -> set[str]:
+    """Of ``paths``, the arrays whose perturbation leaves the prediction unchanged."""
+    inert: set[str] = set()
+    try:
+        base = as_output(forward(x)).copy()
+    except Exception:  # noqa: BLE001 -- cannot tell: keep them all
+        return inert
+    for path in paths:
+        array = get_param(obj, path)
+        saved = array.copy()
+        try:
+            array += 0.01 * (1.0 + np.abs(array))
+            changed = not np.allclose(as_output(forward(x)), base, rtol=0, atol=1e-12)
+        except Exception:  # noqa: BLE001
+            changed = True
+        finally:
+            array[...] = saved
+        if not changed:
+            inert.add(path)
+    return inert
 
 
 def _moved(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> set[str]:
