@@ -103,7 +103,140 @@ def _inspect_run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
 
 
+# --- labgrade grade / check ---------------------------------------------------------------------
+
+SYMBOLS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
+
+
+def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
+    from grader.settings import ISOLATION_CHOICES
+
+    parser.add_argument("paths" if batch else "path", type=Path, nargs="+" if batch else None,
+                        help="submissions: .py, .ipynb, .zip, a submission folder, or a folder "
+                             "of them")
+    parser.add_argument("--rubric", default="lab1",
+                        help="a shipped rubric's name or a rubric TOML file (default: %(default)s)")
+    parser.add_argument("--isolation", choices=ISOLATION_CHOICES, default="auto",
+                        help="sandbox isolation (default: %(default)s)")
+    if batch:
+        parser.add_argument("--out", type=Path, default=Path("grades"),
+                            help="output folder (default: %(default)s)")
+        parser.add_argument("--manual", type=Path,
+                            help="CSV of manual scores: id,report,questions,comment")
+        parser.add_argument("--seed", type=int,
+                            help="hidden seed for TA grading (or the LABGRADE_SEED variable); "
+                                 "default: the rubric's public seed")
+    else:
+        parser.add_argument("--json", action="store_true",
+                            help="print the result as JSON instead of a summary")
+
+
+def _rubric_and_seed(args: argparse.Namespace):
+    from grader.rubric import RubricError, SeedError, effective_seed, load_rubric
+    from grader.sandbox import isolation
+    from grader.settings import SandboxSettings
+
+    try:
+        rubric = load_rubric(args.rubric)
+        seed, source = effective_seed(rubric, getattr(args, "seed", None), os.environ)
+        sandbox = SandboxSettings(isolation=args.isolation)
+        isolation.choose(sandbox.isolation)
+    except (RubricError, SeedError, ValueError, RuntimeError, OSError) as err:
+        raise UsageError(str(err)) from None
+    return rubric, seed, source, sandbox
+
+
+def _grade_run(args: argparse.Namespace) -> int:
+    from grader.batch import grade_batch
+    from grader.discover import DiscoveryError
+    from grader.score import ManualError
+
+    rubric, seed, source, sandbox = _rubric_and_seed(args)
+    for path in args.paths:
+        if not path.exists():
+            raise UsageError(f"{path} does not exist")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder")
+    print(f"labgrade {__version__}: grading with rubric {rubric.id} v{rubric.version}, "
+          f"seed from {source}, into {args.out}")
+
+    def progress(done: int, total: int, sub, result) -> None:
+        if result is None:
+            return
+        who = " ".join(x for x in (sub.student_id, sub.student_name) if x) or sub.key
+        score = result["score"]
+        failing = [c["id"] for c in result["checks"] if c["status"] in ("fail", "error")]
+        state = f"{score['auto']:g}/{rubric.sections['experimental_results'].points:g} auto" \
+            if result["graded"] else f"not graded: {result['error']}"
+        print(f"[{done}/{total}] {who}: {state}"
+              + (f"  (failed: {', '.join(failing)})" if failing else ""), flush=True)
+
+    try:
+        outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
+                              manual=args.manual, progress=progress)
+    except (DiscoveryError, ManualError) as err:
+        raise UsageError(str(err)) from None
+    except OSError as err:
+        raise UsageError(f"cannot write the results: {err}") from None
+    for problem in outcome.problems:
+        print(f"manual scores: {problem}", file=sys.stderr)
+    reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
+    print(f"graded {len(outcome.results)} submission(s){reused}: "
+          f"{args.out / 'grades.csv'}, one result.json per student")
+    return 0
+
+
+def _check_run(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+
+    from grader.batch import grade_one
+    from grader.discover import DiscoveryError, discover
+
+    rubric, seed, _, sandbox = _rubric_and_seed(args)
+    if not args.path.exists():
+        raise UsageError(f"{args.path} does not exist")
+    with tempfile.TemporaryDirectory(prefix="labgrade-check-") as work:
+        try:
+            subs = discover(args.path, workdir=work, layout="single")
+        except DiscoveryError as err:
+            raise UsageError(str(err)) from None
+        if not subs:
+            raise UsageError(f"no submission found in {args.path}")
+        result, _ = grade_one(subs[0], rubric, seed=seed, sandbox=sandbox, self_check=True)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_check(result, rubric)
+    public = [c for c in result["checks"] if c["id"] in rubric.public_check_ids]
+    return 0 if result["graded"] and all(c["status"] == "pass" for c in public) else 1
+
+
+def _print_check(result: dict, rubric) -> None:
+    print(f"labgrade check: {rubric.title} (rubric {rubric.id} v{rubric.version}), "
+          f"isolation {result['grader']['isolation']}")
+    print(f"{result['submission']['path']}")
+    if not result["graded"]:
+        print(f"\nnot graded: {result['error']}")
+        return
+    width = max(len(c["id"]) for c in result["checks"])
+    earned = total = 0.0
+    for check in result["checks"]:
+        if check["id"] not in rubric.public_check_ids:
+            continue
+        earned += check["points"]
+        total += check["max_points"]
+        print(f"  {SYMBOLS[check['status']]:<5} {check['id']:<{width}} "
+              f"{check['points']:>5g}/{check['max_points']:<3g} {check['message']}")
+    print(f"\n{earned:g}/{total:g} points from the public checks; the TA's grading adds "
+          "hidden data, the program run, the report and the demo questions.")
+
+
 COMMANDS: list[Command] = [
+    Command("grade", "grade submissions: result.json per student and grades.csv",
+            lambda p: _grading_arguments(p, batch=True), _grade_run),
+    Command("check", "check your own lab before the deadline (the public checks)",
+            lambda p: _grading_arguments(p, batch=False), _check_run),
     Command("inspect", "discover and load submissions safely, and show what they define",
             _inspect_arguments, _inspect_run),
     Command("reference", "train the reference solution of a lab and save its figures",
