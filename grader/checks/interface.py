@@ -153,6 +153,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
                "forward": chosen["methods"]["forward"], "backward": chosen["methods"]["backward"],
                "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
                "backward_lr": chosen["backward_lr"], "lr_attr": chosen.get("lr_attr"),
+               "backward_cache": chosen.get("backward_cache", False),
                "input": chosen["input"], "params": [p["path"] for p in chosen["params"]]}
     ctx.facts["adapter"] = adapter
     layouts = candidate_layouts([(p["path"], p["shape"]) for p in chosen["params"]], LAB_DIMS)

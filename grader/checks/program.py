@@ -80,7 +80,7 @@ def check_program(ctx: GradingContext) -> Verdict:
                                "earned": earned, "mode": run.mode,
                                "stdout_tail": stdout[-2000:], "errors": run.errors}
     if not problems:
-        return Verdict(PASS, f"runs to completion in {run.seconds:.1f} s, prints the loss and "
+        return Verdict(PASS, f"runs to completion within {budget:g} s, prints the loss and "
                        f"the accuracy, and draws {len(run.figures)} figures", 1.0, details)
     status = PASS if earned.get("runs") else FAIL
     return Verdict(status, "; ".join(problems), fraction, details)

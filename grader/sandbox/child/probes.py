@@ -144,16 +144,19 @@ class Network:
         self.backward = getattr(self.obj, adapter["backward"])
         self.update_fn = getattr(self.obj, adapter["update"]) if adapter.get("update") else None
         self.params = list(adapter.get("params", []))
+        self.extra: tuple[Any, ...] = ()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs ``(N, out)``; a network that takes one sample at a time is asked one by one
         (a legitimate style: the lab's loop is per sample)."""
         if len(X) > 1 and self.adapter.get("single_only"):
             return np.vstack([self.predict(X[i:i + 1]).reshape(1, -1) for i in range(len(X))])
+        raw = self.forward(X.T if self.adapter.get("input") == "cols" else X)
+        # forwardPass(X) -> (A, cache) with backwardPass(Y, cache): keep what backward needs
+        self.extra = tuple(raw[1:]) if isinstance(raw, tuple) else ()
+        out = as_output(raw)
         if self.adapter.get("input") == "cols":
-            out = as_output(self.forward(X.T)).T
-        else:
-            out = as_output(self.forward(X))
+            out = out.T
         if out.size % len(X) != 0:
             raise ValueError(f"predict returned {out.size} values for {len(X)} samples")
         return out.reshape(len(X), -1)
@@ -166,10 +169,11 @@ class Network:
         lr_attr = self.adapter.get("lr_attr")
         if lr_attr:
             setattr(self.obj, lr_attr, lr)
+        extra = self.extra if self.adapter.get("backward_cache") else ()
         if self.adapter.get("backward_lr"):
-            self.backward(self._target(y), lr)
+            self.backward(self._target(y), *extra, lr)
         else:
-            self.backward(self._target(y))
+            self.backward(self._target(y), *extra)
         if self.update_fn is not None:
             if self.adapter.get("update_lr"):
                 self.update_fn(lr)
@@ -248,7 +252,7 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
     # bound methods: ``update(self, lr)`` has one positional parameter, ``update(self)`` none
     update_arity = _positional_count(update) if update is not None else 0
     found["update_lr"] = update is not None and (update_arity is None or update_arity >= 1)
-    found["backward_lr"] = update is None and (_positional_count(backward) or 0) >= 2
+    backward_arity = _positional_count(backward) or 0
     found["lr_attr"] = next((a for a in ("lr", "learning_rate", "eta", "alpha")
                              if isinstance(getattr(obj, a, None), (int, float))), None) \
         if update is not None and not found["update_lr"] else None
@@ -268,6 +272,11 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
         found["error"] = found["forward_errors"][0]
         return found
     found["output_type"] = type(output).__name__
+    extra = tuple(output[1:]) if isinstance(output, tuple) else ()
+    found["backward_cache"] = bool(extra) and backward_arity >= 1 + len(extra)
+    found["backward_lr"] = update is None and \
+        backward_arity >= 2 + (len(extra) if found["backward_cache"] else 0)
+    extra = extra if found["backward_cache"] else ()
     try:
         found["output"] = as_output(output)
     except (TypeError, ValueError) as exc:
@@ -283,7 +292,7 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
     try:
         if found["lr_attr"]:
             setattr(obj, found["lr_attr"], lr)
-        backward(target, lr) if found["backward_lr"] else backward(target)
+        backward(target, *extra, lr) if found["backward_lr"] else backward(target, *extra)
         after_backward = {p: a.copy() for p, a in find_arrays(obj).items()}
         if update is not None:
             update(lr) if found["update_lr"] else update()
