@@ -274,6 +274,16 @@ def robust_init(
     ``nudge``), and only one where every copy converges is chosen: the fewest worst-case
     steps wins.  None if no candidate qualifies.
     """
+    found = robust_inits(X, Y, seeds, copies=copies, nudge=nudge, max_steps=max_steps,
+                         rng_seed=rng_seed, lr=lr, bias=bias)
+    return min(found, key=lambda r: (r.worst_steps, r.seed)) if found else None
+
+
+def robust_inits(
+    X: Array, Y: Array, seeds: Sequence[int], *, copies: int = 4, nudge: float = 1e-9,
+    max_steps: int = 60_000, rng_seed: int = 0, lr: float = LAB_LR, bias: bool = False,
+) -> list[RobustInit]:
+    """Every initialisation among ``seeds`` that passes :func:`robust_init`'s test."""
     seeds = [int(s) for s in seeds]
     base = initial_weights(seeds)
     noise = np.random.default_rng(rng_seed)
@@ -287,10 +297,5 @@ def robust_init(
     result = train_many(X, Y, labels, max_steps=max_steps, initial=stacked, lr=lr, bias=bias)
     converged = result.converged.reshape(copies, len(seeds))
     steps = result.steps.reshape(copies, len(seeds))
-    best: RobustInit | None = None
-    for j, seed in enumerate(seeds):
-        if converged[:, j].all():
-            candidate = RobustInit(seed, int(steps[0, j]), int(steps[:, j].max()))
-            if best is None or (candidate.worst_steps, seed) < (best.worst_steps, best.seed):
-                best = candidate
-    return best
+    return [RobustInit(seed, int(steps[0, j]), int(steps[:, j].max()))
+            for j, seed in enumerate(seeds) if converged[:, j].all()]

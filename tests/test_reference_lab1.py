@@ -294,3 +294,15 @@ def test_robust_init_converges_under_nudges():
     assert init is not None and init.steps <= init.worst_steps <= 30_000
     result = lab1.train(NN([2, 3, 3, 1], rng=init.seed), X, Y, max_steps=30_000)
     assert result.converged and result.steps == init.steps
+
+
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+def test_shipped_xor_initialisations_converge_robustly(bias):
+    from reference.known_inits import XOR_NO_BIAS, XOR_WITH_BIAS
+
+    table = XOR_WITH_BIAS if bias else XOR_NO_BIAS
+    X, Y = generate_XOR_easy()
+    sample = [table[0], table[len(table) // 2], table[-1]]
+    found = convergence.robust_inits(X, Y, [s for s, _ in sample], max_steps=35_000, bias=bias)
+    assert [(r.seed, r.steps) for r in found] == sample
+    assert all(r.worst_steps <= 35_000 for r in found)

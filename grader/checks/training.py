@@ -31,7 +31,8 @@ import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_error, probe_failure
-from reference.convergence import robust_init
+from reference.convergence import RobustInit, robust_init
+from reference.known_inits import known_xor_init
 from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train
 from reference.training import LAB_LOSS_THRESHOLD
 
@@ -101,7 +102,7 @@ def cached_reference_run(task: str, seed: int, points: int, lr: float, bias: boo
     return run
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when the reference's training or the choice of initialisation changes."""
 
 
@@ -112,8 +113,12 @@ def reference_run(task: str, seed: int, points: int, lr: float, bias: bool, max_
     :func:`reference.convergence.robust_init`): its seed, steps, worst nudged steps, initial
     weights and loss curve.  Cached: it is the same for every student of a batch."""
     X, Y, _, _ = task_data(task, seed, points, 0)
-    init = robust_init(X, Y, range(seed * INIT_CANDIDATES, (seed + 1) * INIT_CANDIDATES),
-                       rng_seed=seed, lr=lr, bias=bias, max_steps=max_steps)
+    if task == "train_xor" and lr == LAB_LR:  # fixed data: measured once, shipped
+        init_seed, steps = known_xor_init(seed, bias)
+        init = RobustInit(init_seed, steps, steps)
+    else:
+        init = robust_init(X, Y, range(seed * INIT_CANDIDATES, (seed + 1) * INIT_CANDIDATES),
+                           rng_seed=seed, lr=lr, bias=bias, max_steps=max_steps)
     if init is None:
         return {"init_seed": None}
     nn = NN(list(LAB_DIM), rng=init.seed, bias=bias)

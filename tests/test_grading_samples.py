@@ -1,0 +1,116 @@
+"""Every sample submission graded, and every verdict the one a careful TA would give.
+
+The ground truth is ``submissions/README.md``: correct submissions in many styles must pass,
+and each buggy one must fail the right check with a message that names its bug.  Real
+sandboxes, real probes, the shipped rubric.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.discover import discover
+from grader.grading import grade_submission
+from grader.rubric import load_rubric
+from grader.batch import rubric_settings
+
+from tests_support import SAMPLES
+
+FAST = {"interface", "forward", "gradient", "numpy_only"}
+
+# key: (interface fraction, gradient status, words the gradient message must contain)
+EXPECTED = {
+    "0856001": (1.0, "pass", "true gradient"),       # the template, correct
+    "0856003": (1.0, "pass", "true gradient"),       # with bias vectors
+    "0856011": (0.5, "pass", "true gradient"),       # Net, W1..W3 + b1..b3, forward/backward/step
+    "0856017": (1.0, "pass", "scale 0.5"),           # notebook, MSE without the 2
+    "0856023": (0.5, "pass", "true gradient"),       # Model of Dense layer objects
+    "0856037": (0.5, "pass", "scale 0.5"),           # update() with the rate fixed at construction
+    "0856042": (1.0, "fail", "wrong sign"),
+    "0856049": (1.0, "pass", "true gradient"),       # weights stored transposed, inputs as columns
+    "0856058": (0.5, "pass", "true gradient"),       # backward updates in place, no update()
+    "0856064": (0.5, "pass", "true gradient"),       # forwardPass -> (A, cache); backwardPass(Y, cache)
+    "0856071": (1.0, "fail", "pre-activation instead of the output"),
+    "0856082": (1.0, "fail", "derivative of the sigmoid is missing"),
+    "0856093": (1.0, "fail", "the sigmoid itself"),
+    "0856107": (1.0, "fail", "uses W instead of W.T"),
+    "0856118": (1.0, "fail", "averaged over the batch instead of summed"),
+    "0856129": (1.0, "fail", "batch size"),
+    "0856131": (1.0, "fail", "changes from sample to sample"),
+    "0856142": (1.0, "fail", "keeps state between steps"),
+    "0856153": (1.0, "pass", "true gradient"),       # correct, but imports torch
+    "0856175": (1.0, "pass", "true gradient"),       # correct, but the template's last line
+    "0856186": (1.0, "pass", "true gradient"),       # correct, but prints no accuracy, no figures
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    rubric = load_rubric("lab1")
+    settings = rubric_settings(rubric)
+    work = tmp_path_factory.mktemp("work")
+    return {sub.key: grade_submission(sub, settings=settings, seed=0, only=FAST)
+            for sub in discover(SAMPLES, workdir=work)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_interface_forward_and_gradient_verdicts(graded, key):
+    fraction, status, words = EXPECTED[key]
+    verdicts = graded[key].verdicts
+    assert verdicts["interface"].status == "pass", verdicts["interface"].message
+    assert verdicts["interface"].fraction == fraction, verdicts["interface"].message
+    assert verdicts["forward"].status == "pass", verdicts["forward"].message
+    gradient = verdicts["gradient"]
+    assert gradient.status == status, gradient.message
+    assert words in gradient.message, gradient.message
+
+
+@pytest.mark.slow
+def test_numpy_only_names_the_forbidden_import(graded):
+    for key, grading in graded.items():
+        verdict = grading.verdicts.get("numpy_only")
+        if key == "0856153":
+            assert verdict.status == "fail" and "torch" in verdict.message
+        elif grading.graded:
+            assert verdict.status == "pass", (key, verdict.message)
+
+
+@pytest.mark.slow
+def test_hard_coded_answers_and_syntax_errors_earn_nothing(graded):
+    pan = graded["0856164"].verdicts  # predict answers by a rule; nothing is learned
+    assert pan["interface"].status == "fail" and "changed no weights" in pan["interface"].message
+    assert all(v.status == "skip" for k, v in pan.items() if k in ("forward", "gradient"))
+    huang = graded["0856105"]
+    assert not huang.graded and "line 80" in huang.error
+    assert all(v.status == "skip" for v in huang.verdicts.values())
+
+
+@pytest.mark.slow
+def test_program_check_explains_the_numpy_scalar_trap_and_missing_output(tmp_path):
+    rubric = load_rubric("lab1")
+    settings = rubric_settings(rubric)
+    subs = {s.key: s for s in discover(SAMPLES, workdir=tmp_path)}
+    lai = grade_submission(subs["0856175"], settings=settings, seed=0, only={"program"})
+    verdict = lai.verdicts["program"]
+    assert verdict.status == "fail" and ".item()" in verdict.message
+    assert "NumPy 2.4" in verdict.message
+    kao = grade_submission(subs["0856186"], settings=settings, seed=0, only={"program"})
+    verdict = kao.verdicts["program"]
+    assert verdict.status == "pass" and 0 < verdict.fraction < 1
+    assert "does not print the accuracy" in verdict.message and "figure" in verdict.message
+
+
+@pytest.mark.slow
+def test_a_correct_template_submission_never_fails_train_xor_over_20_seeds(tmp_path):
+    rubric = load_rubric("lab1")
+    settings = rubric_settings(rubric)
+    [sub] = discover(SAMPLES / "DLP_LAB1_0856001_Chen.py", workdir=tmp_path)
+    failures = []
+    for seed in range(20):
+        grading = grade_submission(sub, settings=settings, seed=1000 + seed,
+                                   only={"interface", "gradient", "train_xor"})
+        verdict = grading.verdicts["train_xor"]
+        if verdict.status != "pass":
+            failures.append((seed, verdict.message))
+    assert failures == []
