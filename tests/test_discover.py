@@ -4,6 +4,7 @@ real files in tmp_path; no student code is ever run."""
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -81,23 +82,94 @@ def root_listing(sub: Submission) -> list[str]:
 
 # --- the real samples ---------------------------------------------------------------------------
 
-def test_the_sample_folder_is_a_batch_of_four_single_files(tmp_path):
+GRADED_METHODS = {"predict", "backprop", "update"}  # discover's default main_method_names
+
+
+def sample_classes(path: Path) -> tuple[list[tuple[str, set[str]]], bool]:
+    """The classes a sample defines, in source order, each with its methods (those of bases
+    defined in the same file included), read with ast; and whether the file parses as it is.
+
+    A notebook's code cells are joined, magics and shell escapes becoming ``pass``.  A file
+    that fails only for a missing colon (sample #4) is read with the colon added.
+    """
+    if path.suffix == ".ipynb":
+        cells = [cell.source for cell in nbformat.read(path, as_version=4).cells
+                 if cell.cell_type == "code"]
+        lines = [line[: len(line) - len(line.lstrip())] + "pass"
+                 if line.lstrip().startswith(("%", "!")) else line
+                 for cell in cells for line in cell.splitlines()]
+        source = "\n".join(lines) + "\n"
+    else:
+        source = path.read_text(encoding="utf-8")
+    parses = True
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        assert exc.msg == "expected ':'", f"{path.name}: {exc}"
+        lines = source.splitlines()
+        lines[exc.lineno - 1] += ":"
+        tree, parses = ast.parse("\n".join(lines) + "\n"), False
+    nodes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)),
+                   key=lambda n: (n.lineno, n.col_offset))
+    own = {n.name: {f.name for f in n.body if isinstance(f, (ast.FunctionDef,
+                                                                ast.AsyncFunctionDef))}
+           for n in nodes}
+    bases = {n.name: [b.id for b in n.bases if isinstance(b, ast.Name)] for n in nodes}
+
+    def methods(name: str, seen: frozenset = frozenset()) -> set[str]:
+        found = set(own.get(name, set()))
+        for base in bases.get(name, ()):
+            if base in own and base not in seen:
+                found |= methods(base, seen | {name})
+        return found
+
+    return [(n.name, methods(n.name)) for n in nodes], parses
+
+
+def expected_main_class(classes: list[tuple[str, set[str]]]) -> tuple[str | None, str]:
+    """discover's documented choice for a lone file: a class named NN, else the first class
+    with all of predict, backprop, update (duck typing), else no class; and the reason."""
+    if any(name == "NN" for name, _methods in classes):
+        return "NN", "defines class NN"
+    for name, methods in classes:
+        if GRADED_METHODS <= methods:
+            return name, (f"defines class {name} with predict, backprop, update (no class "
+                          "named NN)")
+    return None, "the only Python source or notebook"
+
+
+def test_the_sample_folder_is_a_batch_of_single_files(tmp_path):
     subs = discover(SAMPLES, workdir=tmp_path / "work")
-    assert [(s.student_id, s.student_name, s.kind) for s in subs] == [
-        ("0856001", "Chen", "script"), ("0856017", "王小明", "notebook"),
-        ("0856042", "Lin", "script"), ("0856105", "Huang", "script")]
+    sources = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".py", ".ipynb"))
+    assert sorted(s.source.name for s in subs) == sources
+    got = [(s.student_id, s.student_name, s.kind) for s in subs]
+    for expected in [("0856001", "Chen", "script"), ("0856017", "王小明", "notebook"),
+                     ("0856042", "Lin", "script"), ("0856105", "Huang", "script")]:
+        assert expected in got
+    assert got == sorted(got)
+    main_classes = set()
     for sub in subs:
         assert sub.source_type == "file" and sub.source.parent == SAMPLES
         assert sub.main == sub.source.name and sub.files == [sub.source.name]
         assert root_listing(sub) == [sub.source.name], "a single file never drags its siblings"
         assert sub.root == tmp_path / "work" / sub.key and sub.key == sub.student_id
-        assert sub.main_class == "NN" and sub.errors == [] and sub.ok
+        classes, parses = sample_classes(sub.source)
+        assert classes, f"{sub.source.name} defines no class"
+        main_class, reason = expected_main_class(classes)
+        if not parses:
+            reason += " (found by a text scan: the file does not parse)"
+        assert (sub.main_class, sub.main_reason) == (main_class, reason), sub.source.name
+        main_classes.add(main_class)
+        assert sub.errors == [] and sub.ok
         assert sub.submitted_at_source == "mtime" and sub.submitted_at.tzinfo is not None
         assert len(sub.sha256) == 64 and not sub.has_report_pdf
+    # The samples exercise every rule: a class named NN, duck typing, and neither.
+    assert "NN" in main_classes and None in main_classes and len(main_classes) >= 3
     assert "README.md" not in {s.source.name for s in subs}
-    record = json.loads(json.dumps(subs[1].to_dict(), ensure_ascii=False))
+    by_id = {s.student_id: s for s in subs}
+    record = json.loads(json.dumps(by_id["0856017"].to_dict(), ensure_ascii=False))
     assert record["student_name"] == "王小明" and record["kind"] == "notebook"
-    huang = subs[3]
+    huang = by_id["0856105"]
     assert huang.main_reason == "defines class NN (found by a text scan: the file does not parse)"
     assert (huang.root / huang.main).read_bytes() == huang.source.read_bytes()
 
@@ -327,7 +399,10 @@ def test_the_layout_can_be_forced(tmp_path):
     sub = one(discover(folder, workdir=tmp_path / "work", layout="single"))
     assert sub.files == ["alice/lab1.py", "bob/lab1.py"]
     assert sub.notes == ["other candidates for the main file: bob/lab1.py"]
-    assert len(discover(SAMPLES, workdir=tmp_path / "w2", layout="batch")) == 4
+    samples = [p for p in SAMPLES.iterdir() if p.suffix in (".py", ".ipynb")]
+    assert len(samples) > 4, "the sample folder holds more than the original four samples"
+    forced = discover(SAMPLES, workdir=tmp_path / "w2", layout="batch")
+    assert sorted(s.source.name for s in forced) == sorted(p.name for p in samples)
 
 
 def test_workdir_inside_the_input_and_missing_paths_are_refused(batch, tmp_path):
