@@ -309,7 +309,7 @@ def test_build_result_is_exactly_the_contract_plus_documented_additions():
                                     "sha256": "ab" * 32,
                                     "submitted_at": "2020-09-02T10:00:00+08:00",
                                     "files": ["lab1.py"]}
-    assert result["rubric"] == {"id": "lab1", "version": "1"}
+    assert result["rubric"] == {"id": "lab1", "version": RUBRIC.version}
     assert result["grader"] == {"version": "0.1.0", "isolation": "rlimits"}
     assert set(result["checks"][0]) == {"id", "status", "points", "max_points", "message",
                                         "details"}
