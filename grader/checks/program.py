@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from grader.checks.base import FAIL, PASS, Verdict, register
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
 from grader.load import EXECUTE, load_files
 
@@ -82,5 +82,6 @@ def check_program(ctx: GradingContext) -> Verdict:
     if not problems:
         return Verdict(PASS, f"runs to completion within {budget:g} s, prints the loss and "
                        f"the accuracy, and draws {len(run.figures)} figures", 1.0, details)
-    status = PASS if earned.get("runs") else FAIL
+    # DESIGN: ``error`` when the student's code raised, hung or crashed during the check
+    status = ERROR if (trap or timed_out or run.errors) else FAIL
     return Verdict(status, "; ".join(problems), fraction, details)

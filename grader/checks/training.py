@@ -184,6 +184,11 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         if "error" in obs:
             details["attempts"] = attempts
             return Verdict(ERROR, "training raised " + describe_error(obs["error"]), 0.0, details)
+        before, after = obs.get("params_before", []), obs.get("params_after", [])
+        if not before or all(np.array_equal(b, a) for b, a in zip(before, after)):
+            details["attempts"] = attempts
+            return Verdict(FAIL, f"no weight changed while training on the {task[6:]} data: "
+                           "whatever predict answers, it was not learned", 0.0, details)
         try:
             worst, mean, accuracy = judge_predictions(obs["train_prediction"], Y)
         except (KeyError, ValueError) as err:

@@ -411,11 +411,11 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     lr, threshold = float(args["lr"]), float(args["threshold"])
     max_steps, budget = int(args["max_steps"]), float(args["seconds"])
     began = time.monotonic()
+    result: dict[str, Any] = {"params_before": net.get_params()}
     curve: list[float] = []
     steps = 0
     stopped = "steps"
     losses = np.zeros(0)
-    result: dict[str, Any] = {}
     try:
         while steps < max_steps:
             losses = np.empty(len(X))
@@ -441,6 +441,7 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
                    "seconds": time.monotonic() - began,
                    "last_losses": losses if steps else np.zeros(0)})
     try:
+        result["params_after"] = net.get_params()
         result["train_prediction"] = net.predict(X)
         if args.get("X_eval") is not None:
             result["eval_prediction"] = net.predict(np.asarray(args["X_eval"], dtype=float))
