@@ -33,10 +33,10 @@ def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
             weights: list[np.ndarray], biases: list[np.ndarray] | None) -> dict[str, Any]:
     """Run the steps in the child; return applied gradients in the reference's orientation."""
     before = layout.to_student(weights, biases)
+    rates = [float(r) for r in ctx.setting("gradient", "learning_rates", LEARNING_RATES)]
     step = ctx.probe("steps", {"adapter": ctx.facts["adapter"] | {"params": layout.paths},
-                               "params": before, "X": X, "Y": Y,
-                               "lrs": list(LEARNING_RATES), "second_step": True,
-                               "seed": ctx.seed})
+                               "params": before, "X": X, "Y": Y, "lrs": rates,
+                               "second_step": True, "seed": ctx.seed})
     failure = probe_failure(step, "taking a gradient step")
     if failure:
         return {"failure": failure}
@@ -58,16 +58,17 @@ def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
     return measured
 
 
-def judge(weights, biases, X, Y, measured: dict[str, Any]) -> Any:
+def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float) -> Any:
     """The diagnosis of one measurement (one sample, or the batch)."""
     from grader.diagnosis import diagnose
 
-    first, other = measured["runs"][0], measured["runs"][1]
-    second = first.get("second")
-    return diagnose(weights, biases, X, Y, first["weights"], first["biases"],
-                    lr_pair=((first["lr"], first["weights"] + (first["biases"] or [])),
-                             (other["lr"], other["weights"] + (other["biases"] or []))),
-                    second_step=second)
+    first = measured["runs"][0]
+    other = measured["runs"][1] if len(measured["runs"]) > 1 else None
+    lr_pair = None if other is None else (
+        (first["lr"], first["weights"] + (first["biases"] or [])),
+        (other["lr"], other["weights"] + (other["biases"] or [])))
+    return diagnose(weights, biases, X, Y, first["weights"], first["biases"], lr_pair=lr_pair,
+                    second_step=first.get("second"), tol=tol)
 
 
 SINGLE_SAMPLES = 3
@@ -108,7 +109,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
                 continue
             return Verdict(ERROR, f"a gradient step on one sample raised "
                            + measured["student_error"], 0.0, {"case": name})
-        reports[name] = judge(weights, biases, X, Y, measured)
+        reports[name] = judge(weights, biases, X, Y, measured,
+                              float(ctx.setting("gradient", "tolerance", 1e-6)))
     singles = [reports[k] for k in reports if k != "batch"]
     batch = reports.get("batch", {"skipped": "not asked for by the rubric"})
     batch_measured = hasattr(batch, "ok")

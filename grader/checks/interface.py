@@ -108,7 +108,7 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         if got.shape == expected.shape:
             diff = float(np.max(np.abs(got - expected)))
             tried.append({"layout": layout.describe(), "max_abs_diff": diff})
-            if diff < MATCH_TOLERANCE:
+            if diff < float(ctx.setting("forward", "tolerance", MATCH_TOLERANCE)):
                 return layout, {"tried": tried, "labels": False}
             labels = (expected >= 0.5).astype(float)
             if np.array_equal(got, labels) and not np.array_equal(labels, expected):
