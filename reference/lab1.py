@@ -97,6 +97,19 @@ def derivative(f: Callable[..., Any], *args: Any) -> Any:
     return f(*args, derivative=True)
 
 
+def _show_or_save(fig: Any, path: str | None) -> Any:
+    """The lab shows its figures; the grader and the demo save them instead."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    if path is None:
+        plt.show()
+    else:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
 def show_result(x: Array, y: Array, pred_y: Array, *, path: str | None = None) -> Any:
     """Ground truth beside prediction, red for label 0 and blue for 1, as in the lab.
 
@@ -114,13 +127,7 @@ def show_result(x: Array, y: Array, pred_y: Array, *, path: str | None = None) -
         zero = labels == 0
         ax.plot(x[zero, 0], x[zero, 1], "ro")
         ax.plot(x[~zero, 0], x[~zero, 1], "bo")
-    fig.tight_layout()
-    if path is None:
-        plt.show()
-    else:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _show_or_save(fig, path)
 
 
 def show_learning_curve(loss_curve: Sequence[float], *, path: str | None = None,
@@ -135,13 +142,7 @@ def show_learning_curve(loss_curve: Sequence[float], *, path: str | None = None,
     ax.set_yscale("log")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    if path is None:
-        plt.show()
-    else:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _show_or_save(fig, path)
 
 
 # --- the network ------------------------------------------------------------------------------
