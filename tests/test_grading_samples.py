@@ -126,3 +126,22 @@ def test_answers_that_are_not_learned_do_not_pass_training(tmp_path):
     for task in ("train_linear", "train_xor"):
         verdict = grading.verdicts[task]
         assert verdict.status == "fail" and "no weight changed" in verdict.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", [False, True], ids=["correct", "sign-error"])
+def test_parameters_in_no_known_layout_are_checked_by_finite_differences(tmp_path, bug):
+    source = (SAMPLES.parent / "tests" / "flat_vector_network.py").read_text()
+    if bug:
+        source = source.replace("self.theta -= lr * self.g", "self.theta += lr * self.g")
+    path = tmp_path / "DLP_LAB1_0900200_Odd.py"
+    path.write_text(source)
+    [sub] = discover(path, workdir=tmp_path / "work")
+    grading = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                               only={"interface", "gradient"})
+    verdict = grading.verdicts["gradient"]
+    assert verdict.details["method"] == "central differences through predict"
+    if bug:
+        assert verdict.status == "fail" and "wrong sign" in verdict.message
+    else:
+        assert verdict.status == "pass" and verdict.details["scale"] == pytest.approx(1.0)

@@ -450,9 +450,38 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     return result
 
 
+def probe_fd(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The MSE of ``predict`` with every parameter entry nudged by +h and by -h.
+
+    Raw losses only: the grader forms the central differences and compares them with the step
+    that backprop and update apply.  For networks whose parameters map onto no reference layout.
+    """
+    net = Network(namespace, args["adapter"], args.get("seed"))
+    if args.get("params") is not None:
+        net.set_params([np.asarray(p, dtype=float) for p in args["params"]])
+    X = np.asarray(args["X"], dtype=float)
+    Y = np.asarray(args["Y"], dtype=float).reshape(len(X), -1)
+    h = float(args["h"])
+    values = net.get_params()
+    plus, minus = [], []
+    for k, base in enumerate(values):
+        up, down = np.empty(base.size), np.empty(base.size)
+        for i in range(base.size):
+            for sign, out in ((1.0, up), (-1.0, down)):
+                nudged = [v.copy() for v in values]
+                nudged[k].reshape(-1)[i] += sign * h
+                net.set_params(nudged)
+                out[i] = float(np.mean((net.predict(X).reshape(Y.shape) - Y) ** 2))
+        plus.append(up.reshape(base.shape))
+        minus.append(down.reshape(base.shape))
+    net.set_params(values)
+    return {"plus": plus, "minus": minus, "params": values}
+
+
 OPS = {
     "interface": probe_interface,
     "forward": probe_forward,
     "steps": probe_steps,
     "train": probe_train,
+    "fd": probe_fd,
 }

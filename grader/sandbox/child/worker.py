@@ -258,7 +258,8 @@ def _probe_op(name: str) -> Callable[[Context, dict[str, Any]], dict[str, Any]]:
     return run
 
 
-OPS.update({name: _probe_op(name) for name in ("interface", "forward", "steps", "train")})
+OPS.update({name: _probe_op(name)
+            for name in ("interface", "forward", "steps", "train", "fd")})
 
 
 def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dict[str, Any]:
