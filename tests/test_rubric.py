@@ -266,7 +266,7 @@ BAD = [
     pytest.param("learning_rates = [1.0, 0.5]", "learning_rates = 0.5",
                  "checks.gradient.learning_rates: expected a non-empty list of numbers > 0, "
                  "found 0.5", id="list-expected"),
-    pytest.param("max_steps = 200_000 ", "max_steps = 2e5 ",
+    pytest.param("max_steps = 200_000\nattempts = 3", "max_steps = 2e5\nattempts = 3",
                  "checks.train_linear.max_steps: expected a whole number >= 1, found 200000.0",
                  id="int-expected"),
     pytest.param('allowed = ["numpy", "matplotlib", "mpl_toolkits", "pylab", "@stdlib"]',
