@@ -66,7 +66,7 @@ def probe_failure(step: StepResult, doing: str) -> str | None:
     return None
 
 
-def describe_error(error: Mapping[str, Any]) -> str:
+def describe_student_error(error: Mapping[str, Any]) -> str:
     """A student's exception, as one line with where it happened."""
     where = f" ({error['where']})" if error.get("where") else ""
     line = f": `{error['line'].strip()}`" if error.get("line") else ""

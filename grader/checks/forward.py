@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
-from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from reference.lab1 import generate_XOR_easy
 
 
@@ -35,10 +35,10 @@ def check_forward(ctx: GradingContext) -> Verdict:
     elif "singles" in obs:
         out = np.asarray(obs["singles"], dtype=float)
         notes.append("predict works on one sample at a time only (a batch raised "
-                     f"{describe_error(obs['batch_error'])}); the lab's loop is per sample, so "
+                     f"{describe_student_error(obs['batch_error'])}); the lab's loop is per sample, so "
                      "this is fine")
     else:
-        return Verdict(ERROR, "predict raised " + describe_error(obs.get("batch_error")
+        return Verdict(ERROR, "predict raised " + describe_student_error(obs.get("batch_error")
                                                                   or obs.get("single_error", {})))
     details = {"output_shape": list(out.shape), "notes": notes}
     if out.size != len(X):

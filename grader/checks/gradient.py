@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
-from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout
 from reference.lab1 import generate_XOR_easy
 
@@ -43,7 +43,7 @@ def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
     measured: dict[str, Any] = {"runs": []}
     for run in step.result["runs"]:
         if "error" in run:
-            return {"student_error": describe_error(run["error"])}
+            return {"student_error": describe_student_error(run["error"])}
         lr = float(run["lr"])
         applied = [(b - a) / lr for b, a in zip(before, run["after"])]
         gw, gb = layout.to_reference(applied)
@@ -105,7 +105,7 @@ def check_gradient(ctx: GradingContext) -> Verdict:
                 reports[name] = {"skipped": "predict/backprop do not take a batch: "
                                  + measured["student_error"]}
                 continue
-            return Verdict(ERROR, f"a gradient step on one sample raised "
+            return Verdict(ERROR, "a gradient step on one sample raised "
                            + measured["student_error"], 0.0, {"case": name})
         reports[name] = judge(weights, biases, X, Y, measured,
                               float(ctx.setting("gradient", "tolerance", 1e-6)))
@@ -188,7 +188,7 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
         return Verdict(ERROR, failure, 0.0)
     run = step.result["runs"][0]
     if "error" in run:
-        return Verdict(ERROR, "a gradient step raised " + describe_error(run["error"]), 0.0)
+        return Verdict(ERROR, "a gradient step raised " + describe_student_error(run["error"]), 0.0)
     applied = [(b - a) / lr for b, a in zip(values, run["after"])]
     flat_n = np.concatenate([n.reshape(-1) for n in numeric])
     flat_a = np.concatenate([a.reshape(-1) for a in applied])

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
-from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout, candidate_layouts
 from reference.network import forward as reference_forward
 
@@ -98,7 +98,7 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         obs = step.result if step.ok else {}
         if "batch" not in obs and "singles" not in obs:
             tried.append({"layout": layout.describe(), "error": probe_failure(step, "predicting")
-                          or describe_error(obs.get("batch_error") or obs.get("single_error")
+                          or describe_student_error(obs.get("batch_error") or obs.get("single_error")
                                             or {})})
             continue
         if "batch" not in obs:
@@ -136,7 +136,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
     chosen = step.result.get("chosen")
     attempts = step.result.get("attempts", [])
     if chosen is None:
-        errors = [f"{a['class']}({_form(a['ctor'])}): {describe_error(a['error'])}"
+        errors = [f"{a['class']}({_form(a['ctor'])}): {describe_student_error(a['error'])}"
                   for a in attempts if "error" in a][:3]
         return Verdict(ERROR if errors else FAIL,
                        "your network could not be constructed: " + "; ".join(errors or names),
@@ -145,7 +145,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
         if problem in chosen:
             what = "predict" if problem == "error" else "backprop/update"
             return Verdict(ERROR, f"{chosen['class']}.{what} raised "
-                           f"{describe_error(chosen[problem])}", 0.0, _details(chosen))
+                           f"{describe_student_error(chosen[problem])}", 0.0, _details(chosen))
     still = "" if chosen.get("params") else \
         "; but a predict/backprop/update step changed no weights, so nothing can learn"
     adapter = {"class": chosen["class"], "ctor": chosen["ctor"],

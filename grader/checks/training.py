@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
-from grader.checks.context import GradingContext, describe_error, probe_failure
+from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from reference.convergence import RobustInit, robust_init
 from reference.known_inits import known_xor_init
 from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train
-from reference.training import LAB_LOSS_THRESHOLD
 
 INIT_CANDIDATES = 8
 """Initialisations tried side by side to find one with which the reference converges."""
@@ -183,7 +182,8 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         attempts.append(attempt)
         if "error" in obs:
             details["attempts"] = attempts
-            return Verdict(ERROR, "training raised " + describe_error(obs["error"]), 0.0, details)
+            return Verdict(ERROR, "training raised " + describe_student_error(obs["error"]),
+                           0.0, details)
         before, after = obs.get("params_before", []), obs.get("params_after", [])
         if not before or all(np.array_equal(b, a) for b, a in zip(before, after)):
             details["attempts"] = attempts
