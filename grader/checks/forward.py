@@ -35,8 +35,8 @@ def check_forward(ctx: GradingContext) -> Verdict:
     elif "singles" in obs:
         out = np.asarray(obs["singles"], dtype=float)
         notes.append("predict works on one sample at a time only (a batch raised "
-                     f"{describe_student_error(obs['batch_error'])}); the lab's loop is per sample, so "
-                     "this is fine")
+                     f"{describe_student_error(obs['batch_error'])}); the lab's loop is per "
+                     "sample, so this is fine")
     else:
         return Verdict(ERROR, "predict raised " + describe_student_error(obs.get("batch_error")
                                                                   or obs.get("single_error", {})))

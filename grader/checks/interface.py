@@ -97,9 +97,9 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
                                      "params": layout.to_student(weights, biases), "X": X})
         obs = step.result if step.ok else {}
         if "batch" not in obs and "singles" not in obs:
+            error = obs.get("batch_error") or obs.get("single_error") or {}
             tried.append({"layout": layout.describe(), "error": probe_failure(step, "predicting")
-                          or describe_student_error(obs.get("batch_error") or obs.get("single_error")
-                                            or {})})
+                          or describe_student_error(error)})
             continue
         if "batch" not in obs:
             adapter["single_only"] = True  # one sample at a time works: use that everywhere
