@@ -15,7 +15,8 @@ Batch or single folder (``layout="auto"``), decided from the folder's top level 
 1. entries (files or sub-folders) carrying **two or more different student ids** in their
    names (``DLP_LAB1_0756172_...``, ``0756173_...``): a batch;
 2. else a top-level ``.py``/``.ipynb`` that **defines the graded class** (a class named in
-   ``main_class_names``, or one with all of ``main_method_names``): one submission;
+   ``main_class_names`` or ``main_class_aliases``, or one with a method of every role of
+   ``main_method_names``): one submission;
 3. else any top-level **``.zip``**: a batch;
 4. else any top-level ``.py``/``.ipynb``: one submission;
 5. else (only sub-folders and other files): a batch of its sub-folders if some sub-folder holds
@@ -42,7 +43,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 import nbformat
 
@@ -483,37 +484,70 @@ def _preference(info: _SourceInfo, hints: set[str]) -> tuple:
             -info.size, info.path)
 
 
-def _with_methods(info: _SourceInfo, methods: tuple[str, ...]) -> list[str]:
-    return [name for name, found in info.classes.items() if set(methods) <= found]
+MethodRoles = tuple[tuple[str, ...], ...]
+"""Accepted method names per role (forward, backward, update): a class plays the graded part
+when it has one name of every role."""
+
+
+def method_roles(method_names: Sequence[str | Sequence[str]]) -> MethodRoles:
+    """``("predict", ("backprop", "backward"))`` -> ``(("predict",), ("backprop", "backward"))``."""
+    return tuple((role,) if isinstance(role, str) else tuple(role) for role in method_names)
+
+
+def _has_roles(found: set[str], roles: MethodRoles) -> bool:
+    return all(any(name in found for name in role) for role in roles)
+
+
+def _with_methods(info: _SourceInfo, roles: MethodRoles) -> list[str]:
+    return [name for name, found in info.classes.items() if _has_roles(found, roles)]
 
 
 def _scanned(info: _SourceInfo) -> str:
     return " (found by a text scan: the file does not parse)" if info.scanned else ""
 
 
+def _named(rank: list[_SourceInfo], names: tuple[str, ...], roles: MethodRoles,
+           complete_only: bool) -> _Choice | None:
+    """The best file defining a class called one of ``names`` (in their order of preference);
+    one whose class also has the methods beats a stub."""
+    named = [i for i in rank if any(name in i.classes for name in names)]
+    complete = [i for i in named
+                if any(_has_roles(i.classes.get(name, set()), roles) for name in names)]
+    pool = complete if complete_only else (complete or named)
+    if not pool:
+        return None
+    best = pool[0]
+    found = [name for name in names if name in best.classes]
+    cls = next((name for name in found if _has_roles(best.classes[name], roles)), found[0])
+    return _Choice(best, f"defines class {cls}{_scanned(best)}", cls,
+                   [i.path for i in named if i is not best])
+
+
 def _choose_main(infos: list[_SourceInfo], hints: set[str], class_names: tuple[str, ...],
-                 method_names: tuple[str, ...]) -> _Choice | None:
+                 method_names: Sequence[str | Sequence[str]],
+                 class_aliases: tuple[str, ...] = ()) -> _Choice | None:
     """The main source file, by the rules in order; see :func:`discover`."""
     if not infos:
         return None
+    roles = method_roles(method_names)
     rank = sorted(infos, key=lambda info: _preference(info, hints))
-    methods = ", ".join(method_names)
-    named = [i for i in rank if any(name in i.classes for name in class_names)]
-    if named:
-        # Among files defining NN, one whose NN also has the methods beats a stub.
-        complete = [i for i in named if any(set(method_names) <= i.classes.get(name, set())
-                                            for name in class_names)]
-        best = (complete or named)[0]
-        cls = next(name for name in class_names if name in best.classes)
-        return _Choice(best, f"defines class {cls}{_scanned(best)}", cls,
-                       [i.path for i in named if i is not best])
-    typed = [i for i in rank if _with_methods(i, method_names)]
+    methods = ", ".join(role[0] for role in roles)
+    # a lab name, even on a stub, is the strongest sign; an alias ("Model", "Network") is
+    # common enough in helper files that it counts only with the methods
+    choice = (_named(rank, class_names, roles, complete_only=False)
+              or _named(rank, class_aliases, roles, complete_only=True))
+    if choice:
+        return choice
+    typed = [i for i in rank if _with_methods(i, roles)]
     if typed:
         best = typed[0]
-        cls = _with_methods(best, method_names)[0]
+        cls = _with_methods(best, roles)[0]
         return _Choice(best, f"defines class {cls} with {methods} (no class named "
                              f"{' or '.join(class_names)}){_scanned(best)}", cls,
                        [i.path for i in typed if i is not best])
+    choice = _named(rank, class_aliases, roles, complete_only=False)
+    if choice:
+        return choice
     if len(rank) == 1:
         return _Choice(rank[0], "the only Python source or notebook", None, [])
     hinted = [i for i in rank if PurePosixPath(i.path).stem.casefold() in hints]
@@ -728,11 +762,10 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _graded_class_in(path: Path, class_names: tuple[str, ...], method_names: tuple[str, ...]
-                     ) -> bool:
+def _graded_class_in(path: Path, class_names: tuple[str, ...], roles: MethodRoles) -> bool:
     info = _analyze(path.parent, path.name)
     return (any(name in info.classes for name in class_names)
-            or bool(_with_methods(info, method_names)))
+            or bool(_with_methods(info, roles)))
 
 
 def _holds_source(folder: Path, budget: int) -> bool:
@@ -747,7 +780,7 @@ def _holds_source(folder: Path, budget: int) -> bool:
     return False
 
 
-def _layout(folder: Path, class_names: tuple[str, ...], method_names: tuple[str, ...],
+def _layout(folder: Path, class_names: tuple[str, ...], roles: MethodRoles,
             limits: ExtractionLimits) -> Literal["single", "batch"]:
     """Batch or single submission, by the rule in the module docstring."""
     entries = _visible(folder)
@@ -756,7 +789,7 @@ def _layout(folder: Path, class_names: tuple[str, ...], method_names: tuple[str,
     if len(ids) >= 2:
         return "batch"
     top_sources = [e for e in entries if e.is_file() and _suffix(e) in SOURCE_KINDS]
-    if any(_graded_class_in(e, class_names, method_names) for e in top_sources):
+    if any(_graded_class_in(e, class_names, roles) for e in top_sources):
         return "single"
     if any(e.is_file() and _suffix(e) == ".zip" for e in entries):
         return "batch"
@@ -876,8 +909,9 @@ class _Options:
     workdir: Path
     limits: ExtractionLimits
     class_names: tuple[str, ...]
-    method_names: tuple[str, ...]
+    method_names: MethodRoles
     tz: tzinfo | None
+    class_aliases: tuple[str, ...] = ()
 
 
 def _stage(source: Path, opts: _Options) -> tuple[str, Path, _Contents]:
@@ -900,7 +934,7 @@ def _build(source: Path, opts: _Options) -> tuple[Submission, Path]:
     sources = [f for f in contents.files if PurePosixPath(f).suffix.lower() in SOURCE_KINDS]
     infos = [_analyze(staging, f) for f in sources]
     hints = set(MAIN_NAME_HINTS) | {_stem(source).casefold()}
-    choice = _choose_main(infos, hints, opts.class_names, opts.method_names)
+    choice = _choose_main(infos, hints, opts.class_names, opts.method_names, opts.class_aliases)
     main = choice.info.path if choice else None
     parsed, id_note = _identity(source, source_type, contents, main)
     pdfs = [f for f in contents.files if PurePosixPath(f).suffix.lower() == ".pdf"]
@@ -999,14 +1033,17 @@ def _members(path: Path, layout: str, opts: _Options) -> list[Path]:
     if path.is_file():
         return [path]
     if layout == "auto":
-        layout = _layout(path, opts.class_names, opts.method_names, opts.limits)
+        layout = _layout(path, opts.class_names + opts.class_aliases, opts.method_names,
+                         opts.limits)
     return _batch_members(path) if layout == "batch" else [path]
 
 
 def discover(path: Path | str, *, workdir: Path | str, roster: Path | str | None = None,
              times: Path | str | None = None, limits: ExtractionLimits = ExtractionLimits(),
              main_class_names: tuple[str, ...] = ("NN",),
-             main_method_names: tuple[str, ...] = ("predict", "backprop", "update"),
+             main_method_names: Sequence[str | Sequence[str]] = ("predict", "backprop",
+                                                                 "update"),
+             main_class_aliases: tuple[str, ...] = (),
              layout: Literal["auto", "single", "batch"] = "auto",
              tz: tzinfo | None = None) -> list[Submission]:
     """Find the submissions in ``path`` and give each a private copy under ``workdir``.
@@ -1018,8 +1055,12 @@ def discover(path: Path | str, *, workdir: Path | str, roster: Path | str | None
     overrides names by id; ``times`` (CSV ``id,submitted_at``) overrides submission times.
     ``tz`` is the course's zone, for zip timestamps and CSV times without one (``None``: the
     machine's).  The main file is, in order: the file defining a class in
-    ``main_class_names``; one defining a class with all ``main_method_names``; the only source
-    file; one named ``main``/``lab1``/``lab`` or like the submission; the largest.
+    ``main_class_names``; one defining a class in ``main_class_aliases`` that has the methods;
+    one defining a class with a method of every role of ``main_method_names`` (each role a
+    name or a tuple of accepted names, as the rubric's aliases); one defining an alias class
+    without them; the only source file; one named ``main``/``lab1``/``lab`` or like the
+    submission; the largest.  Among files that qualify alike, one whose class has the methods
+    wins, then the shallowest, the one named like a main file, a script, the largest.
 
     The result is sorted by source path and is the same on every run.  Broken submissions are
     returned with ``errors``; only TA-side problems raise :class:`DiscoveryError`.
@@ -1036,7 +1077,8 @@ def discover(path: Path | str, *, workdir: Path | str, roster: Path | str | None
     roster_entries = read_roster(roster) if roster is not None else None
     time_entries = read_times(times, tz) if times is not None else None
     workdir.mkdir(parents=True, exist_ok=True)
-    opts = _Options(workdir, limits, tuple(main_class_names), tuple(main_method_names), tz)
+    opts = _Options(workdir, limits, tuple(main_class_names), method_roles(main_method_names),
+                    tz, tuple(main_class_aliases))
 
     built: list[tuple[Submission, Path]] = []
     try:

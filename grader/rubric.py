@@ -325,10 +325,20 @@ class TrainCheck(CheckConfig):
         minimum=0, maximum=1)
     max_steps: int = setting(200_000, "Per-sample updates allowed per attempt.", minimum=1)
     attempts: int = setting(
-        10, "Initialisations tried in all (1: no restart) when the student's own "
-            "initialisation is used; starting from weights the reference is known to converge "
-            "from needs one.", minimum=1)
+        30, "Most initialisations tried (1: no restart) when the student's own "
+            "initialisation is used, because the parameters map onto no known layout. Within "
+            "this cap, the attempts and their steps are sized from the reference's measured "
+            "convergence so that a correct network fails less often than "
+            "failure_probability. Starting from weights the reference is known to converge "
+            "from needs one attempt.", minimum=1)
+    failure_probability: float = setting(
+        1e-3, "Largest accepted chance that a correct network started from its own "
+              "initialisation fails every attempt.", above=0, maximum=0.5)
     time_budget_s: float = setting(30.0, "Wall-clock seconds per attempt.", above=0)
+    total_time_budget_s: float = setting(
+        300.0, "Wall-clock seconds for all attempts together; attempts left when it runs out "
+               "are not made (a broken network would otherwise spend attempts x "
+               "time_budget_s).", above=0)
     training_points: int = setting(21, "Points trained on.", minimum=1)
     held_out_points: int = setting(
         0, "Fresh points the held-out accuracy is measured on (0: none).", minimum=0)
@@ -344,8 +354,10 @@ class LinearTrainCheck(TrainCheck):
 
     max_steps: int = setting(50_000, "Per-sample updates allowed per attempt.", minimum=1)
     attempts: int = setting(
-        3, "Initialisations tried in all (1: no restart) when the student's own "
-           "initialisation is used.", minimum=1)
+        5, "Most initialisations tried (1: no restart) when the student's own "
+           "initialisation is used (see train_xor's attempts).", minimum=1)
+    total_time_budget_s: float = setting(
+        120.0, "Wall-clock seconds for all attempts together.", above=0)
     training_points: int = setting(100, "Points of generate_linear(n) trained on.", minimum=1)
     held_out_points: int = setting(100, "Fresh points the held-out accuracy is measured on.",
                                    minimum=0)
@@ -506,6 +518,20 @@ class Rubric:
         """A check's settings as plain data (nested tables as dicts, lists as lists), keyed by
         the rubric's names: what a check function reads."""
         return _plain(dataclasses.asdict(self.checks[check_id]))
+
+    def discovery_names(self) -> dict[str, tuple]:
+        """The names that mark a submission's main file, as :func:`grader.discover.discover`'s
+        keyword arguments: the interface check's class names, aliases and methods per role,
+        so that a multi-file submission whose class is ``Net`` with ``forward`` is read from the
+        file the checks will look in."""
+        interface = self.checks.get("interface")
+        if not isinstance(interface, InterfaceCheck):
+            return {}
+        methods = interface.methods
+        return {"main_class_names": tuple(interface.class_names),
+                "main_class_aliases": tuple(interface.class_aliases),
+                "main_method_names": (tuple(methods.forward), tuple(methods.backward),
+                                      tuple(methods.update))}
 
     def describe(self) -> str:
         """The rubric in plain text: sections, checks with points, deadline, seeds."""

@@ -496,6 +496,64 @@ def test_duck_typing_finds_a_differently_named_class(tmp_path):
     assert (sub.main, sub.main_class) == ("model.py", "NN")
 
 
+def renamed(cls: str, forward: str = "predict", backward: str = "backprop",
+            update: str = "update") -> str:
+    return (NN_SCRIPT.replace("class NN", f"class {cls}").replace("nn = NN", f"nn = {cls}")
+            .replace("predict", forward).replace("backprop", backward)
+            .replace("def update", f"def {update}").replace(".update(", f".{update}("))
+
+
+def test_the_rubrics_aliases_find_the_main_file(tmp_path):
+    from grader.rubric import load_rubric
+
+    names = load_rubric("lab1").discovery_names()
+    net = renamed("Net", "forward", "backward", "step")
+    files = {"a_config.py": "class Model:\n    pass\n" + HELPER * 60, "net.py": net}
+    # the lab's names alone see no graded class, so the largest file wins ...
+    assert main_of(tmp_path / "a", files).main == "a_config.py"
+    # ... the rubric's aliases find Net with forward/backward/step, over a bare alias class
+    sub = main_of(tmp_path / "b", files, **names)
+    assert (sub.main, sub.main_class, sub.main_reason) == ("net.py", "Net", "defines class Net")
+
+
+def test_methods_of_every_role_under_any_accepted_name(tmp_path):
+    from grader.rubric import load_rubric
+
+    names = load_rubric("lab1").discovery_names()
+    perceptron = renamed("Perceptron", "feed_forward", "back_propagation", "update_weights")
+    files = {"mlp.py": perceptron, "big.py": HELPER * 80}
+    sub = main_of(tmp_path / "a", files, **names)
+    assert (sub.main, sub.main_class) == ("mlp.py", "Perceptron")
+    assert sub.main_reason == ("defines class Perceptron with predict, backprop, update (no "
+                               "class named NN)")
+    # a class missing a role (no update of any accepted name) does not qualify
+    partial = perceptron.replace("def update_weights", "def apply")
+    files = {"mlp.py": partial, "big.py": HELPER * 80}
+    assert main_of(tmp_path / "b", files, **names).main == "big.py"
+
+
+def test_a_bare_alias_class_counts_only_when_nothing_better_is_found(tmp_path):
+    from grader.rubric import load_rubric
+
+    names = load_rubric("lab1").discovery_names()
+    typed = renamed("Perceptron")
+    files = {"a_model.py": "class Model:\n    pass\n" + HELPER * 60, "z.py": typed}
+    assert main_of(tmp_path / "a", files, **names).main == "z.py"
+    files = {"a_model.py": "class Model:\n    pass\n", "z.py": HELPER * 60}
+    sub = main_of(tmp_path / "b", files, **names)
+    assert (sub.main, sub.main_class) == ("a_model.py", "Model")
+
+
+def test_the_lab1_rubric_names_every_role():
+    from grader.rubric import load_rubric
+
+    names = load_rubric("lab1").discovery_names()
+    assert names["main_class_names"] == ("NN",)
+    assert "Dense" in names["main_class_aliases"]
+    assert [role[0] for role in names["main_method_names"]] == ["predict", "backprop", "update"]
+    assert all(len(role) > 1 for role in names["main_method_names"])
+
+
 def test_names_then_size_decide_when_no_class_is_found(tmp_path):
     sub = main_of(tmp_path / "a", {"lab1.py": "x = 1\n", "big.py": HELPER * 50})
     assert (sub.main, sub.main_reason) == ("lab1.py", "named like a main file (lab1.py)")

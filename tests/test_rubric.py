@@ -266,9 +266,13 @@ BAD = [
     pytest.param("learning_rates = [1.0, 0.5]", "learning_rates = 0.5",
                  "checks.gradient.learning_rates: expected a non-empty list of numbers > 0, "
                  "found 0.5", id="list-expected"),
-    pytest.param("max_steps = 200_000\nattempts = 3", "max_steps = 2e5\nattempts = 3",
+    pytest.param("max_steps = 200_000\nattempts = 5", "max_steps = 2e5\nattempts = 5",
                  "checks.train_linear.max_steps: expected a whole number >= 1, found 200000.0",
                  id="int-expected"),
+    pytest.param("attempts = 5\nfailure_probability = 0.001\n",
+                 "attempts = 5\nfailure_probability = 0\n",
+                 "checks.train_linear.failure_probability: expected a number > 0 and <= 0.5, "
+                 "found 0", id="failure-probability"),
     pytest.param('allowed = ["numpy", "matplotlib", "mpl_toolkits", "pylab", "@stdlib"]',
                  'allowed = ["numpy", "matplotlib", "@std"]',
                  "checks.numpy_only.allowed[2]: expected a module name such as numpy, or "

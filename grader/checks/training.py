@@ -11,7 +11,8 @@ parameters map onto the reference, the student starts from weights with which th
 itself converges, and with ``lr / scale`` (the gradient check's convention factor): a correct
 implementation then follows the reference's loss curve step for step, and a mismatch of the
 curves is itself reported.  Otherwise the student's own initialisation is used, seeded, with
-restarts.
+as many restarts as the reference's measured convergence rate requires for a correct network
+to fail less often than the rubric's ``failure_probability`` (:mod:`grader.reference_runs`).
 
 Judgement, from the final predictions only (recomputed here, never taken from the child): pass
 when every training sample's loss is below 0.04 -- the lab's criterion -- and the accuracy
@@ -21,110 +22,36 @@ accuracy are judged at the same moment (NOTES: either alone lets broken networks
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-from pathlib import Path
+import time
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
-from reference.convergence import RobustInit, robust_init
-from reference.known_inits import known_xor_init
-from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train
+from grader.reference_runs import convergence_profile, plan_restarts, reference_run, task_data
+from reference.lab1 import LAB_DIM
 
-INIT_CANDIDATES = 8
-"""Initialisations tried side by side to find one with which the reference converges."""
 DEFAULTS = {
     "train_linear": {"lr": 0.8, "loss_threshold": 0.04, "accuracy_threshold": 1.0,
-                     "held_out_accuracy_threshold": 0.95, "max_steps": 200_000, "attempts": 3,
-                     "time_budget_s": 30.0, "training_points": 100, "held_out_points": 100,
+                     "held_out_accuracy_threshold": 0.95, "max_steps": 200_000, "attempts": 5,
+                     "failure_probability": 1e-3, "time_budget_s": 30.0,
+                     "total_time_budget_s": 120.0, "training_points": 100, "held_out_points": 100,
                      "weights": {"converged": 0.5, "accuracy": 0.5}},
     "train_xor": {"lr": 0.8, "loss_threshold": 0.04, "accuracy_threshold": 1.0,
-                  "held_out_accuracy_threshold": 0.0, "max_steps": 200_000, "attempts": 10,
-                  "time_budget_s": 30.0, "training_points": 21, "held_out_points": 0,
+                  "held_out_accuracy_threshold": 0.0, "max_steps": 200_000, "attempts": 30,
+                  "failure_probability": 1e-3, "time_budget_s": 30.0,
+                  "total_time_budget_s": 300.0, "training_points": 21, "held_out_points": 0,
                   "weights": {"converged": 0.5, "accuracy": 0.5}},
 }
+OWN_INIT_STEP_MARGIN = 1.1
+"""Room above the restart plan's steps: a student's initialisation need not be drawn exactly
+as the reference's."""
 OWN_PATH_MARGIN = 5.0
 STEP_MARGIN = 2.0
 """Steps allowed, as a multiple of the most any nudged copy of the reference needed: a correct
 student's rounding differs from the reference's, so its run may take somewhat longer."""
-
-
-def task_data(task: str, seed: int, points: int = 100, held_out: int = 100
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Training data and held-out data for a task, from the grading seed."""
-    if task == "train_xor":
-        X, Y = generate_XOR_easy()
-        return X, Y, None, None
-    X, Y = generate_linear(points, rng=np.random.default_rng([seed, 1]))
-    if not held_out:
-        return X, Y, None, None
-    X_eval, Y_eval = generate_linear(held_out, rng=np.random.default_rng([seed, 2]))
-    return X, Y, X_eval, Y_eval
-
-
-def _cache_path(key: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labgrade"
-    return base / f"reference-run-{key}.npz"
-
-
-def cached_reference_run(task: str, seed: int, points: int, lr: float, bias: bool,
-                         max_steps: int) -> dict[str, Any]:
-    """:func:`reference_run`, kept on disk: finding a robust initialisation takes tens of
-    seconds, and it depends only on these arguments and the reference itself."""
-    key = hashlib.sha256(repr((CACHE_VERSION, task, seed, points, lr, bias, max_steps))
-                         .encode()).hexdigest()[:16]
-    path = _cache_path(key)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["init_seed"]) < 0:
-                return {"init_seed": None}
-            return {"init_seed": int(data["init_seed"]), "steps": int(data["steps"]),
-                    "worst_steps": int(data["worst_steps"]), "curve": data["curve"],
-                    "initial": [data[f"w{i}"] for i in range(len(LAB_DIM) - 1)]}
-    except (OSError, KeyError, ValueError):
-        pass
-    run = reference_run(task, seed, points, lr, bias, max_steps)
-    arrays = {"init_seed": -1} if run["init_seed"] is None else {
-        "init_seed": run["init_seed"], "steps": run["steps"], "worst_steps": run["worst_steps"],
-        "curve": run["curve"], **{f"w{i}": w for i, w in enumerate(run["initial"])}}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(temporary, **arrays)
-        os.replace(temporary, path)
-    except OSError:
-        pass  # no cache: correct, only slower
-    return run
-
-
-CACHE_VERSION = 2
-"""Bump when the reference's training or the choice of initialisation changes."""
-
-
-@functools.lru_cache(maxsize=8)
-def reference_run(task: str, seed: int, points: int, lr: float, bias: bool, max_steps: int
-                  ) -> dict[str, Any]:
-    """The reference on this task from a robust initialisation (see
-    :func:`reference.convergence.robust_init`): its seed, steps, worst nudged steps, initial
-    weights and loss curve.  Cached: it is the same for every student of a batch."""
-    X, Y, _, _ = task_data(task, seed, points, 0)
-    if task == "train_xor" and lr == LAB_LR:  # fixed data: measured once, shipped
-        init_seed, steps = known_xor_init(seed, bias)
-        init = RobustInit(init_seed, steps, steps)
-    else:
-        init = robust_init(X, Y, range(seed * INIT_CANDIDATES, (seed + 1) * INIT_CANDIDATES),
-                           rng_seed=seed, lr=lr, bias=bias, max_steps=max_steps)
-    if init is None:
-        return {"init_seed": None}
-    nn = NN(list(LAB_DIM), rng=init.seed, bias=bias)
-    initial = [w.copy() for w in nn.weights]
-    result = train(nn, X, Y, lr, max_steps=init.steps, log=lambda _: None)
-    return {"init_seed": init.seed, "steps": init.steps, "worst_steps": init.worst_steps,
-            "initial": initial, "curve": np.array(result.loss_curve)}
 
 
 def judge_predictions(prediction: Any, Y: np.ndarray) -> tuple[float, float, float]:
@@ -149,29 +76,45 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
     lr = float(conf["lr"]) / scale if scale > 0 else float(conf["lr"])
     adapter = ctx.facts["adapter"]
     details: dict[str, Any] = {"lr": lr, "data_points": len(X)}
-    ref = cached_reference_run(task, ctx.seed, len(X), float(conf["lr"]), layout.has_bias,
-                               int(conf["max_steps"])) if layout is not None else None
+    ref = reference_run(task, ctx.seed, len(X), float(conf["lr"]), layout.has_bias,
+                        int(conf["max_steps"])) if layout is not None else None
     attempts: list[dict[str, Any]] = []
-    if ref and ref["init_seed"] is not None:
+    if ref is not None:
         # a network with the true gradient retraces the reference; one without it follows
         # its own path, which may be slower without being wrong: it gets more room
         margin = STEP_MARGIN if ctx.facts.get("gradient_scale") else OWN_PATH_MARGIN
-        max_steps = min(int(ref["worst_steps"] * margin) + 10 * len(X), int(conf["max_steps"]))
+        max_steps = min(int(ref.worst_steps * margin) + 10 * len(X), int(conf["max_steps"]))
         biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
-        plans = [{"params": layout.to_student(ref["initial"], biases), "max_steps": max_steps,
-                  "from": f"reference initialisation {ref['init_seed']}"}]
-        details["reference_steps"] = ref["steps"]
+        plans = [{"params": layout.to_student(ref.initial, biases), "max_steps": max_steps,
+                  "from": f"reference initialisation {ref.init_seed}"}]
+        details["reference_steps"] = ref.steps
     else:
-        plans = [{"params": None, "max_steps": int(conf["max_steps"]), "seed": ctx.seed + k,
+        # the student's own initialisation: as many restarts as the reference's measured
+        # convergence rate requires for a correct network to fail less than the rubric allows
+        restart = plan_restarts(
+            convergence_profile(task, ctx.seed, len(X), float(conf["lr"]),
+                                int(conf["max_steps"])),
+            float(conf["failure_probability"]), int(conf["attempts"]))
+        details["restarts"] = {**asdict(restart), "why": restart.describe()}
+        steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN),
+                    int(conf["max_steps"]))
+        plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
                   "from": f"your own initialisation (seed {ctx.seed + k})"}
-                 for k in range(int(conf["attempts"]))]
+                 for k in range(restart.attempts)]
+    started = time.monotonic()
     best = 0.0
     for plan in plans:
+        seconds = min(float(conf["time_budget_s"]),
+                      float(conf["total_time_budget_s"]) - (time.monotonic() - started))
+        if seconds <= 0:
+            details["out_of_time"] = (f"the {float(conf['total_time_budget_s']):g} s for all "
+                                      f"attempts ran out after {len(attempts)} attempt(s)")
+            break
         step = ctx.probe("train", {
             "adapter": adapter, "params": plan["params"], "seed": plan.get("seed", ctx.seed),
             "X": X, "Y": Y, "X_eval": X_eval, "lr": lr, "threshold": threshold,
-            "max_steps": plan["max_steps"], "seconds": float(conf["time_budget_s"])},
-            timeout=float(conf["time_budget_s"]) + 30)
+            "max_steps": plan["max_steps"], "seconds": seconds},
+            timeout=seconds + 30)
         failure = probe_failure(step, f"training on {task[6:]} data")
         if failure:
             details["attempts"] = attempts
@@ -197,8 +140,8 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
                            details)
         curve = np.asarray(obs["curve"], dtype=float)
         details["loss_curve"] = [round(float(v), 6) for v in curve[:: max(1, len(curve) // 200)]]
-        if ref and ref.get("init_seed") is not None:
-            details["follows_reference"] = _follows(curve, ref["curve"])
+        if ref is not None:
+            details["follows_reference"] = _follows(curve, ref.curve)
         # the lab's criterion: every loss of the last pass, each measured just before that
         # sample's update, below 0.04 (the final predictions, one update later, may sit a
         # hair above it); the accuracy is judged on the final predictions
@@ -237,6 +180,9 @@ def _success(task: str, attempt: dict[str, Any], details: dict[str, Any]) -> str
             f"< 0.04, accuracy {attempt['accuracy']:.0%}")
     if "heldout_accuracy" in attempt:
         text += f", {attempt['heldout_accuracy']:.0%} on 100 fresh points"
+    if details.get("restarts"):
+        text += (f"; from your own initialisation, attempt {len(details['attempts'])} of up to "
+                 f"{details['restarts']['attempts']}")
     follows = details.get("follows_reference")
     if follows and follows.get("same"):
         text += "; the loss curve is the reference's, step for step"
@@ -260,6 +206,14 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
                 attempt["heldout_accuracy"] + 0.1:
             text += " (right on the training data, wrong on new data: are the answers " \
                 "hard-coded rather than learned?)"
+    restarts = details.get("restarts")
+    if restarts and len(details.get("attempts", [])) > 1:
+        text += (f"; none of the {len(details['attempts'])} attempts from your own "
+                 f"initialisation converged, where a correct network fails all "
+                 f"{restarts['attempts']} with a probability below "
+                 f"{max(restarts['failure_probability'], 1e-9):.2g}")
+    if details.get("out_of_time"):
+        text += f" ({details['out_of_time']})"
     if details.get("reference_steps"):
         text += (f"; from the same initial weights the reference converges in "
                  f"{details['reference_steps']} steps")
