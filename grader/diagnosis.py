@@ -1278,6 +1278,8 @@ def _probe_grid(d: int) -> Array:
 
 _KINKED = ("relu", "leaky_relu")
 SPREAD_CANDIDATES = 64
+OUTPUT_CANCELLATION_CAP = 2.0
+"""Largest ``sum_j |w_j a_j| + |b|`` of an output column, as a multiple of its largest ``|z|``."""
 
 
 def _spread_output(a: Array, input_peak: Array, fan_out: int, rng: np.random.Generator,
@@ -1287,7 +1289,11 @@ def _spread_output(a: Array, input_peak: Array, fan_out: int, rng: np.random.Gen
     Of ``SPREAD_CANDIDATES`` draws per column, the one with the largest spread
     ``(max z - min z) / max |z|`` is kept: the output's derivative then differs between samples,
     which is what makes output-layer bugs (cross-entropy's gradient, a wrong output derivative)
-    visible in a batch.
+    visible in a batch.  Only among those whose terms cancel little (at most
+    :data:`OUTPUT_CANCELLATION_CAP`): mixed signs that nearly cancel have the largest spread,
+    but once scaled to an order-one pre-activation need weights in the hundreds, and one step of lr 1
+    saturates the output, the second step's gradient (~1e-24) drowns in the rounding of
+    ``(W_before - W_after) / lr``, and a correct plain SGD looks like hidden optimizer state.
     """
     fan_in = a.shape[1]
     W = np.empty((fan_in, fan_out))
@@ -1301,9 +1307,14 @@ def _spread_output(a: Array, input_peak: Array, fan_out: int, rng: np.random.Gen
         cols = signs * mags
         z = a @ cols.T + offsets[None, :]
         peak = np.max(np.abs(z), axis=0)
-        spread = np.where(peak > 0, (z.max(axis=0) - z.min(axis=0))
-                          / np.where(peak > 0, peak, 1.0), 0.0)
-        best = int(np.argmax(spread))
+        safe_peak = np.where(peak > 0, peak, 1.0)
+        spread = np.where(peak > 0, (z.max(axis=0) - z.min(axis=0)) / safe_peak, 0.0)
+        # how much the terms of z cancel: sum_j |w_j a_j| + |b| against |z|, at its worst
+        gross = np.max(np.abs(a) @ np.abs(cols).T + np.abs(offsets)[None, :], axis=0)
+        cancelling = np.where(peak > 0, gross / safe_peak, np.inf)
+        allowed = cancelling <= OUTPUT_CANCELLATION_CAP
+        best = int(np.argmax(np.where(allowed, spread, -np.inf))) if allowed.any() \
+            else int(np.argmin(cancelling))
         W[:, k] = cols[best]
         b[k] = offsets[best]
     return W, b

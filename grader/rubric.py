@@ -265,7 +265,10 @@ class ForwardCheck(CheckConfig):
     tolerance: float = setting(
         1e-6, "Largest accepted |student - reference| / max(1, |reference|) per output.",
         above=0)
-    samples: int = setting(8, "Random inputs the forward pass is compared on.", minimum=1)
+    samples: int = setting(
+        8, "Random inputs, uniform in [-0.25, 1.25]^2 (the unit square of the lab's data, with "
+           "a margin) and drawn from the grading seed, at which predict is compared with the "
+           "reference forward pass on the student's own weights.", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -284,14 +287,25 @@ class GradientCheck(CheckConfig):
 
     tolerance: float = setting(
         1e-6, "Largest accepted relative error between the applied gradient (after the "
-              "shared scale factor) and finite differences, per parameter array.", above=0)
-    epsilon: float = setting(1e-6, "Step of the central finite differences.", above=0)
+              "shared scale factor) and the reference's exact gradient on the same weights, "
+              "per parameter array. (Parameters in no known layout are compared with central "
+              "differences instead, whose own error needs a looser threshold, 1e-5.)",
+        above=0)
+    epsilon: float = setting(
+        1e-6, "Step of the central finite differences through predict, used only when the "
+              "parameters map onto no known layout (otherwise the reference's backprop on the "
+              "same weights is the comparison); in float64 the error is smallest near 1e-5.",
+        above=0)
     learning_rates: tuple[float, ...] = setting(
         (1.0, 0.5), "Learning rates passed to update(); the update must scale with them.",
         nonempty=True, above=0)
     single_sample: bool = setting(True, "Check the gradient of one sample, shape (1, 2).")
     batch: bool = setting(True, "Check the gradient of a batch, shape (batch_size, 2).")
-    batch_size: int = setting(4, "Samples in the batch.", minimum=2)
+    batch_size: int = setting(
+        4, "Samples in the batch, drawn from the grading seed among the 21 XOR points (beyond "
+           "21, the rest uniformly in the unit square, with XOR labels). Any size >= 2 tells a "
+           "bias averaged over the batch (1/N) or a missing 1/N (xN) from the right gradient.",
+        minimum=2)
     weights: GradientWeights = setting(factory=GradientWeights, help="Partial credit.")
 
     def problems(self) -> Iterator[tuple[str, str]]:

@@ -409,10 +409,11 @@ def test_first_wrong_layer_message_for_a_first_layer_only_bug():
 
 
 def test_whole_vector_error_would_hide_the_first_layer_bug():
-    """NOTES: a first-layer bug can leave the whole-vector error at a few percent."""
+    """NOTES: a first-layer bug can leave the whole-vector error at a few percent: the larger
+    later layers' gradients dilute it, so the check judges every array on its own."""
     d = run("2331", 21, bug="derivative_of_output_twice", layers=(0,))
     report = {r.name: r for r in d.arrays}
-    assert d.aggregate_rel_error < 0.05
+    assert d.aggregate_rel_error < report["weights[0]"].rel_error / 2
     assert not report["weights[0]"].ok and report["weights[0]"].rel_error > 0.05
     assert report["weights[0]"].deviation > 0.5  # off by more than half
     assert report["weights[1]"].ok and report["weights[2]"].ok
@@ -581,3 +582,34 @@ def test_well_conditioned_weights_are_deterministic():
     b = well_conditioned_weights([2, 4, 4, 1], np.random.default_rng(7), bias=True)
     for x, y in zip(a[0] + a[1], b[0] + b[1]):
         np.testing.assert_array_equal(x, y)
+
+
+def _read_back(before, after, lr):
+    return [(b - a) / lr for b, a in zip(before, after)]
+
+
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+def test_a_correct_student_passes_under_every_grading_seed(bias):
+    """What the gradient check does, with the rounding of a real run: the test weights of many
+    grading seeds, two SGD steps of lr 1 read back as ``(W_before - W_after) / lr``.  The
+    second step must never look like optimizer state, whatever the seed (the weights must not
+    be so large that one step saturates the output)."""
+    X_all, Y_all = generate_XOR_easy()
+    wrong = []
+    for seed in range(40):
+        rng = np.random.default_rng([seed, 99])
+        weights, biases = dg.well_conditioned_weights([2, 3, 3, 1], rng, bias=bias)
+        for X, y in ((X_all[5:6], Y_all[5:6]), (X_all[::5], Y_all[::5])):
+            params = list(weights) + (list(biases) if bias else [])
+            gw, gb = student_step(weights, biases, X, y)
+            first = gw + (gb if bias else [])
+            after = [p - g for p, g in zip(params, first)]
+            w1, b1 = after[:3], (after[3:] if bias else None)
+            gw2, gb2 = student_step(w1, b1, X, y)
+            second = [p - g for p, g in zip(after, gw2 + (gb2 if bias else []))]
+            m1, m2 = _read_back(params, after, 1.0), _read_back(after, second, 1.0)
+            d = diagnose(weights, biases, X, y, m1[:3], m1[3:] if bias else None,
+                         second_step=StepMeasurement(w1, b1, m2[:3], m2[3:] if bias else None))
+            if not (d.ok and d.optimizer_state is False):
+                wrong.append((seed, len(X), d.message))
+    assert not wrong, wrong[:3]

@@ -1,22 +1,122 @@
 """``forward``: predict returns finite values of the right shape, and equals the reference.
 
-Measurement: ``predict`` on the 21 XOR points as one batch and one sample at a time, with the
-student's own initial weights; the layout comparison made by ``interface`` (the student's
-``predict`` against the reference forward pass on the same weights).
+Measurement, two ``predict`` calls in the child, each on a fresh instance built with the grading
+seed (so that the student's own random initialisation is reproducible):
+
+* on the 21 XOR points, as one batch and one sample at a time: the lab's own inputs, for the
+  shape, finiteness and range of the outputs, and to catch a batch that mixes samples;
+* on ``[checks.forward] samples`` random inputs drawn from the grading generator
+  (``ctx.rng("forward")``), uniform in a square a little larger than the unit square that holds
+  the lab's data: the student's weights are read back from the instance, mapped onto the
+  reference's layers with the layout that ``interface`` confirmed, and the reference forward
+  pass (:func:`reference.network.forward`) is run on them.  ``interface`` confirmed the layout on
+  test weights; this compares on the student's *own* weights, at inputs the student cannot
+  anticipate.
 
 Judgement: fail on an error, a wrong shape, non-finite values, or sigmoid outputs outside
-(0, 1); a single-sample-only ``predict`` is noted, not failed; where the parameters map onto
-the reference, the outputs must equal the reference's.  Parameters that map onto nothing cost
-half the points: the computation cannot be confirmed.
+(0, 1); a single-sample-only ``predict`` is noted, not failed.  Where the parameters map onto
+the reference, every output must equal the reference's within the rubric's ``tolerance``,
+relative to ``max(1, |reference|)``; the details give the largest difference, and a failure
+shows the worst input with the expected and the observed output.  Parameters that map onto
+nothing cost half the points: the computation cannot be confirmed.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
+from grader.layout import Layout
 from reference.lab1 import generate_XOR_easy
+from reference.network import forward as reference_forward
+
+INPUT_RANGE = (-0.25, 1.25)
+"""The comparison inputs are uniform in this square: it covers the lab's data (the unit square:
+``generate_linear`` and ``generate_XOR_easy``) with a margin, so that a ``predict`` that only
+agrees where the data lies (a clipped or rescaled input) still shows."""
+DEFAULT_SAMPLES = 8
+DEFAULT_TOLERANCE = 1e-6
+
+
+def comparison_inputs(ctx: GradingContext) -> np.ndarray:
+    """The rubric's ``samples`` random inputs, from the grading seed: the same seed draws the
+    same inputs, whatever ran before."""
+    n = int(ctx.setting("forward", "samples", DEFAULT_SAMPLES))
+    low, high = INPUT_RANGE
+    return ctx.rng("forward").uniform(low, high, (n, 2))
+
+
+def _outputs(obs: dict[str, Any]) -> np.ndarray | None:
+    """predict's outputs from a ``forward`` probe: the batch's, else the one-by-one ones."""
+    if "batch" in obs:
+        return np.asarray(obs["batch"], dtype=float)
+    if "singles" in obs:
+        return np.asarray(obs["singles"], dtype=float)
+    return None
+
+
+def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: bool
+                           ) -> tuple[str | None, str | None, dict[str, Any]]:
+    """predict against the reference forward pass on the student's own weights.
+
+    Returns ``(status, message, details)``: ``status`` is None when every output agrees within
+    the tolerance, else the verdict's status (``fail``, or ``error`` when predict raised) with
+    the message that explains it.  Measurement (one probe, the reference run on the weights
+    read back from the same instance) and judgement (the tolerance, the worst input) side by
+    side.
+    """
+    X = comparison_inputs(ctx)
+    tol = float(ctx.setting("forward", "tolerance", DEFAULT_TOLERANCE))
+    adapter = {**ctx.facts["adapter"], "params": layout.paths}
+    step = ctx.probe("forward", {"adapter": adapter, "X": X, "seed": ctx.seed})
+    details: dict[str, Any] = {"compared_on": len(X), "inputs": X.round(6).tolist(),
+                               "tolerance": tol}
+    failure = probe_failure(step, "predicting on random inputs")
+    if failure:
+        return ERROR, failure, details
+    obs = step.result
+    got = _outputs(obs)
+    if got is None:
+        error = obs.get("batch_error") or obs.get("single_error") or {}
+        return ERROR, "predict on random inputs raised " + describe_student_error(error), details
+    params = [np.asarray(p, dtype=float) for p in obs["params"]]
+    if not all(np.all(np.isfinite(p)) for p in params):
+        return FAIL, ("your network's initial weights are not all finite (NaN or infinite), so "
+                      "its forward pass cannot be compared"), details
+    weights, biases = layout.to_reference(params)
+    with np.errstate(all="ignore"):  # absurd (finite) weights may overflow: compared below
+        expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
+    if got.size != expected.size:
+        return FAIL, (f"predict on {len(X)} random inputs returned {got.size} values (shape "
+                      f"{tuple(got.shape)}); expected one output per input, shape "
+                      f"{tuple(expected.shape)}"), details
+    got = got.reshape(expected.shape)
+    if labels_only:
+        # a probability of exactly 0.5 is a tie that > and >= break differently: not a mistake
+        ties = np.abs(expected - 0.5) <= tol
+        expected = (expected >= 0.5).astype(float)
+        expected = np.where(ties, got, expected)
+    with np.errstate(invalid="ignore", over="ignore"):
+        gaps = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))
+    gaps = np.where(np.isfinite(gaps), gaps, np.inf)
+    per_input = gaps.max(axis=1)
+    worst = int(np.argmax(per_input))
+    largest = float(per_input[worst])
+    details["max_difference"] = largest
+    details["worst_input"] = X[worst].round(6).tolist()
+    if largest <= tol:
+        return None, None, details
+    column = int(np.argmax(gaps[worst]))
+    e, g = float(expected[worst, column]), float(got[worst, column])
+    x = ", ".join(f"{v:.3g}" for v in X[worst])
+    what = "label " if labels_only else ""
+    return FAIL, (f"predict is not the reference forward pass of your network's own weights: "
+                  f"expected {what}{e:.3g} from the reference forward pass, predict gave {g:.3g} "
+                  f"at x = [{x}] (relative difference {largest:.3g}, tolerance {tol:g}; the "
+                  f"worst of {len(X)} random inputs)"), details
 
 
 @register("forward", requires=("interface",),
@@ -24,23 +124,21 @@ from reference.lab1 import generate_XOR_easy
 def check_forward(ctx: GradingContext) -> Verdict:
     X, _ = generate_XOR_easy()
     adapter = ctx.facts["adapter"]
-    step = ctx.probe("forward", {"adapter": adapter, "X": X})
+    step = ctx.probe("forward", {"adapter": adapter, "X": X, "seed": ctx.seed})
     failure = probe_failure(step, "predicting")
     if failure:
         return Verdict(ERROR, failure)
     obs = step.result
     notes = []
-    if "batch" in obs:
-        out = np.asarray(obs["batch"], dtype=float)
-    elif "singles" in obs:
-        out = np.asarray(obs["singles"], dtype=float)
+    out = _outputs(obs)
+    if out is None:
+        return Verdict(ERROR, "predict raised " + describe_student_error(obs.get("batch_error")
+                                                                  or obs.get("single_error", {})))
+    if "batch" not in obs:
         notes.append("predict works on one sample at a time only (a batch raised "
                      f"{describe_student_error(obs['batch_error'])}); the lab's loop is per "
                      "sample, so this is fine")
-    else:
-        return Verdict(ERROR, "predict raised " + describe_student_error(obs.get("batch_error")
-                                                                  or obs.get("single_error", {})))
-    details = {"output_shape": list(out.shape), "notes": notes}
+    details: dict[str, Any] = {"output_shape": list(out.shape), "notes": notes}
     if out.size != len(X):
         return Verdict(FAIL, f"predict on {len(X)} samples returned {out.size} values (shape "
                        f"{tuple(out.shape)}); expected one output per sample, shape ({len(X)}, 1)",
@@ -63,13 +161,20 @@ def check_forward(ctx: GradingContext) -> Verdict:
         if gap > 1e-9:
             return Verdict(FAIL, "predict gives different outputs for the same sample in a batch "
                            f"and alone (difference {gap:.3g}): is it mixing samples?", 0.0, details)
-    layout = ctx.facts.get("layout")
+    layout: Layout | None = ctx.facts.get("layout")
     if layout is None:
         return Verdict(PASS, "predict returns finite values of the right shape, but its weights "
                        "do not map onto the lab's three layers, so it could not be compared with "
                        "the reference forward pass", 0.5, details)
     details["layout"] = layout.describe()
-    message = "predict matches the reference forward pass on the same weights"
+    status, problem, comparison = compare_with_reference(
+        ctx, layout, bool(ctx.facts.get("predict_labels")))
+    details["comparison"] = comparison
+    if status is not None:
+        return Verdict(status, problem or "", 0.0, details)
+    message = (f"predict matches the reference forward pass on your network's own weights "
+               f"({comparison['compared_on']} random inputs, largest relative difference "
+               f"{comparison['max_difference']:.2g})")
     if labels_only:
         message += " (as labels)"
     if notes:

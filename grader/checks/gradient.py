@@ -6,12 +6,17 @@ Measurement, black box: the student's parameters are set to well-conditioned tes
 ``(W_before - W_after) / lr`` for every parameter array.  This is done with two learning rates
 (powers of two, where reading the step off is exact) from fresh instances, to confirm that the
 step is linear in ``lr``; a second step catches optimizer state hidden in ``update``; all of it
-for one sample and for the 21-point batch.
+on three single samples and on one batch of ``[checks.gradient] batch_size`` points
+(:func:`batch_points`), drawn from the grading seed.
 
 Judgement: :func:`grader.diagnosis.diagnose` compares every parameter array with the
 reference gradient on the same weights, up to one positive factor fixed on the output layer
 (which absorbs the MSE conventions), names the first layer that goes wrong and the known bug
 that matches.  The factor found is kept for the training checks (``lr / scale``).
+
+Parameters that map onto no reference layout (:func:`check_by_finite_differences`) are compared
+instead with central differences of the lab's MSE through the student's own ``predict``, with
+the step ``[checks.gradient] epsilon``.
 """
 
 from __future__ import annotations
@@ -71,6 +76,45 @@ def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float) -> Any:
                     second_step=first.get("second"), tol=tol)
 
 
+def xor_labels(X: np.ndarray) -> np.ndarray:
+    """The XOR rule of the lab's data for any point of the unit square: 1 when exactly one
+    coordinate is above 0.5.  It gives every point of ``generate_XOR_easy()`` its label."""
+    return ((X[:, 0] > 0.5) != (X[:, 1] > 0.5)).astype(float).reshape(-1, 1)
+
+
+DEFAULT_BATCH_SIZE = 4
+
+
+def batch_points(ctx: GradingContext) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The batch of the gradient check: ``[checks.gradient] batch_size`` points and labels, with
+    what the details report about them.
+
+    The points are the lab's own XOR points, drawn without replacement from the grading seed
+    (``ctx.rng("gradient-batch")``: the same seed gives the same batch, whatever ran before).
+    Any batch size N >= 2 keeps the batch-only bugs apart from the right gradient: a bias
+    averaged instead of summed makes every bias array 1/N of the reference's, a missing 1/N
+    makes one array N times it, and the shared scale cannot absorb a factor that only some
+    arrays carry.  A batch larger than the 21 XOR points is completed with points drawn
+    uniformly in the unit square, labelled by the same XOR rule (:func:`xor_labels`); the
+    details say how many.
+    """
+    size = int(ctx.setting("gradient", "batch_size", DEFAULT_BATCH_SIZE))
+    rng = ctx.rng("gradient-batch")
+    X_all, Y_all = generate_XOR_easy()
+    picks = np.sort(rng.choice(len(X_all), size=min(size, len(X_all)), replace=False))
+    X, Y = X_all[picks], Y_all[picks].astype(float)
+    extra = size - len(picks)
+    if extra > 0:
+        X_more = rng.uniform(0.0, 1.0, (extra, X.shape[1]))
+        X, Y = np.vstack([X, X_more]), np.vstack([Y, xor_labels(X_more)])
+    about: dict[str, Any] = {"shape": list(X.shape), "xor_points": [int(i) for i in picks],
+                             "uniform_points": extra}
+    if extra > 0:
+        about["note"] = (f"batch_size {size} is more than the {len(X_all)} XOR points: "
+                         f"{extra} points drawn uniformly in the unit square, XOR labels")
+    return X, Y, about
+
+
 SINGLE_SAMPLES = 3
 """Single-sample measurements: with one sample, an output-layer bug (the cross-entropy's
 gradient, a missing sigmoid' at the output) only rescales every array by one factor, which
@@ -93,8 +137,10 @@ def check_gradient(ctx: GradingContext) -> Verdict:
     # never the origin: without a bias, every first-layer gradient is 0 there
     picks = 1 + rng.choice(len(X_all) - 1, size=SINGLE_SAMPLES, replace=False)
     cases = {f"sample {int(i)}": (X_all[i:i + 1], Y_all[i:i + 1].astype(float)) for i in picks}
+    batch_data: dict[str, Any] | None = None
     if ctx.setting("gradient", "batch", True):
-        cases["batch"] = (X_all, Y_all.astype(float))
+        X_batch, Y_batch, batch_data = batch_points(ctx)
+        cases["batch"] = (X_batch, Y_batch)
     reports: dict[str, Any] = {}
     for name, (X, Y) in cases.items():
         measured = measure(ctx, layout, X, Y, weights, biases)
@@ -114,6 +160,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
     batch_measured = hasattr(batch, "ok")
     details: dict[str, Any] = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
                                for k, v in reports.items()}
+    if batch_data is not None:
+        details["batch_data"] = batch_data
     single_ok, single_message = _judge_singles(singles)
     scale = singles[0].scale
     if single_ok and scale and scale > 0:
@@ -130,8 +178,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
         return Verdict(PASS, f"the applied gradient is the true gradient in every layer "
                        f"(scale {scale:.4g}{convention}){note}", 1.0, details)
     if single_ok:
-        return Verdict(FAIL, f"right for one sample at a time, wrong for a batch of 21: "
-                       f"{batch.message}", fraction, details)
+        return Verdict(FAIL, f"right for one sample at a time, wrong for a batch of "
+                       f"{len(cases['batch'][0])}: {batch.message}", fraction, details)
     return Verdict(FAIL, single_message, fraction, details)
 
 
@@ -154,16 +202,22 @@ def _judge_singles(singles: list[Any]) -> tuple[bool, str]:
     return True, ""
 
 
-FD_STEP = 1e-5
+DEFAULT_EPSILON = 1e-6
+"""The rubric schema's default step; NOTES: central differences through ``predict`` are best
+near h = 1e-5 (error ~1e-10) and still ~1e-9 at 1e-6."""
 FD_TOLERANCE = 1e-5
-"""Central differences through ``predict`` are good to about 1e-10 at h = 1e-5 (NOTES); the
-tolerance leaves room for a student's less careful arithmetic, and real bugs are 0.05 to 1."""
+"""The fallback's threshold on the relative error: it leaves room for a student's less careful
+arithmetic and for the differences' own error, while real bugs are 0.05 to 1."""
 
 
 def check_by_finite_differences(ctx: GradingContext) -> Verdict:
     """Parameters that map onto no reference layout: compare the applied step with central
     differences of the lab's MSE through the student's own ``predict``, array by array, up to
-    one positive factor shared by all arrays.  No bug can be named this way."""
+    one positive factor shared by all arrays.  No bug can be named this way.
+
+    The step is the rubric's ``[checks.gradient] epsilon``: too large a step measures the
+    curvature along with the slope (an error ~h^2), too small a one drowns the difference of two
+    nearly equal losses in rounding (an error ~1e-16 / h)."""
     from reference.gradcheck import relative_error
 
     adapter = ctx.facts["adapter"]
@@ -174,12 +228,13 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
     X_all, Y_all = generate_XOR_easy()
     pick = 1 + int(ctx.rng("gradient").integers(len(X_all) - 1))
     X, Y = X_all[pick:pick + 1], Y_all[pick:pick + 1].astype(float)
-    fd = ctx.probe("fd", {"adapter": adapter, "X": X, "Y": Y, "h": FD_STEP, "seed": ctx.seed})
+    h = float(ctx.setting("gradient", "epsilon", DEFAULT_EPSILON))
+    fd = ctx.probe("fd", {"adapter": adapter, "X": X, "Y": Y, "h": h, "seed": ctx.seed})
     failure = probe_failure(fd, "computing finite differences")
     if failure:
         return Verdict(ERROR, failure, 0.0)
     values = fd.result["params"]
-    numeric = [(p - m) / (2 * FD_STEP) for p, m in zip(fd.result["plus"], fd.result["minus"])]
+    numeric = [(p - m) / (2 * h) for p, m in zip(fd.result["plus"], fd.result["minus"])]
     lr = float(ctx.setting("gradient", "learning_rates", LEARNING_RATES)[0])
     step = ctx.probe("steps", {"adapter": adapter, "params": values, "X": X, "Y": Y,
                                "lrs": [lr], "seed": ctx.seed})
@@ -196,8 +251,8 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
     arrays = [{"name": path, "shape": list(a.shape),
                "rel_error": relative_error(a, scale * n)} for path, a, n in
               zip(paths, applied, numeric)]
-    details = {"method": "central differences through predict", "scale": scale,
-               "arrays": arrays, "sample": pick}
+    details = {"method": "central differences through predict", "epsilon": h,
+               "tolerance": FD_TOLERANCE, "scale": scale, "arrays": arrays, "sample": pick}
     wrong = [a for a in arrays if a["rel_error"] > FD_TOLERANCE]
     if scale > 0 and not wrong:
         return Verdict(PASS, f"the applied step equals the gradient of the MSE in every array "
@@ -207,5 +262,7 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
         return Verdict(FAIL, "wrong sign: the step moves the weights up the gradient (gradient "
                        "ascent)", 0.0, details)
     names = ", ".join(f"{a['name']} (relative error {a['rel_error']:.2g})" for a in wrong)
-    return Verdict(FAIL, f"the applied step differs from the gradient of the MSE in {names}",
-                   0.0, details)
+    return Verdict(FAIL, f"the applied step differs from the gradient of the MSE in {names}: "
+                   f"expected a relative error below {FD_TOLERANCE:g} against central "
+                   f"differences through predict (step {h:g}), after the shared scale "
+                   f"{scale:.4g}", 0.0, details)
