@@ -145,3 +145,16 @@ def test_parameters_in_no_known_layout_are_checked_by_finite_differences(tmp_pat
         assert verdict.status == "fail" and "wrong sign" in verdict.message
     else:
         assert verdict.status == "pass" and verdict.details["scale"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 3, 6])
+def test_correct_samples_pass_the_gradient_under_hidden_seeds(tmp_path, seed):
+    """The TA grades with a hidden seed: the test weights it draws must never make a correct
+    plain SGD look wrong (output weights that nearly cancel once did, at most seeds)."""
+    settings = rubric_settings(load_rubric("lab1"))
+    for name in ("DLP_LAB1_0856003_Wu.py", "DLP_LAB1_0856011_Tsai.py"):
+        [sub] = discover(SAMPLES / name, workdir=tmp_path / name)
+        verdict = grade_submission(sub, settings=settings, seed=seed,
+                                   only={"interface", "gradient"}).verdicts["gradient"]
+        assert verdict.status == "pass", f"{name}, seed {seed}: {verdict.message}"
