@@ -126,9 +126,25 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
         parser.add_argument("--seed", type=int,
                             help="hidden seed for TA grading (or the LABGRADE_SEED variable); "
                                  "default: the rubric's public seed")
+        parser.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                            help="grade N submissions at once (default: one per CPU available "
+                                 "to labgrade; 1: one after the other).  The rubric's time "
+                                 "budgets are wall-clock seconds: on a busy machine use fewer "
+                                 "jobs, or slow but correct code may run out of time.")
     else:
         parser.add_argument("--json", action="store_true",
                             help="print the result as JSON instead of a summary")
+
+
+def _positive_int(text: str) -> int:
+    """``--jobs``: a whole number >= 1, refused by argparse with a clear message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, not {value}")
+    return value
 
 
 def _rubric_and_seed(args: argparse.Namespace):
@@ -147,8 +163,9 @@ def _rubric_and_seed(args: argparse.Namespace):
 
 
 def _grade_run(args: argparse.Namespace) -> int:
-    from grader.batch import grade_batch
+    from grader.batch import default_jobs, grade_batch
     from grader.discover import DiscoveryError
+    from grader.progress import progress_display
     from grader.score import ManualError
 
     rubric, seed, source, sandbox = _rubric_and_seed(args)
@@ -157,27 +174,21 @@ def _grade_run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path} does not exist")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
+    jobs = args.jobs or default_jobs()
     print(f"labgrade {__version__}: grading with rubric {rubric.id} v{rubric.version}, "
-          f"seed from {source}, into {args.out}")
-
-    def progress(done: int, total: int, sub, result) -> None:
-        if result is None:
-            return
-        who = " ".join(x for x in (sub.student_id, sub.student_name) if x) or sub.key
-        score = result["score"]
-        failing = [c["id"] for c in result["checks"] if c["status"] in ("fail", "error")]
-        state = f"{score['auto']:g}/{rubric.sections['experimental_results'].points:g} auto" \
-            if result["graded"] else f"not graded: {result['error']}"
-        print(f"[{done}/{total}] {who}: {state}"
-              + (f"  (failed: {', '.join(failing)})" if failing else ""), flush=True)
-
+          f"seed from {source}, {jobs} at a time, into {args.out}", flush=True)
+    display = progress_display(sys.stdout,
+                               rubric.sections["experimental_results"].points)
     try:
-        outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
-                              manual=args.manual, progress=progress)
+        with display:
+            outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
+                                  manual=args.manual, jobs=jobs, progress=display)
     except (DiscoveryError, ManualError) as err:
         raise UsageError(str(err)) from None
     except OSError as err:
         raise UsageError(f"cannot write the results: {err}") from None
+    for failure in outcome.grader_failures:
+        print(f"labgrade: the grader failed on {failure.rstrip()}", file=sys.stderr)
     for problem in outcome.problems:
         print(f"manual scores: {problem}", file=sys.stderr)
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
@@ -198,7 +209,8 @@ def _check_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.path} does not exist")
     with tempfile.TemporaryDirectory(prefix="labgrade-check-") as work:
         try:
-            subs = discover(args.path, workdir=work, layout="single")
+            subs = discover(args.path, workdir=work, layout="single",
+                            **rubric.discovery_names())
         except DiscoveryError as err:
             raise UsageError(str(err)) from None
         if not subs:

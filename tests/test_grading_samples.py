@@ -81,7 +81,9 @@ def test_hard_coded_answers_and_syntax_errors_earn_nothing(graded):
     pan = graded["0856164"].verdicts  # predict answers by a rule; nothing is learned
     assert pan["interface"].status == "pass" and "changed no weights" in pan["interface"].message
     assert pan["gradient"].status == "fail"
-    assert pan["forward"].fraction < 1
+    assert pan["forward"].status == "fail"
+    assert "predict does not compute the network's output from its weights" \
+        in pan["forward"].message
     huang = graded["0856105"]
     assert not huang.graded and "line 80" in huang.error
     assert all(v.status == "skip" for v in huang.verdicts.values())
@@ -158,3 +160,21 @@ def test_correct_samples_pass_the_gradient_under_hidden_seeds(tmp_path, seed):
         verdict = grade_submission(sub, settings=settings, seed=seed,
                                    only={"interface", "gradient"}).verdicts["gradient"]
         assert verdict.status == "pass", f"{name}, seed {seed}: {verdict.message}"
+
+
+@pytest.mark.slow
+def test_a_network_whose_update_does_nothing_still_has_its_forward_pass_checked(tmp_path):
+    """update() forgotten: nothing moves, yet predict is the forward pass of the weights the
+    network holds.  The forward check confirms it; the gradient check names what is wrong."""
+    source = (SAMPLES / "DLP_LAB1_0856001_Chen.py").read_text()
+    broken = source.replace("            self.weights[i] -= lr * dw\n", "            pass\n")
+    assert broken != source
+    path = tmp_path / "DLP_LAB1_0900202_Idle.py"
+    path.write_text(broken)
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    assert "changed no weights" in verdicts["interface"].message
+    assert verdicts["forward"].status == "pass" and verdicts["forward"].fraction == 1.0, \
+        verdicts["forward"].message
+    assert verdicts["gradient"].status == "fail"

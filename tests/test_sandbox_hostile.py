@@ -9,7 +9,6 @@ everywhere, except the attacks it is documented not to contain.
 
 from __future__ import annotations
 
-import os
 import socket
 import textwrap
 import threading
@@ -430,7 +429,6 @@ def test_a_grader_installed_in_a_virtualenv_under_tmp_can_start_its_sandbox(tmp_
     """CI's layout: the checkout, and so the virtualenv, live in /tmp, which the sandbox
     replaces with a private tmpfs; the virtualenv must still be visible in the child."""
     import subprocess
-    import sys
     import venv
 
     env_dir = tmp_path / "venv"
@@ -447,3 +445,58 @@ def test_a_grader_installed_in_a_virtualenv_under_tmp_can_start_its_sandbox(tmp_
     assert proc.returncode == 0, proc.stderr
     answered, failure, *_ = proc.stdout.split()
     assert (answered, failure) == ("True", "None"), proc.stdout
+
+
+# --- several sandboxes at once --------------------------------------------------------------------
+
+def test_live_sandboxes_never_share_a_user_id(tmp_path):
+    """The process limit counts per user: two sandboxes of one grader at once must not share
+    one, however many came and went before (a batch grades hundreds, several at a time)."""
+    from grader.sandbox import runner
+
+    folder = write_submission(tmp_path / "s", "x = 1\n")
+    long_lived = Sandbox(folder, SandboxSettings(isolation="rlimits"))
+    short = []
+    try:
+        for _ in range(runner.UIDS_PER_PROCESS - 1):  # go once round the ids beside it
+            sandbox = Sandbox(folder, SandboxSettings(isolation="rlimits"))
+            short.append(sandbox.uid)
+            assert sandbox.uid != long_lived.uid
+            sandbox.close()
+        crowd = [Sandbox(folder, SandboxSettings(isolation="rlimits"))
+                 for _ in range(runner.UIDS_PER_PROCESS - 1)]
+        uids = {long_lived.uid, *(s.uid for s in crowd)}
+        assert len(uids) == runner.UIDS_PER_PROCESS
+        for sandbox in crowd:
+            sandbox.close()
+    finally:
+        long_lived.close()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_stopping_all_sandboxes_ends_every_step_waiting_on_them(tmp_path, level, run_factory):
+    """Ctrl-C in a parallel batch: the gradings' threads wait on their children; killing the
+    children ends those waits at once, as crashes, and nothing survives."""
+    import threading
+
+    from grader.sandbox.runner import stop_all_sandboxes
+
+    code = """
+        def spin():
+            while True:
+                pass
+    """
+    runs = [run_factory(write_submission(tmp_path / f"s{i}", code), level) for i in range(2)]
+    steps = []
+    threads = [threading.Thread(target=lambda r=r: steps.append(r.call("spin", timeout=60)))
+               for r in runs]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    started = time.monotonic()
+    assert stop_all_sandboxes() == 2
+    for thread in threads:
+        thread.join(timeout=10)
+    assert time.monotonic() - started < 10
+    assert len(steps) == 2 and all(step.failure == "crash" for step in steps), steps
+    assert stop_all_sandboxes() == 0, "nothing is left running"

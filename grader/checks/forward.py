@@ -162,6 +162,18 @@ def check_forward(ctx: GradingContext) -> Verdict:
             return Verdict(FAIL, "predict gives different outputs for the same sample in a batch "
                            f"and alone (difference {gap:.3g}): is it mixing samples?", 0.0, details)
     layout: Layout | None = ctx.facts.get("layout")
+    mismatch = ctx.facts.get("frozen_mismatch")
+    if layout is None and mismatch:
+        # no step moves anything, and predict's answers are not the forward pass of the
+        # weight arrays the network holds: whatever it returns, it is not the network's output
+        worst = next((t for t in mismatch if "expected" in t), mismatch[0])  # most plausible
+        details["frozen_weights"] = mismatch
+        shown = "" if "expected" not in worst else (
+            f": with {worst['layout']} set to test weights, the reference forward pass gives "
+            f"{_short(worst['expected'])} at x = {_short(worst['x'])}, predict gave "
+            f"{_short(worst['got'])}")
+        return Verdict(FAIL, "predict does not compute the network's output from its weights"
+                       + shown + " (and no training step changes those weights)", 0.0, details)
     if layout is None:
         return Verdict(PASS, "predict returns finite values of the right shape, but its weights "
                        "do not map onto the lab's three layers, so it could not be compared with "
@@ -180,3 +192,8 @@ def check_forward(ctx: GradingContext) -> Verdict:
     if notes:
         message += "; " + "; ".join(notes)
     return Verdict(PASS, message, 1.0, details)
+
+
+def _short(values: Any) -> str:
+    flat = np.asarray(values, dtype=float).reshape(-1)
+    return "[" + ", ".join(f"{v:.3g}" for v in flat) + "]" if flat.size > 1 else f"{flat[0]:.3g}"

@@ -13,6 +13,7 @@ alias share, and every other check runs through the adapter found.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,10 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
         if got.shape == expected.shape:
             diff = float(np.max(np.abs(got - expected)))
-            tried.append({"layout": layout.describe(), "max_abs_diff": diff})
+            worst = int(np.argmax(np.max(np.abs(got - expected), axis=1)))
+            tried.append({"layout": layout.describe(), "max_abs_diff": diff,
+                          "x": X[worst].tolist(), "expected": expected[worst].tolist(),
+                          "got": got[worst].tolist()})
             if diff < float(ctx.setting("forward", "tolerance", MATCH_TOLERANCE)):
                 return layout, {"tried": tried, "labels": False}
             labels = (expected >= 0.5).astype(float)
@@ -116,6 +120,33 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         else:
             tried.append({"layout": layout.describe(), "shape": list(got.shape)})
     return None, {"tried": tried}
+
+
+def frozen_layout(ctx: GradingContext, adapter: dict[str, Any], chosen: dict[str, Any]
+                  ) -> tuple[Layout | None, dict[str, Any]]:
+    """For a network whose step moves nothing: the arrays it holds that predict does not
+    overwrite, taken as the weights if predict computes the forward pass from them.  Then the
+    other checks can say what is wrong (the step) and what is right (the forward pass); if
+    predict ignores them, the forward check says that instead (``frozen_mismatch``)."""
+    frozen = [(path, shape) for path, shape in chosen.get("arrays", {}).items()
+              if path not in chosen.get("cached", [])]
+    # besides the weights, a network may hold gradient buffers of the same shapes: try every
+    # container (weights[...], dW[...], the plain attributes W1, b1, ...) on its own too
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for path, shape in frozen:
+        root = re.split(r"[\[.]", path, maxsplit=1)[0] if re.search(r"[\[.]", path) else ""
+        groups.setdefault(root, []).append((path, shape))
+    layouts = [layout for group in [frozen, *groups.values()]
+               for layout in candidate_layouts(group, LAB_DIMS)]
+    if not layouts:
+        return None, {}
+    layout, evidence = confirm_layout(ctx, adapter, layouts)
+    if layout is not None:
+        adapter["params"] = list(layout.paths)
+        evidence["frozen"] = True
+    else:
+        ctx.facts["frozen_mismatch"] = evidence.get("tried", [])
+    return layout, evidence
 
 
 @register("interface", summary="a class with predict, backprop and update constructs")
@@ -157,6 +188,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     ctx.facts["adapter"] = adapter
     layouts = candidate_layouts([(p["path"], p["shape"]) for p in chosen["params"]], LAB_DIMS)
     layout, evidence = confirm_layout(ctx, adapter, layouts) if layouts else (None, {})
+    if not chosen.get("params"):
+        layout, evidence = frozen_layout(ctx, adapter, chosen)
     ctx.facts["layout"] = layout
     ctx.facts["predict_labels"] = evidence.get("labels", False)
     details = _details(chosen)

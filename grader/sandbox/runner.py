@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,39 @@ WORKDIR_INSIDE = "/sandbox"
 RUNTIME_INSIDE = "/labgrade-runtime"
 UID_BASE = 1_600_000
 """Sandbox users are numbered from here: far above any real account, unique per child."""
+UIDS_PER_PROCESS = 100
+"""User ids one grader process hands out; each live sandbox has one of its own, so that the
+process limit (counted per user) of one sandbox never counts another's processes."""
 
 _uid_counter = itertools.count()
+_registry_lock = threading.Lock()
+_uids_in_use: set[int] = set()
+_live: "weakref.WeakSet[Sandbox]" = weakref.WeakSet()
+
+
+def _take_uid(serial: int) -> int:
+    """A user id no other live sandbox of this process has (shared only beyond
+    :data:`UIDS_PER_PROCESS` sandboxes at once)."""
+    base = UID_BASE + (os.getpid() % 10_000) * UIDS_PER_PROCESS
+    with _registry_lock:
+        for offset in range(UIDS_PER_PROCESS):
+            uid = base + (serial + offset) % UIDS_PER_PROCESS
+            if uid not in _uids_in_use:
+                _uids_in_use.add(uid)
+                return uid
+    return base + serial % UIDS_PER_PROCESS
+
+
+def stop_all_sandboxes() -> int:
+    """SIGKILL the child of every live sandbox of this process; returns how many.
+
+    For Ctrl-C during a parallel batch: the threads that own the sandboxes cannot be
+    interrupted, but each of them is waiting on its child, so once the children are gone every
+    step fails at once and the gradings end within moments.
+    """
+    with _registry_lock:
+        live = list(_live)
+    return sum(sandbox.interrupt() for sandbox in live)
 
 MARKER_VARIABLE = "LABGRADE_SANDBOX"
 
@@ -142,7 +174,7 @@ class Sandbox:
         self.stopped: str | None = None
         """Why the child is gone, once a step has ended it; cleared by :meth:`restart`."""
         serial = next(_uid_counter)
-        self.uid = UID_BASE + (os.getpid() % 10_000) * 100 + serial % 100
+        self.uid = _take_uid(serial)
         self.marker = f"{os.getpid()}-{serial}-{time.monotonic_ns()}"
         """In the child's environment, to find its processes that escaped the group."""
 
@@ -175,6 +207,8 @@ class Sandbox:
         self._err = _CappedStream(self.process.stderr, limit)
         threading.Thread(target=self._read_messages, args=(res_read,), daemon=True).start()
         self.started_at = time.monotonic()
+        with _registry_lock:
+            _live.add(self)
 
     def restart(self) -> None:
         """A fresh child on a fresh copy of the files, after a step killed the previous one."""
@@ -187,6 +221,20 @@ class Sandbox:
         """Kill every process of the child and delete the private files."""
         self._stop()
         shutil.rmtree(self.base, ignore_errors=True)
+        with _registry_lock:
+            _uids_in_use.discard(self.uid)
+
+    def interrupt(self) -> bool:
+        """SIGKILL the child's process group now, from any thread; the step waiting on it then
+        fails as a crash.  False if there was no running child."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return False
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def _prepare_files(self) -> None:
         if self.workdir.exists():
@@ -386,6 +434,8 @@ class Sandbox:
             if stream is not None:
                 stream.thread.join(timeout=2)
         self.process = None
+        with _registry_lock:
+            _live.discard(self)
 
 
 def sweep_escaped(session_id: int, marker: str) -> int:
