@@ -81,6 +81,11 @@ class ReferenceRun:
     curve: np.ndarray
     """Mean loss of every pass over the data."""
 
+    def __post_init__(self) -> None:
+        # shared by every student of a batch, graded in several threads: nobody may change it
+        for array in (*self.initial, self.curve):
+            array.setflags(write=False)
+
 
 @dataclass(frozen=True)
 class ConvergenceProfile:
@@ -89,6 +94,9 @@ class ConvergenceProfile:
 
     steps: np.ndarray
     max_steps: int
+
+    def __post_init__(self) -> None:
+        self.steps.setflags(write=False)
 
     @property
     def trials(self) -> int:
