@@ -147,3 +147,23 @@ def test_an_unreadable_cached_record_is_measured_again(tmp_path, monkeypatch):
     assert value.steps.tolist() == [3]
     with np.load(tmp_path / "labgrade" / f"{name}.npz") as data:
         assert data["steps"].tolist() == [3]
+
+
+def test_the_shipped_runs_keep_other_robust_starts():
+    """A network that does not apply the reference's gradient gets these starts too."""
+    from grader.rubric import load_rubric
+
+    for task in rr.TASKS:
+        conf = load_rubric("lab1").settings(task)
+        for bias in (False, True):
+            run = rr.reference_run(task, 0, int(conf["training_points"]), float(conf["lr"]),
+                                   bias, int(conf["max_steps"]))
+            starts = run.starts()
+            assert len(starts) == 1 + rr.ALTERNATIVES, (task, bias)
+            assert len({init.seed for init, _ in starts}) == len(starts)
+            assert starts[0][0].seed == run.init_seed
+            for init, weights in starts:
+                assert [w.shape for w in weights] == [(2, 3), (3, 3), (3, 1)]
+                assert init.steps <= init.worst_steps
+            with pytest.raises(ValueError):
+                run.initial[0][0, 0] = 1.0  # shared by every thread of a batch: read-only

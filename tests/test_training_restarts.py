@@ -58,3 +58,38 @@ def test_a_broken_unmappable_network_stops_at_the_time_for_all_attempts(tmp_path
     assert "the 4 s for all attempts ran out" in verdict.message
     assert f"none of the {len(details['attempts'])} attempts from your own initialisation" \
         in verdict.message
+
+
+def grade_sample(tmp_path, name: str, only: set[str]) -> dict:
+    [sub] = discover(SAMPLES / name, workdir=tmp_path / name)
+    return grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                            only=only).verdicts
+
+
+@pytest.mark.slow
+def test_a_network_without_the_true_gradient_gets_the_other_robust_starts(tmp_path):
+    """Cross-entropy instead of MSE: not the lab's gradient, so its path is its own, and from
+    the first of the reference's starts it gets stuck on XOR; it converges from the next.  A
+    TA would not fail its training for that (submissions/README.md: 4 of 6 converge)."""
+    verdict = grade_sample(tmp_path, "DLP_LAB1_0856131_Chou.py",
+                           {"interface", "gradient", "train_xor"})["train_xor"]
+    assert verdict.status == "pass", verdict.message
+    attempts = verdict.details["attempts"]
+    assert len(attempts) >= 2 and not attempts[0]["converged"] and attempts[-1]["converged"]
+    assert all(a["from"].startswith("reference initialisation") for a in attempts)
+    assert "the first start got stuck" in verdict.message
+
+
+@pytest.mark.slow
+def test_a_wrong_backprop_fails_from_every_robust_start(tmp_path):
+    """W instead of W.T: XOR never converges, from any of the starts the reference converges
+    from; the message says so, with the reference's steps."""
+    verdict = grade_sample(tmp_path, "DLP_LAB1_0856107_Tseng.py",
+                           {"interface", "gradient", "train_xor"})["train_xor"]
+    assert verdict.status == "fail"
+    attempts = verdict.details["attempts"]
+    assert len(attempts) == 3 and not any(a["converged"] for a in attempts)
+    low = min(a["reference_steps"] for a in attempts)
+    high = max(a["reference_steps"] for a in attempts)
+    assert f"nor did it from 2 other starting weights, from each of which the reference " \
+        f"converges (in {low}-{high} steps)" in verdict.message

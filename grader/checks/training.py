@@ -80,13 +80,19 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
                         int(conf["max_steps"])) if layout is not None else None
     attempts: list[dict[str, Any]] = []
     if ref is not None:
-        # a network with the true gradient retraces the reference; one without it follows
-        # its own path, which may be slower without being wrong: it gets more room
-        margin = STEP_MARGIN if ctx.facts.get("gradient_scale") else OWN_PATH_MARGIN
-        max_steps = min(int(ref.worst_steps * margin) + 10 * len(X), int(conf["max_steps"]))
+        # a network with the true gradient retraces the reference: one start is enough.  One
+        # without it follows its own path, which may be slower, and may get stuck from one
+        # start and not from another, without being useless: it gets more room, and the
+        # other robust starts (a restart, as the student's own program would do)
+        true_gradient = bool(ctx.facts.get("gradient_scale"))
+        margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
         biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
-        plans = [{"params": layout.to_student(ref.initial, biases), "max_steps": max_steps,
-                  "from": f"reference initialisation {ref.init_seed}"}]
+        starts = ref.starts()[:1] if true_gradient else ref.starts()
+        plans = [{"params": layout.to_student(initial, biases),
+                  "max_steps": min(int(init.worst_steps * margin) + 10 * len(X),
+                                   int(conf["max_steps"])),
+                  "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
+                 for init, initial in starts]
         details["reference_steps"] = ref.steps
     else:
         # the student's own initialisation: as many restarts as the reference's measured
@@ -122,6 +128,8 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         obs = step.result
         attempt = {"from": plan["from"], "steps": obs["steps"], "stopped": obs["stopped"],
                    "seconds": round(obs["seconds"], 2)}
+        if "reference_steps" in plan:
+            attempt["reference_steps"] = plan["reference_steps"]
         attempts.append(attempt)
         if "error" in obs:
             details["attempts"] = attempts
@@ -140,7 +148,7 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
                            details)
         curve = np.asarray(obs["curve"], dtype=float)
         details["loss_curve"] = [round(float(v), 6) for v in curve[:: max(1, len(curve) // 200)]]
-        if ref is not None:
+        if ref is not None and len(attempts) == 1:  # the reference's curve is the first start's
             details["follows_reference"] = _follows(curve, ref.curve)
         # the lab's criterion: every loss of the last pass, each measured just before that
         # sample's update, below 0.04 (the final predictions, one update later, may sit a
@@ -183,6 +191,10 @@ def _success(task: str, attempt: dict[str, Any], details: dict[str, Any]) -> str
     if details.get("restarts"):
         text += (f"; from your own initialisation, attempt {len(details['attempts'])} of up to "
                  f"{details['restarts']['attempts']}")
+    elif len(details["attempts"]) > 1:
+        stuck = len(details["attempts"]) - 1
+        text += f", from {attempt['from']} (" + \
+            ("the first start got stuck)" if stuck == 1 else f"the first {stuck} starts got stuck)")
     follows = details.get("follows_reference")
     if follows and follows.get("same"):
         text += "; the loss curve is the reference's, step for step"
@@ -214,9 +226,13 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
                  f"{max(restarts['failure_probability'], 1e-9):.2g}")
     if details.get("out_of_time"):
         text += f" ({details['out_of_time']})"
-    if details.get("reference_steps"):
-        text += (f"; from the same initial weights the reference converges in "
-                 f"{details['reference_steps']} steps")
+    tried = [a["reference_steps"] for a in details.get("attempts", [])
+             if "reference_steps" in a]
+    if len(tried) == 1:
+        text += f"; from the same initial weights the reference converges in {tried[0]} steps"
+    elif tried:
+        text += (f"; nor did it from {len(tried) - 1} other starting weights, from each of which "
+                 f"the reference converges (in {min(tried)}-{max(tried)} steps)")
     return text
 
 
