@@ -73,6 +73,9 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run each program as the student would (its training, prints "
                              "and figures) instead of loading only its definitions")
     parser.add_argument("--roster", type=Path, help="CSV with columns id,name")
+    parser.add_argument("--rubric", default="lab1",
+                        help="the rubric whose class and method names mark a submission's main "
+                             "file, as grading does (default: %(default)s)")
     parser.add_argument("--isolation", choices=ISOLATION_CHOICES, default=defaults.isolation,
                         help=SandboxSettings.help()["isolation"][1])
     for name in ("step_timeout", "cell_timeout"):
@@ -85,6 +88,7 @@ def _inspect_run(args: argparse.Namespace) -> int:
     from grader.discover import DiscoveryError
     from grader.inspection import run
     from grader.load import DEFINITIONS, EXECUTE
+    from grader.rubric import RubricError, load_rubric
     from grader.sandbox import isolation
     from grader.settings import SandboxSettings
 
@@ -94,11 +98,12 @@ def _inspect_run(args: argparse.Namespace) -> int:
         settings = SandboxSettings(isolation=args.isolation, step_timeout=args.step_timeout,
                                    cell_timeout=args.cell_timeout)
         isolation.choose(settings.isolation)
-    except (ValueError, RuntimeError) as err:  # a bad value, or namespaces unavailable here
-        raise UsageError(str(err)) from None
+        names = load_rubric(args.rubric).discovery_names()
+    except (ValueError, RuntimeError, RubricError, OSError) as err:
+        raise UsageError(str(err)) from None  # a bad value, a bad rubric, no namespaces here
     try:
         return run(args.path, settings=settings, mode=EXECUTE if args.execute else DEFINITIONS,
-                   as_json=args.json, roster=args.roster, out=sys.stdout)
+                   as_json=args.json, roster=args.roster, out=sys.stdout, names=names)
     except DiscoveryError as err:
         raise UsageError(str(err)) from None
 

@@ -72,10 +72,13 @@ def _loaded_fields(loaded: LoadResult) -> dict[str, Any]:
 
 
 def inspect_path(path: Path, *, settings: SandboxSettings, mode: str = DEFINITIONS,
-                 roster: Path | None = None) -> Iterator[dict[str, Any]]:
-    """Records for every submission found in ``path``, in a deterministic order."""
+                 roster: Path | None = None, names: dict[str, Any] | None = None
+                 ) -> Iterator[dict[str, Any]]:
+    """Records for every submission found in ``path``, in a deterministic order.  ``names``:
+    how the main file is recognised (:meth:`grader.rubric.Rubric.discovery_names`), so that
+    inspecting shows the file that grading will load."""
     with tempfile.TemporaryDirectory(prefix="labgrade-inspect-") as work:
-        for sub in discover(path, workdir=work, roster=roster):
+        for sub in discover(path, workdir=work, roster=roster, **(names or {})):
             yield inspect_submission(sub, settings, mode)
 
 
@@ -107,8 +110,8 @@ def print_record(record: dict[str, Any], out: TextIO) -> None:
 
 
 def run(path: Path, *, settings: SandboxSettings, mode: str, as_json: bool,
-        roster: Path | None, out: TextIO) -> int:
-    for record in inspect_path(path, settings=settings, mode=mode, roster=roster):
+        roster: Path | None, out: TextIO, names: dict[str, Any] | None = None) -> int:
+    for record in inspect_path(path, settings=settings, mode=mode, roster=roster, names=names):
         if as_json:
             record.pop("traceback", None)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -220,3 +220,29 @@ def test_output_piped_into_a_reader_that_stops_early_is_no_traceback():
     proc.wait(timeout=120)
     assert first.startswith(b"== ")
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+def test_inspect_picks_the_main_file_as_grading_does(tmp_path):
+    """The rubric's aliases decide the main file: a class Net with forward/backward/step beats
+    a larger helper file, as in `labgrade grade`; a rubric that is not there is a usage error."""
+    folder = tmp_path / "DLP_LAB1_0756172_Wang"
+    folder.mkdir()
+    (folder / "net.py").write_text(textwrap.dedent("""\
+        class Net:
+            def forward(self, x):
+                return x
+            def backward(self, y):
+                pass
+            def step(self, lr):
+                pass
+    """))
+    (folder / "plots.py").write_text("def show(x):\n    return x\n" * 40)
+    records, proc = inspect(str(folder))
+    assert proc.returncode == 0, proc.stderr
+    [record] = records
+    assert record["main"] == "net.py" and "class Net" in record["main_reason"]
+    missing = subprocess.run([sys.executable, "-m", "grader", "inspect", str(folder),
+                              "--rubric", "no-such-rubric"],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert missing.returncode == 2 and "no-such-rubric" in missing.stderr
+    assert "Traceback" not in missing.stderr
