@@ -67,29 +67,58 @@ def grade_sample(tmp_path, name: str, only: set[str]) -> dict:
 
 
 @pytest.mark.slow
-def test_a_network_without_the_true_gradient_gets_the_other_robust_starts(tmp_path):
-    """Cross-entropy instead of MSE: not the lab's gradient, so its path is its own, and from
-    the first of the reference's starts it gets stuck on XOR; it converges from the next.  A
-    TA would not fail its training for that (submissions/README.md: 4 of 6 converge)."""
+def test_a_network_without_the_true_gradient_must_converge_from_most_robust_starts(tmp_path):
+    """Cross-entropy instead of MSE: not the lab's gradient, so its path is its own and it may
+    get stuck from a start the reference converges from; a TA would not fail its training for
+    that (submissions/README.md: 4 of 6 converge).  It passes if it converges from most of the
+    reference's robust starts."""
     verdict = grade_sample(tmp_path, "DLP_LAB1_0856131_Chou.py",
                            {"interface", "gradient", "train_xor"})["train_xor"]
     assert verdict.status == "pass", verdict.message
-    attempts = verdict.details["attempts"]
-    assert len(attempts) >= 2 and not attempts[0]["converged"] and attempts[-1]["converged"]
+    attempts, starts = verdict.details["attempts"], verdict.details["starts"]
+    assert starts == {"tried_at_most": 5, "needed": 3}
+    assert sum(a["passed"] for a in attempts) == 3 and attempts[-1]["passed"]
+    assert not all(a["passed"] for a in attempts), "some start got stuck"
     assert all(a["from"].startswith("reference initialisation") for a in attempts)
-    assert "the first start got stuck" in verdict.message
+    assert f"from 3 of the {len(attempts)} starting weights tried" in verdict.message
 
 
 @pytest.mark.slow
-def test_a_wrong_backprop_fails_from_every_robust_start(tmp_path):
-    """W instead of W.T: XOR never converges, from any of the starts the reference converges
-    from; the message says so, with the reference's steps."""
+def test_a_wrong_backprop_fails_when_most_robust_starts_get_stuck(tmp_path):
+    """W instead of W.T: on XOR it gets stuck from the starts the reference converges from,
+    and the check stops as soon as too many did; the message says so, with the reference's
+    steps."""
     verdict = grade_sample(tmp_path, "DLP_LAB1_0856107_Tseng.py",
                            {"interface", "gradient", "train_xor"})["train_xor"]
     assert verdict.status == "fail"
     attempts = verdict.details["attempts"]
-    assert len(attempts) == 3 and not any(a["converged"] for a in attempts)
+    assert len(attempts) == 3 and not any(a["passed"] for a in attempts)
+    assert verdict.fraction == 0.0
     low = min(a["reference_steps"] for a in attempts)
     high = max(a["reference_steps"] for a in attempts)
-    assert f"nor did it from 2 other starting weights, from each of which the reference " \
-        f"converges (in {low}-{high} steps)" in verdict.message
+    assert f"it converged from 0 of 3 starting weights, from each of which the reference " \
+        f"converges (in {low}-{high} steps), and needs 3 of 5" in verdict.message
+
+
+@pytest.mark.slow
+def test_the_true_gradient_needs_one_start(tmp_path):
+    """A missing 1/N only shows on a batch: per sample the step is the reference's, so the
+    network retraces the reference from its first start, and one start is all it gets."""
+    verdict = grade_sample(tmp_path, "DLP_LAB1_0856129_Ko.py",
+                           {"interface", "gradient", "train_xor"})["train_xor"]
+    assert verdict.status == "pass"
+    assert len(verdict.details["attempts"]) == 1 and "starts" not in verdict.details
+    assert verdict.details["follows_reference"]["same"]
+
+
+@pytest.mark.slow
+def test_final_predictions_above_the_threshold_do_not_fail_a_converged_network(tmp_path):
+    """The lab's rule is every loss of the last pass, each before its sample's update.  Later
+    updates of the same pass can leave a point near the diagonal at a loss of 0.095: the
+    template converged, and its final predictions are all right."""
+    verdict = grade_sample(tmp_path, "DLP_LAB1_0856001_Chen.py",
+                           {"interface", "gradient", "train_linear"})["train_linear"]
+    [attempt] = verdict.details["attempts"]
+    assert attempt["worst_loss"] > 0.08, "the public data no longer shows the case"
+    assert attempt["last_pass_worst_loss"] < 0.04
+    assert verdict.status == "pass", verdict.message

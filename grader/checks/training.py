@@ -81,9 +81,9 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
     attempts: list[dict[str, Any]] = []
     if ref is not None:
         # a network with the true gradient retraces the reference: one start is enough.  One
-        # without it follows its own path, which may be slower, and may get stuck from one
-        # start and not from another, without being useless: it gets more room, and the
-        # other robust starts (a restart, as the student's own program would do)
+        # without it follows its own path, which may be slower, and may get stuck from some
+        # starts and not from others: it gets more room and all the robust starts, and it
+        # must converge from most of them (the reference converges from every one)
         true_gradient = bool(ctx.facts.get("gradient_scale"))
         margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
         biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
@@ -94,6 +94,9 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
                   "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
                  for init, initial in starts]
         details["reference_steps"] = ref.steps
+        needed = len(plans) // 2 + 1
+        if len(plans) > 1:
+            details["starts"] = {"tried_at_most": len(plans), "needed": needed}
     else:
         # the student's own initialisation: as many restarts as the reference's measured
         # convergence rate requires for a correct network to fail less than the rubric allows
@@ -107,8 +110,10 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
                   "from": f"your own initialisation (seed {ctx.seed + k})"}
                  for k in range(restart.attempts)]
+        needed = 1  # restarts: one success is the point
     started = time.monotonic()
-    best = 0.0
+    earned_by_attempt: list[float] = []
+    successes = 0
     for plan in plans:
         seconds = min(float(conf["time_budget_s"]),
                       float(conf["total_time_budget_s"]) - (time.monotonic() - started))
@@ -151,11 +156,11 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         if ref is not None and len(attempts) == 1:  # the reference's curve is the first start's
             details["follows_reference"] = _follows(curve, ref.curve)
         # the lab's criterion: every loss of the last pass, each measured just before that
-        # sample's update, below 0.04 (the final predictions, one update later, may sit a
-        # hair above it); the accuracy is judged on the final predictions
+        # sample's update, below 0.04.  The final predictions come after the later samples'
+        # updates, which can push a point near the diagonal well above 0.04 (0.095 measured on
+        # a correct network), so they are not held to it; they must classify correctly
         last = np.asarray(obs.get("last_losses", []), dtype=float).reshape(-1)
-        lab_rule = last.size == len(X) and bool(np.all(last < threshold)) \
-            and worst < 2 * threshold
+        lab_rule = last.size == len(X) and bool(np.all(last < threshold))
         accurate = accuracy >= float(conf["accuracy_threshold"])
         attempt.update({"worst_loss": worst, "mean_loss": mean, "accuracy": accuracy,
                         "last_pass_worst_loss": float(last.max()) if last.size else None,
@@ -165,12 +170,20 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
             attempt["heldout_accuracy"] = heldout
             accurate = accurate and heldout >= float(conf["held_out_accuracy_threshold"])
         earned = weights["converged"] * lab_rule + weights["accuracy"] * accurate
-        best = max(best, earned / max(sum(weights.values()), 1e-9))
-        if lab_rule and accurate:
+        earned_by_attempt.append(earned / max(sum(weights.values()), 1e-9))
+        attempt["passed"] = bool(lab_rule and accurate)
+        successes += attempt["passed"]
+        if successes >= needed:
             details["attempts"] = attempts
             return Verdict(PASS, _success(task, attempt, details), 1.0, details)
+        if len(attempts) - successes > len(plans) - needed:
+            break  # too many starts got stuck for the rest to make up
     details["attempts"] = attempts
-    return Verdict(FAIL, _failure(task, attempts[-1], conf, details), round(best, 4), details)
+    # restarts: the best attempt counts; several starts: how they went on average
+    fraction = max(earned_by_attempt) if needed == 1 else \
+        sum(earned_by_attempt) / len(earned_by_attempt)
+    return Verdict(FAIL, _failure(task, attempts[-1], conf, details), round(fraction, 4),
+                   details)
 
 
 def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
@@ -191,10 +204,12 @@ def _success(task: str, attempt: dict[str, Any], details: dict[str, Any]) -> str
     if details.get("restarts"):
         text += (f"; from your own initialisation, attempt {len(details['attempts'])} of up to "
                  f"{details['restarts']['attempts']}")
-    elif len(details["attempts"]) > 1:
-        stuck = len(details["attempts"]) - 1
-        text += f", from {attempt['from']} (" + \
-            ("the first start got stuck)" if stuck == 1 else f"the first {stuck} starts got stuck)")
+    elif details.get("starts"):
+        done = details["attempts"]
+        good = sum(bool(a.get("passed")) for a in done)
+        text += (f"; from {good} of the {len(done)} starting weights tried (the reference "
+                 f"converges from each), at least {details['starts']['needed']} of "
+                 f"{details['starts']['tried_at_most']} needed")
     follows = details.get("follows_reference")
     if follows and follows.get("same"):
         text += "; the loss curve is the reference's, step for step"
@@ -207,8 +222,8 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
     why = {"time": f"the {float(conf['time_budget_s']):g} s budget ran out",
            "steps": f"{attempt['steps']} steps were not enough",
            "diverged": "the loss became NaN or infinite",
-           "converged": "its losses met the lab's rule, but the final predictions did not "
-                        "confirm it"}.get(attempt["stopped"], "it stopped")
+           "converged": "its losses met the lab's rule, but its final predictions are not "
+                        "accurate enough"}.get(attempt["stopped"], "it stopped")
     text = (f"did not converge on the {name} data: {why}; at the end the largest sample loss "
             f"was {attempt.get('worst_loss', float('nan')):.3g} (needs < 0.04) and the accuracy "
             f"{attempt.get('accuracy', 0):.0%}")
@@ -226,13 +241,15 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
                  f"{max(restarts['failure_probability'], 1e-9):.2g}")
     if details.get("out_of_time"):
         text += f" ({details['out_of_time']})"
-    tried = [a["reference_steps"] for a in details.get("attempts", [])
-             if "reference_steps" in a]
+    done = details.get("attempts", [])
+    tried = [a["reference_steps"] for a in done if "reference_steps" in a]
     if len(tried) == 1:
         text += f"; from the same initial weights the reference converges in {tried[0]} steps"
     elif tried:
-        text += (f"; nor did it from {len(tried) - 1} other starting weights, from each of which "
-                 f"the reference converges (in {min(tried)}-{max(tried)} steps)")
+        good = sum(bool(a.get("passed")) for a in done)
+        text += (f"; it converged from {good} of {len(done)} starting weights, from each of "
+                 f"which the reference converges (in {min(tried)}-{max(tried)} steps), and "
+                 f"needs {details['starts']['needed']} of {details['starts']['tried_at_most']}")
     return text
 
 
