@@ -36,7 +36,7 @@ from reference.convergence import RobustInit, robust_inits, train_many, wilson_i
 from reference.known_inits import XOR_NO_BIAS, XOR_WITH_BIAS
 from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 """Bump when the reference's training, the data or the choice of initialisation changes; then
 run ``python -m grader.reference_runs`` to ship the records again."""
 SHIPPED = Path(__file__).with_name("known_runs")
@@ -51,6 +51,14 @@ PROFILE_TRIALS = 128
 about +-8 points wide, and the restarts are sized from its pessimistic end."""
 
 TASKS = ("train_linear", "train_xor")
+DIAGONAL_MARGIN = 0.02
+"""Training points of the linear task with ``|x0 - x1|`` below this are drawn again.
+
+``generate_linear`` draws points as close to the diagonal as chance makes them (0.0003 on one
+grading seed), and the lab's rule wants every point's loss below 0.04: a point that close
+takes enormous weights, so a correct network with biases needs 80k to 200k steps or never gets
+there, and passing becomes luck.  Away from the diagonal by 0.02 every initialisation tried
+converges, in 5k-35k steps (no bias and with biases).  The held-out points are not filtered."""
 
 
 def task_data(task: str, seed: int, points: int = 100, held_out: int = 100
@@ -61,11 +69,24 @@ def task_data(task: str, seed: int, points: int = 100, held_out: int = 100
         return X, Y, None, None
     if task != "train_linear":
         raise ValueError(f"unknown training task {task!r}; expected one of {', '.join(TASKS)}")
-    X, Y = generate_linear(points, rng=np.random.default_rng([seed, 1]))
+    X, Y = _away_from_the_diagonal(points, np.random.default_rng([seed, 1]))
     if not held_out:
         return X, Y, None, None
     X_eval, Y_eval = generate_linear(held_out, rng=np.random.default_rng([seed, 2]))
     return X, Y, X_eval, Y_eval
+
+
+def _away_from_the_diagonal(points: int, rng: np.random.Generator
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """``generate_linear`` points, those closer than :data:`DIAGONAL_MARGIN` drawn again."""
+    xs, ys, count = [], [], 0
+    while count < points:
+        X, Y = generate_linear(points, rng=rng)
+        keep = np.abs(X[:, 0] - X[:, 1]) >= DIAGONAL_MARGIN
+        xs.append(X[keep])
+        ys.append(Y[keep])
+        count += int(keep.sum())
+    return np.concatenate(xs)[:points], np.concatenate(ys)[:points]
 
 
 # --- the records --------------------------------------------------------------------------------

@@ -167,3 +167,17 @@ def test_the_shipped_runs_keep_other_robust_starts():
                 assert init.steps <= init.worst_steps
             with pytest.raises(ValueError):
                 run.initial[0][0, 0] = 1.0  # shared by every thread of a batch: read-only
+
+
+def test_linear_training_points_keep_away_from_the_diagonal():
+    """Seed 7 of generate_linear puts a point 0.0003 from the diagonal, where a correct
+    network with biases never gets its loss below 0.04; the grader's points keep away from it,
+    the held-out points are the lab's own."""
+    X, Y, X_eval, Y_eval = rr.task_data("train_linear", 7, 100, 100)
+    assert X.shape == (100, 2) and Y.shape == (100, 1)
+    assert np.abs(X[:, 0] - X[:, 1]).min() >= rr.DIAGONAL_MARGIN
+    np.testing.assert_array_equal(Y.ravel(), (X[:, 0] <= X[:, 1]).astype(float))
+    assert X_eval.shape == (100, 2) and set(np.unique(Y_eval)) <= {0, 1}
+    again = rr.task_data("train_linear", 7, 100, 100)
+    np.testing.assert_array_equal(again[0], X)  # the same seed, the same points
+    assert not np.array_equal(rr.task_data("train_linear", 8, 100, 0)[0], X)

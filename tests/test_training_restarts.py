@@ -96,7 +96,7 @@ def test_a_wrong_backprop_fails_when_most_robust_starts_get_stuck(tmp_path):
     assert verdict.fraction == 0.0
     low = min(a["reference_steps"] for a in attempts)
     high = max(a["reference_steps"] for a in attempts)
-    assert f"it converged from 0 of 3 starting weights, from each of which the reference " \
+    assert f"it succeeded from 0 of 3 starting weights, from each of which the reference " \
         f"converges (in {low}-{high} steps), and needs 3 of 5" in verdict.message
 
 

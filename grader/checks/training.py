@@ -1,7 +1,8 @@
 """``train_linear`` and ``train_xor``: the grader trains the student's network itself.
 
-Measurement: fresh data from the grading seed (100 points of ``generate_linear`` and a held-out
-100 for the linear task; the 21 points of ``generate_XOR_easy``), then the lab's loop -- one
+Measurement: fresh data from the grading seed (100 points of ``generate_linear``, at least 0.02
+from the diagonal -- see :data:`grader.reference_runs.DIAGONAL_MARGIN` -- and a held-out 100 for
+the linear task; the 21 points of ``generate_XOR_easy``), then the lab's loop -- one
 predict/backprop/update per sample, lr 0.8 -- through the student's own methods, inside the
 sandbox, within a step and time budget.
 
@@ -247,7 +248,7 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
         text += f"; from the same initial weights the reference converges in {tried[0]} steps"
     elif tried:
         good = sum(bool(a.get("passed")) for a in done)
-        text += (f"; it converged from {good} of {len(done)} starting weights, from each of "
+        text += (f"; it succeeded from {good} of {len(done)} starting weights, from each of "
                  f"which the reference converges (in {min(tried)}-{max(tried)} steps), and "
                  f"needs {details['starts']['needed']} of {details['starts']['tried_at_most']}")
     return text
