@@ -60,9 +60,9 @@ def test_a_broken_unmappable_network_stops_at_the_time_for_all_attempts(tmp_path
         in verdict.message
 
 
-def grade_sample(tmp_path, name: str, only: set[str]) -> dict:
+def grade_sample(tmp_path, name: str, only: set[str], seed: int = 0) -> dict:
     [sub] = discover(SAMPLES / name, workdir=tmp_path / name)
-    return grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+    return grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=seed,
                             only=only).verdicts
 
 
@@ -114,11 +114,11 @@ def test_the_true_gradient_needs_one_start(tmp_path):
 @pytest.mark.slow
 def test_final_predictions_above_the_threshold_do_not_fail_a_converged_network(tmp_path):
     """The lab's rule is every loss of the last pass, each before its sample's update.  Later
-    updates of the same pass can leave a point near the diagonal at a loss of 0.095: the
-    template converged, and its final predictions are all right."""
+    updates of the same pass can leave a point at a loss above 0.1 (seed 28, measured on the
+    reference): the template converged, and its final predictions are all right."""
     verdict = grade_sample(tmp_path, "DLP_LAB1_0856001_Chen.py",
-                           {"interface", "gradient", "train_linear"})["train_linear"]
+                           {"interface", "gradient", "train_linear"}, seed=28)["train_linear"]
     [attempt] = verdict.details["attempts"]
-    assert attempt["worst_loss"] > 0.08, "the public data no longer shows the case"
+    assert attempt["worst_loss"] > 0.08, "seed 28's data no longer shows the case"
     assert attempt["last_pass_worst_loss"] < 0.04
     assert verdict.status == "pass", verdict.message
