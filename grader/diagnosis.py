@@ -36,8 +36,8 @@ What :func:`diagnose` does, in order (the measured facts behind each choice are 
 
 :func:`well_conditioned_weights` makes test weights for which these comparisons are sharp.
 
-What the measurement should be, for the diagnosis to be sharp: a **batch** (the 21 XOR points)
-and not only one sample.  With one sample and one output, every output-layer bug (the
+What the measurement should be, for the diagnosis to be sharp: a **batch** (the gradient check
+uses ``batch_size`` XOR points) and not only one sample.  With one sample and one output, every output-layer bug (the
 cross-entropy gradient, a wrong derivative at the output), an averaged bias and a missing
 ``1/N`` multiply every array by the same factor, which the shared scale absorbs: the gradient is
 then right up to scale, and the diagnosis says so (or calls a negative factor a sign error).  A
@@ -95,7 +95,7 @@ class ArrayReport:
 
     ``rel_error`` is ``||g_s - c g_r|| / (||g_s|| + ||c g_r||)`` with the shared positive scale
     ``|c|``; ``scale_ratio`` is the array's own least-squares scale divided by ``|c|`` (1 when it
-    agrees with the output layer, -1 for a sign flip, 21 for a missing ``1/N`` with N = 21);
+    agrees with the output layer, -1 for a sign flip, N for a missing ``1/N`` in a batch of N);
     ``deviation`` is ``||g_s - c g_r|| / ||c g_r||``, the "off by" of the messages.
     """
 
