@@ -31,7 +31,9 @@ import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
-from grader.reference_runs import convergence_profile, plan_restarts, reference_run, task_data
+from grader.layout import Layout
+from grader.reference_runs import (ReferenceRun, convergence_profile, plan_restarts,
+                                   reference_run, task_data)
 from reference.lab1 import LAB_DIM
 
 DEFAULTS = {
@@ -81,37 +83,9 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
                         int(conf["max_steps"])) if layout is not None else None
     attempts: list[dict[str, Any]] = []
     if ref is not None:
-        # a network with the true gradient retraces the reference: one start is enough.  One
-        # without it follows its own path, which may be slower, and may get stuck from some
-        # starts and not from others: it gets more room and all the robust starts, and it
-        # must converge from most of them (the reference converges from every one)
-        true_gradient = bool(ctx.facts.get("gradient_scale"))
-        margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
-        biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
-        starts = ref.starts()[:1] if true_gradient else ref.starts()
-        plans = [{"params": layout.to_student(initial, biases),
-                  "max_steps": min(int(init.worst_steps * margin) + 10 * len(X),
-                                   int(conf["max_steps"])),
-                  "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
-                 for init, initial in starts]
-        details["reference_steps"] = ref.steps
-        needed = len(plans) // 2 + 1
-        if len(plans) > 1:
-            details["starts"] = {"tried_at_most": len(plans), "needed": needed}
+        plans, needed = _reference_starts(ref, layout, ctx, conf, len(X), details)
     else:
-        # the student's own initialisation: as many restarts as the reference's measured
-        # convergence rate requires for a correct network to fail less than the rubric allows
-        restart = plan_restarts(
-            convergence_profile(task, ctx.seed, len(X), float(conf["lr"]),
-                                int(conf["max_steps"])),
-            float(conf["failure_probability"]), int(conf["attempts"]))
-        details["restarts"] = {**asdict(restart), "why": restart.describe()}
-        steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN),
-                    int(conf["max_steps"]))
-        plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
-                  "from": f"your own initialisation (seed {ctx.seed + k})"}
-                 for k in range(restart.attempts)]
-        needed = 1  # restarts: one success is the point
+        plans, needed = _own_restarts(task, ctx, conf, len(X), details)
     started = time.monotonic()
     earned_by_attempt: list[float] = []
     successes = 0
@@ -185,6 +159,47 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         sum(earned_by_attempt) / len(earned_by_attempt)
     return Verdict(FAIL, _failure(task, attempts[-1], conf, details), round(fraction, 4),
                    details)
+
+
+def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
+                      conf: dict[str, Any], points: int, details: dict[str, Any]
+                      ) -> tuple[list[dict[str, Any]], int]:
+    """Training plans from the reference's robust starts, and how many must succeed.
+
+    A network with the true gradient retraces the reference: one start is enough.  One without
+    it follows its own path, which may be slower, and may get stuck from some starts and not
+    from others: it gets more room and all the robust starts, and must succeed from most of
+    them (the reference converges from every one)."""
+    true_gradient = bool(ctx.facts.get("gradient_scale"))
+    margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
+    biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
+    starts = ref.starts()[:1] if true_gradient else ref.starts()
+    plans = [{"params": layout.to_student(initial, biases),
+              "max_steps": min(int(init.worst_steps * margin) + 10 * points,
+                               int(conf["max_steps"])),
+              "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
+             for init, initial in starts]
+    details["reference_steps"] = ref.steps
+    needed = len(plans) // 2 + 1
+    if len(plans) > 1:
+        details["starts"] = {"tried_at_most": len(plans), "needed": needed}
+    return plans, needed
+
+
+def _own_restarts(task: str, ctx: GradingContext, conf: dict[str, Any], points: int,
+                  details: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """Training plans from the student's own initialisation: as many restarts as the
+    reference's measured convergence requires for a correct network to fail less often than
+    the rubric allows; one success is enough."""
+    restart = plan_restarts(
+        convergence_profile(task, ctx.seed, points, float(conf["lr"]), int(conf["max_steps"])),
+        float(conf["failure_probability"]), int(conf["attempts"]))
+    details["restarts"] = {**asdict(restart), "why": restart.describe()}
+    steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN), int(conf["max_steps"]))
+    plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
+              "from": f"your own initialisation (seed {ctx.seed + k})"}
+             for k in range(restart.attempts)]
+    return plans, 1
 
 
 def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
