@@ -2,13 +2,16 @@
 
 Two measurements, both of the reference only (no student code runs here):
 
-- :func:`reference_run`: an initialisation from which the reference converges robustly, with
-  its steps and loss curve.  A student whose parameters map onto the reference starts from it.
+- :func:`reference_run`: the initialisations from which the reference converges robustly,
+  the best one with its steps and loss curve.  A student whose parameters map onto the
+  reference starts from the best one (and, without the true gradient, from the others too).
 - :func:`convergence_profile`: how many steps each of many random initialisations needs, so
   that a network started from its own initialisation gets enough restarts
   (:func:`plan_restarts`) to make a correct implementation fail less than once in a thousand.
 
-Both take from seconds to a minute, depend only on their arguments and the reference, and are
+The linear task's training data (:func:`task_data`) keep away from the diagonal
+(:data:`DIAGONAL_MARGIN`).  Both measurements take from seconds to a minute, depend only on
+their arguments and the reference, and are
 the same for every student of a batch, so they are kept at three levels: in memory, in the
 user's cache (``~/.cache/labgrade``), and shipped with the package for the public seed of the
 shipped rubrics, so that a student's first ``labgrade check`` does not wait for them.
