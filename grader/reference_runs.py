@@ -309,6 +309,15 @@ def _decode_run(data: dict) -> ReferenceRun | None:
                               for s, n, w in data["alternatives"].reshape(-1, 3)))
 
 
+def _encode_profile(profile: object) -> dict:
+    assert isinstance(profile, ConvergenceProfile)
+    return {"steps": profile.steps, "max_steps": profile.max_steps}
+
+
+def _decode_profile(data: dict) -> ConvergenceProfile:
+    return ConvergenceProfile(np.asarray(data["steps"], dtype=np.int64), int(data["max_steps"]))
+
+
 def run_name(task: str, seed: int, points: int, lr: float, bias: bool, max_steps: int) -> str:
     return f"run-{task}-{'bias' if bias else 'nobias'}-" \
         f"{_key(task, seed, points, float(lr), bias, max_steps)}"
@@ -334,9 +343,7 @@ def convergence_profile(task: str, seed: int, points: int, lr: float, max_steps:
     """:func:`measure_profile`, kept (see the module docstring)."""
     return _kept(profile_name(task, seed, points, lr, max_steps),  # type: ignore[return-value]
                  lambda: measure_profile(task, seed, points, lr, max_steps),
-                 lambda p: {"steps": p.steps, "max_steps": p.max_steps},  # type: ignore
-                 lambda d: ConvergenceProfile(np.asarray(d["steps"], dtype=np.int64),
-                                              int(d["max_steps"])))
+                 _encode_profile, _decode_profile)
 
 
 # --- the shipped records ------------------------------------------------------------------------
@@ -363,7 +370,7 @@ def public_records(rubric_names: Sequence[str] = ("lab1",)) -> list[tuple[str, C
             records.append((profile_name(task, seed, points, lr, max_steps),
                             (lambda t=task, s=seed, p=points, r=lr, m=max_steps:
                              measure_profile(t, s, p, r, m)),
-                            lambda p: {"steps": p.steps, "max_steps": p.max_steps}))
+                            _encode_profile))
     return records
 
 

@@ -111,12 +111,11 @@ def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: boo
         return None, None, details
     column = int(np.argmax(gaps[worst]))
     e, g = float(expected[worst, column]), float(got[worst, column])
-    x = ", ".join(f"{v:.3g}" for v in X[worst])
     what = "label " if labels_only else ""
     return FAIL, (f"predict is not the reference forward pass of your network's own weights: "
                   f"expected {what}{e:.3g} from the reference forward pass, predict gave {g:.3g} "
-                  f"at x = [{x}] (relative difference {largest:.3g}, tolerance {tol:g}; the "
-                  f"worst of {len(X)} random inputs)"), details
+                  f"at x = {_short(X[worst])} (relative difference {largest:.3g}, tolerance "
+                  f"{tol:g}; the worst of {len(X)} random inputs)"), details
 
 
 @register("forward", requires=("interface",),
