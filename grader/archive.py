@@ -5,8 +5,14 @@ extracted to ("zip slip"), carry symbolic links or device files, be a zip bomb, 
 headers, be encrypted, truncated, or not be a zip at all.  :func:`extract_zip` checks every entry
 *before* writing anything, streams the data with byte counters (headers can lie), writes into a
 private temporary folder next to the target and renames it into place only when everything went
-well.  On any refusal it raises :class:`ArchiveError` with one sentence a student understands and
-leaves nothing behind.
+well.
+
+One unsafe entry does not cost the student the rest of the submission: an entry that cannot be
+written safely (a path leaving the folder, a link, a device, a password, an absurd size or
+ratio, a duplicate name) is skipped and recorded as a :class:`SkippedEntry` with a reason the
+student understands.  Only problems of the whole zip (not a zip, damaged, too many entries, too
+large or too compressed in total, nothing gradable left) raise :class:`ArchiveError`, with one
+sentence for the student, and leave nothing behind.
 
 Nothing here executes or imports what it extracts.
 
@@ -17,6 +23,7 @@ the zip standard's CP437.  All names are normalised to Unicode NFC (macOS writes
 
 from __future__ import annotations
 
+import copy
 import errno
 import lzma
 import math
@@ -31,8 +38,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone, tzinfo
-from pathlib import Path
-from typing import Any, BinaryIO
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, Sequence
 
 __all__ = [
     "ArchiveError",
@@ -63,6 +70,9 @@ _EXTRA_UNICODE_PATH = 0x7075  # "up": UTF-8 name written by 7-Zip, WinRAR, Info-
 # course is taught in Taiwan, and many GBK byte pairs are also valid Big5 (the reverse is rarer).
 LEGACY_NAME_ENCODINGS: tuple[str, ...] = ("utf-8", "cp950", "gbk")
 _ENCODING_LABELS = {"utf-8": "UTF-8", "cp950": "Big5 (cp950)", "gbk": "GBK", "cp437": "CP437"}
+
+# What the grader can grade: without one of these left, skipping unsafe entries refuses the zip.
+GRADABLE_SUFFIXES: tuple[str, ...] = (".py", ".ipynb")
 
 _COPY_CHUNK = 64 * 1024
 _MAX_NAME_COMPONENT_BYTES = 255  # NAME_MAX of Linux and macOS file systems
@@ -95,10 +105,11 @@ class ExtractionLimits:
         200 * MiB, "Largest total size, in bytes, of all files extracted from one submission.",
         minimum=1)
     max_members: int = _limit(
-        2000, "Largest number of entries (files, folders and skipped junk) in one zip.",
+        2000, "Largest number of entries (files, folders and skipped ones) in one zip.",
         minimum=1)
     max_member_bytes: int = _limit(
-        100 * MiB, "Largest size, in bytes, of one extracted file.", minimum=1)
+        100 * MiB, "Largest size, in bytes, of one extracted file; a larger one is skipped.",
+        minimum=1)
     max_ratio: float = _limit(
         200.0, "Largest compression ratio (uncompressed / compressed size) of one entry and of "
                "the whole zip; text compresses about 3-10 times, zip bombs thousands of times.",
@@ -135,14 +146,17 @@ class ArchiveError(Exception):
     """A submitted archive was refused; ``str(error)`` is one sentence written for the student.
 
     ``code`` says why in one word (for tests and statistics), ``entry`` names the zip entry at
-    fault when there is one.
+    fault when there is one, ``skipped`` the entries left out before the zip was refused (when
+    nothing gradable was left without them).
     """
 
-    def __init__(self, message: str, *, code: str, entry: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str, entry: str | None = None,
+                 skipped: Sequence[SkippedEntry] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.entry = entry
+        self.skipped = list(skipped)
 
 
 class SizeLimitExceeded(Exception):
@@ -155,17 +169,31 @@ class SizeLimitExceeded(Exception):
 
 @dataclass(frozen=True)
 class SkippedEntry:
-    """An entry that was deliberately not extracted (macOS and Windows junk, caches)."""
+    """An entry that was deliberately not extracted: junk, or an entry unsafe to write.
+
+    Junk (macOS and Windows metadata, caches) has no ``code`` and a short ``reason`` ("macOS
+    metadata folder"): it is recorded for the TA, and the student need not hear of it.  An unsafe
+    entry has a ``code`` (one word, like :attr:`ArchiveError.code`) and a ``reason`` that is a
+    clause for the student ("it points outside the submission folder"), since a file of theirs
+    may be missing from the grading because of it.  ``name`` is always printable.
+    """
 
     name: str
     reason: str
+    code: str | None = None
+
+    @property
+    def unsafe(self) -> bool:
+        """True for an entry skipped because it could not be written safely (not junk)."""
+        return self.code is not None
 
 
 @dataclass
 class ExtractionResult:
     """What :func:`extract_zip` wrote.
 
-    ``files`` are POSIX paths relative to ``target``, sorted; ``entry_times`` gives each file's
+    ``files`` are POSIX paths relative to ``target``, sorted; ``skipped`` are the entries left
+    out (junk and unsafe entries, see :class:`SkippedEntry`); ``entry_times`` gives each file's
     modification time recorded in the zip (timezone-aware; absent when the zip's date is invalid).
     ``name_encoding`` is the legacy encoding used for names without the UTF-8 flag, when one was
     needed (``"cp950"`` for Big5 names), else ``None``.
@@ -305,42 +333,54 @@ def _member_names(infos: list[zipfile.ZipInfo]) -> tuple[list[str], str | None]:
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_MAX_PATH_BYTES = 1024  # well below PATH_MAX (4096), leaving room for the grader's own folders
+_MAX_SHOWN_CHARS = 120
+
+
+class _Unsafe(Exception):
+    """One entry cannot be written safely; it is skipped and the rest of the zip is kept."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _printable(name: str) -> str:
+    """``name`` safe to show in a message or a terminal: control characters as escapes
+    (``\\x07``), and a name longer than a line cut short."""
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                    for ch in name)
+    if len(shown) > _MAX_SHOWN_CHARS:
+        shown = shown[: _MAX_SHOWN_CHARS - 3] + "..."
+    return shown
 
 
 def _safe_parts(name: str, limits: ExtractionLimits) -> tuple[str, ...]:
-    """The path components of entry ``name``, or :class:`ArchiveError` if it is not safe.
+    """The path components of entry ``name``, or :class:`_Unsafe` if it cannot be written safely.
 
     Backslashes are read as folder separators (PowerShell 5's Compress-Archive writes them), so
-    ``..\\evil.py`` is caught like ``../evil.py``.  Any ``..`` component is refused, even one that
-    would stay inside (``a/../b``): no honest tool writes it.
+    ``..\\evil.py`` is caught like ``../evil.py``.  Any ``..`` component makes the entry unsafe,
+    even one that would stay inside (``a/../b``): no honest tool writes it.
     """
-    shown = name
-    if not name.isprintable():
-        raise ArchiveError(f"The zip entry {shown!r} has control characters in its name, so the "
-                           "zip was refused; please re-create it with a standard zip tool.",
-                           code="bad-name", entry=shown)
+    if not name.isprintable():  # NUL included
+        raise _Unsafe("bad-name", "its name holds control characters")
     if _DRIVE.match(name):
-        raise ArchiveError(f"The zip entry {shown!r} names a Windows drive ({name[:2]}), so the "
-                           "zip was refused; please zip your files with relative paths.",
-                           code="escape", entry=shown)
+        raise _Unsafe("escape", f"it names a Windows drive ({name[:2]}), which points outside "
+                                "the submission folder")
     unified = name.replace("\\", "/")
     if unified.startswith("/"):
-        raise ArchiveError(f"The zip entry {shown!r} has an absolute path, so the zip was "
-                           "refused; please zip your files with relative paths.",
-                           code="escape", entry=shown)
+        raise _Unsafe("escape", "it has an absolute path, which points outside the submission "
+                                "folder")
     parts = tuple(part for part in unified.split("/") if part not in ("", "."))
     if ".." in parts:
-        raise ArchiveError(f"The zip entry {shown!r} points outside the submission folder ('..' "
-                           "in its path), so the zip was refused.", code="escape", entry=shown)
+        raise _Unsafe("escape", "it points outside the submission folder")
     if len(parts) > limits.max_depth:
-        raise ArchiveError(f"The zip entry {shown!r} is nested {len(parts)} levels deep, more "
-                           f"than the {limits.max_depth} allowed, so the zip was refused.",
-                           code="too-deep", entry=shown)
-    for part in parts:
-        if len(part.encode("utf-8")) > _MAX_NAME_COMPONENT_BYTES:
-            raise ArchiveError(f"The zip entry {shown[:80]!r}... has a name longer than "
-                               f"{_MAX_NAME_COMPONENT_BYTES} bytes, so the zip was refused.",
-                               code="bad-name", entry=shown)
+        raise _Unsafe("too-deep", f"it is nested {len(parts)} levels deep, more than the "
+                                  f"{limits.max_depth} allowed")
+    longest = max((len(part.encode("utf-8")) for part in parts), default=0)
+    if longest > _MAX_NAME_COMPONENT_BYTES or len(unified.encode("utf-8")) > _MAX_PATH_BYTES:
+        raise _Unsafe("bad-name", "its name is longer than file systems allow")
     return parts
 
 
@@ -493,11 +533,15 @@ def _check_archive_size(zip_path: Path, limits: ExtractionLimits) -> None:
 
 @dataclass
 class _Plan:
-    """The entries to extract, decided before anything is written."""
+    """The entries to extract and those to skip, decided before anything is written."""
 
     files: list[tuple[zipfile.ZipInfo, str]] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
+
+    def skip(self, name: str, unsafe: _Unsafe) -> None:
+        """Record entry ``name`` as left out, with the reason the student will read."""
+        self.skipped.append(SkippedEntry(_printable(name), unsafe.reason, unsafe.code))
 
 
 def _entry_type(info: zipfile.ZipInfo, raw_name: str) -> str:
@@ -513,17 +557,15 @@ def _entry_type(info: zipfile.ZipInfo, raw_name: str) -> str:
     return "file"
 
 
-def _check_entry_kind(info: zipfile.ZipInfo, name: str, kind: str) -> None:
+def _check_entry_kind(info: zipfile.ZipInfo, kind: str) -> None:
+    """:class:`_Unsafe` for a link, a device or pipe, or a password-protected entry."""
     if kind == "symlink":
-        raise ArchiveError(f"The zip entry {name!r} is a symbolic link, which the grader does "
-                           "not accept; please zip the file itself, not a link to it.",
-                           code="symlink", entry=name)
+        raise _Unsafe("symlink", "it is a symbolic link, which the grader does not follow; "
+                                 "please zip the file itself")
     if kind == "special":
-        raise ArchiveError(f"The zip entry {name!r} is a device or pipe, not a regular file, so "
-                           "the zip was refused.", code="special", entry=name)
+        raise _Unsafe("special", "it is a device or pipe, not a regular file")
     if info.flag_bits & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION):
-        raise ArchiveError(f"The zip entry {name!r} is password-protected; please submit a zip "
-                           "without a password.", code="encrypted", entry=name)
+        raise _Unsafe("encrypted", "it is password-protected; please zip it without a password")
 
 
 def _ratio_too_high(uncompressed: int, compressed: int, limits: ExtractionLimits) -> bool:
@@ -531,22 +573,25 @@ def _ratio_too_high(uncompressed: int, compressed: int, limits: ExtractionLimits
             and uncompressed > limits.max_ratio * max(compressed, 1))
 
 
-def _check_declared_sizes(plan: _Plan, limits: ExtractionLimits) -> None:
-    """Zip-bomb checks on the sizes the central directory declares (streaming re-checks them)."""
-    total = compressed = 0
-    for info, name in plan.files:
-        if info.file_size > limits.max_member_bytes:
-            raise ArchiveError(f"The zip entry {name!r} is {_mib(info.file_size)} uncompressed, "
-                               f"more than the {_mib(limits.max_member_bytes)} allowed for one "
-                               "file; please leave large data files out.",
-                               code="too-large", entry=name)
-        if _ratio_too_high(info.file_size, info.compress_size, limits):
-            ratio = info.file_size / max(info.compress_size, 1)
-            raise ArchiveError(f"The zip entry {name!r} is compressed {ratio:.0f} times (more "
-                               f"than {limits.max_ratio:g}), which is how zip bombs look, so the "
-                               "zip was refused.", code="ratio", entry=name)
-        total += info.file_size
-        compressed += info.compress_size
+def _check_entry_size(info: zipfile.ZipInfo, limits: ExtractionLimits) -> None:
+    """:class:`_Unsafe` for a file whose declared size or compression ratio is absurd."""
+    if info.file_size > limits.max_member_bytes:
+        raise _Unsafe("too-large", f"it is {_mib(info.file_size)} uncompressed, more than the "
+                                   f"{_mib(limits.max_member_bytes)} allowed for one file; "
+                                   "please leave large data files out")
+    if _ratio_too_high(info.file_size, info.compress_size, limits):
+        ratio = info.file_size / max(info.compress_size, 1)
+        raise _Unsafe("ratio", f"it is compressed {ratio:.0f} times (more than "
+                               f"{limits.max_ratio:g}), which is how zip bombs look")
+
+
+def _check_declared_totals(plan: _Plan, limits: ExtractionLimits) -> None:
+    """Zip-bomb checks on the total the kept entries declare (streaming re-checks each one).
+
+    Skipped entries do not count: they are never written.
+    """
+    total = sum(info.file_size for info, _path in plan.files)
+    compressed = sum(info.compress_size for info, _path in plan.files)
     if total > limits.max_total_bytes:
         raise ArchiveError(f"The zip unpacks to {_mib(total)}, more than the "
                            f"{_mib(limits.max_total_bytes)} allowed; please submit only your "
@@ -557,30 +602,71 @@ def _check_declared_sizes(plan: _Plan, limits: ExtractionLimits) -> None:
                            "the zip was refused.", code="ratio")
 
 
-def _check_conflicts(plan: _Plan) -> None:
-    """Refuse duplicate files, and a name used both as a file and as a folder."""
-    seen: set[str] = set()
-    for _info, name in plan.files:
-        if name in seen:
-            raise ArchiveError(f"The zip holds two entries named {name!r}, so it was refused; "
-                               "please re-create it.", code="duplicate", entry=name)
-        seen.add(name)
-    for path in [name for _info, name in plan.files] + plan.directories:
-        parts = path.split("/")
-        for depth in range(1, len(parts)):
-            ancestor = "/".join(parts[:depth])
-            if ancestor in seen:
-                raise ArchiveError(f"The zip entry {path!r} needs a folder named {ancestor!r}, "
-                                   "but the zip also holds a file of that name, so it was "
-                                   "refused.", code="duplicate", entry=path)
-    for directory in plan.directories:
-        if directory in seen:
-            raise ArchiveError(f"The zip holds both a file and a folder named {directory!r}, so "
-                               "it was refused.", code="duplicate", entry=directory)
+def _parents(path: str) -> set[str]:
+    """The folders ``a`` and ``a/b`` of ``a/b/c.py``."""
+    parts = path.split("/")[:-1]
+    return {"/".join(parts[:depth]) for depth in range(1, len(parts) + 1)}
+
+
+def _skip_duplicates(plan: _Plan) -> None:
+    """Keep the first of several files of one name and skip the others.
+
+    Tools disagree on which copy wins (most overwrite with the last); keeping the first and
+    telling the student which entries were left out makes the choice predictable.
+    """
+    kept: dict[str, tuple[zipfile.ZipInfo, str]] = {}
+    for info, path in plan.files:
+        if path in kept:
+            plan.skip(path, _Unsafe("duplicate", "an earlier entry of the zip has the same name, "
+                                                 "and only that first one was kept"))
+        else:
+            kept[path] = (info, path)
+    plan.files = list(kept.values())
+
+
+def _skip_clashes(plan: _Plan, explicit_dirs: set[str]) -> None:
+    """Skip a file whose name is also a folder's, and list the folders to create.
+
+    The folder (named by an entry, or needed by another file's path) holds files and is more
+    likely the submission than a single file of the same name.
+    """
+    folders = explicit_dirs.union(*(_parents(path) for _info, path in plan.files))
+    kept = []
+    for info, path in plan.files:
+        if path in folders:
+            plan.skip(path, _Unsafe("duplicate", "the zip also holds a folder of that name"))
+        else:
+            kept.append((info, path))
+    plan.files = kept
+    plan.directories = sorted(explicit_dirs.union(*(_parents(path) for _info, path in kept)))
+
+
+def _plan_entry(plan: _Plan, info: zipfile.ZipInfo, shown: str, limits: ExtractionLimits,
+                explicit_dirs: set[str]) -> None:
+    """Check one entry and record it in ``plan`` as a file, a folder or a skipped entry."""
+    try:
+        parts = _safe_parts(shown, limits)
+        kind = _entry_type(info, shown)
+        junk = junk_reason(parts, is_dir=kind == "dir")
+        if junk:
+            plan.skipped.append(SkippedEntry(shown, junk))
+            return
+        _check_entry_kind(info, kind)
+        if kind == "file":
+            _check_entry_size(info, limits)
+    except _Unsafe as unsafe:
+        plan.skip(shown, unsafe)
+        return
+    if not parts:  # "./" and the like: the root folder itself
+        return
+    if kind == "dir":
+        explicit_dirs.add("/".join(parts))
+    else:
+        plan.files.append((info, "/".join(parts)))
 
 
 def _plan(zf: zipfile.ZipFile, limits: ExtractionLimits) -> tuple[_Plan, str | None]:
-    """Check every entry and decide what to extract; nothing is written yet."""
+    """Check every entry and decide what to extract and what to skip; nothing is written yet."""
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise ArchiveError(f"The zip holds {len(infos)} entries, more than the "
@@ -588,32 +674,12 @@ def _plan(zf: zipfile.ZipFile, limits: ExtractionLimits) -> tuple[_Plan, str | N
                            "and report.", code="too-many")
     names, encoding = _member_names(infos)
     plan = _Plan()
-    directories: set[str] = set()
+    explicit_dirs: set[str] = set()
     for info, shown in zip(infos, names):
-        if "\x00" in info.orig_filename:
-            raise ArchiveError(f"The zip entry {shown!r} has a NUL byte in its name, so the zip "
-                               "was refused.", code="bad-name", entry=shown)
-        parts = _safe_parts(shown, limits)
-        kind = _entry_type(info, shown)
-        junk = junk_reason(parts, is_dir=kind == "dir")
-        if junk:
-            plan.skipped.append(SkippedEntry(shown, junk))
-            continue
-        _check_entry_kind(info, shown, kind)
-        if not parts:  # "./" and the like: the root folder itself
-            continue
-        path = "/".join(parts)
-        if kind == "dir":
-            directories.add(path)
-        else:
-            plan.files.append((info, path))
-    # Folders implied by file paths are created too; record them so conflicts are caught.
-    for _info, path in plan.files:
-        parents = path.split("/")[:-1]
-        directories.update("/".join(parents[:i]) for i in range(1, len(parents) + 1))
-    plan.directories = sorted(directories)
-    _check_conflicts(plan)
-    _check_declared_sizes(plan, limits)
+        _plan_entry(plan, info, shown, limits, explicit_dirs)
+    _skip_duplicates(plan)
+    _skip_clashes(plan, explicit_dirs)
+    _check_declared_totals(plan, limits)
     return plan, encoding
 
 
@@ -648,25 +714,62 @@ def _open_new(path: str) -> BinaryIO:
     return os.fdopen(os.open(path, flags, 0o644), "wb")
 
 
-def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, base: str,
-                 budget: int, limits: ExtractionLimits) -> int:
-    """Stream one entry to ``base/path`` with byte counters; return the bytes written."""
-    dest = os.path.join(base, *path.split("/"))
-    # Belt and braces: _safe_parts already refused every escape.
-    if not _inside(base, os.path.realpath(os.path.dirname(dest))):
-        raise ArchiveError(f"The zip entry {path!r} points outside the submission folder, so "
-                           "the zip was refused.", code="escape", entry=path)
-    limit = min(info.file_size, limits.max_member_bytes, budget)
+# zipfile decompresses a little ahead of what is read (ZipExtFile.MIN_READ_SIZE, 4 KiB, for
+# deflate); an entry is opened with this much room past its limit, so that zipfile's own cut
+# never comes before the byte counter's.
+_READ_AHEAD = 64 * 1024
+
+
+def _entry_limit(info: zipfile.ZipInfo, limits: ExtractionLimits) -> int:
+    """The most bytes one entry may produce: its declared size, within the per-entry caps.
+
+    The declared size already passed the per-entry checks; the caps are applied again so that
+    the streaming limit never rests on the planning alone.
+    """
+    limit = min(info.file_size, limits.max_member_bytes)
     if info.file_size > limits.ratio_min_bytes:
         limit = min(limit, max(limits.ratio_min_bytes,
                                int(limits.max_ratio * max(info.compress_size, 1))))
+    return limit
+
+
+def _open_past_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> BinaryIO:
+    """The entry's data, which zipfile will produce until well past ``limit`` bytes.
+
+    zipfile silently cuts an entry at the size its header declares and then reports a bad
+    CRC-32, so a header that understates the size would look like ordinary damage.  Letting it
+    read on lets :func:`copy_limited` count the extra bytes and name the lie; what is written is
+    still bounded by ``limit``.
+    """
+    probe = copy.copy(info)
+    probe.file_size = limit + 1 + _READ_AHEAD
+    return zf.open(probe)
+
+
+def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, base: str,
+                 budget: int, limits: ExtractionLimits) -> int | None:
+    """Stream one entry to ``base/path`` with byte counters: the bytes written, or ``None`` when
+    the entry holds more data than it may (its partial file is then removed).
+
+    ``budget`` is what is left of the archive's total cap: passing it refuses the whole zip.
+    """
+    dest = os.path.join(base, *path.split("/"))
+    # Belt and braces: _safe_parts already skipped every escape.
+    if not _inside(base, os.path.realpath(os.path.dirname(dest))):
+        raise ArchiveError(f"The zip entry {path!r} points outside the submission folder, so "
+                           "the zip was refused.", code="escape", entry=path)
+    own = _entry_limit(info, limits)
+    limit = min(own, budget)
     try:
-        with zf.open(info) as src, _open_new(dest) as dst:
+        with _open_past_declared(zf, info, limit) as src, _open_new(dest) as dst:
             return copy_limited(src, dst, limit)
     except SizeLimitExceeded:
-        raise ArchiveError(f"The zip entry {path!r} holds more data than its header declares "
-                           "or than the limits allow, so the zip was refused as damaged or "
-                           "malicious.", code="lying-header", entry=path) from None
+        os.unlink(dest)
+        if limit < own:
+            raise ArchiveError(f"The zip unpacks to more than the {_mib(limits.max_total_bytes)} "
+                               "allowed; please submit only your source code and report.",
+                               code="too-large", entry=path) from None
+        return None
     except NotImplementedError:
         method = _METHOD_NAMES.get(info.compress_type, "method")
         raise ArchiveError(f"The zip entry {path!r} uses a compression method the grader cannot "
@@ -692,19 +795,52 @@ def _damage(message: str) -> str:
 
 
 def _write_plan(zf: zipfile.ZipFile, plan: _Plan, base: str, limits: ExtractionLimits,
-                tz: tzinfo | None) -> tuple[int, dict[str, datetime]]:
+                tz: tzinfo | None) -> tuple[list[str], int, dict[str, datetime]]:
+    """Create the folders and stream the files: ``(files written, their bytes, their times)``.
+
+    An entry found while streaming to hold more data than its header declares joins
+    ``plan.skipped``: headers can lie, and only the bytes counted are believed.
+    """
     for directory in plan.directories:
         os.makedirs(os.path.join(base, *directory.split("/")), mode=0o755, exist_ok=True)
+    files: list[str] = []
     total = 0
     times: dict[str, datetime] = {}
     for info, path in plan.files:
-        total += _extract_one(zf, info, path, base, limits.max_total_bytes - total, limits)
+        written = _extract_one(zf, info, path, base, limits.max_total_bytes - total, limits)
+        if written is None:
+            plan.skip(path, _Unsafe("lying-header", "it holds more data than its header "
+                                                    "declares, which is how damaged or "
+                                                    "malicious zips look"))
+            continue
+        files.append(path)
+        total += written
         moment = _entry_time(info, tz)
         if moment is not None:
             times[path] = moment
             stamp = moment.timestamp()
             os.utime(os.path.join(base, *path.split("/")), (stamp, stamp))
-    return total, times
+    return files, total, times
+
+
+def _check_gradable(files: list[str], skipped: list[SkippedEntry],
+                    gradable: tuple[str, ...]) -> None:
+    """Refuse a zip left without any source file because unsafe entries were skipped.
+
+    Without that cause (a zip holding only a report) the zip is extracted, and the discover stage
+    says what is missing; with it, the student must hear what was left out and why.
+    """
+    if any(PurePosixPath(f).suffix.lower() in gradable for f in files):
+        return
+    unsafe = [entry for entry in skipped if entry.unsafe]
+    if not unsafe:
+        return
+    listed = ", ".join(f"'{entry.name}' ({entry.reason})" for entry in unsafe[:3])
+    more = f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else ""
+    raise ArchiveError(f"Nothing gradable is left in the zip once its unsafe entries are "
+                       f"skipped: {listed}{more}; please zip your {' or '.join(gradable)} files "
+                       "themselves, with relative paths, and submit again.",
+                       code="nothing-gradable", skipped=skipped)
 
 
 def _place(tmp: str, target: Path) -> None:
@@ -717,14 +853,19 @@ def _place(tmp: str, target: Path) -> None:
 
 def extract_zip(zip_path: Path | str, target_dir: Path | str,
                 limits: ExtractionLimits = ExtractionLimits(), *,
-                tz: tzinfo | None = None) -> ExtractionResult:
-    """Extract the untrusted zip ``zip_path`` into ``target_dir``, or refuse it whole.
+                tz: tzinfo | None = None,
+                gradable: tuple[str, ...] = GRADABLE_SUFFIXES) -> ExtractionResult:
+    """Extract the untrusted zip ``zip_path`` into ``target_dir``, skipping unsafe entries, or
+    refuse it whole.
 
     ``target_dir`` must not exist or be an empty folder.  Every entry is checked before anything
-    is written; the data then goes into a temporary folder next to ``target_dir``, which is
-    renamed into place at the end, so a refusal (:class:`ArchiveError`) or a crash leaves
-    neither a half-extracted target nor anything else behind.  Nested zips are kept as files.
-    ``tz`` is the zone of the zip's MS-DOS timestamps (``None``: the local zone).
+    is written; entries that cannot be written safely are skipped (``ExtractionResult.skipped``,
+    each with its reason).  The data then goes into a temporary folder next to ``target_dir``,
+    which is renamed into place at the end, so a refusal (:class:`ArchiveError`) or a crash
+    leaves neither a half-extracted target nor anything else behind.  The zip is refused whole
+    for problems of the whole archive, and when skipping left no file with a ``gradable``
+    suffix.  Nested zips are kept as files.  ``tz`` is the zone of the zip's MS-DOS timestamps
+    (``None``: the local zone).
     """
     zip_path, target = Path(zip_path), Path(target_dir)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -741,11 +882,12 @@ def extract_zip(zip_path: Path | str, target_dir: Path | str,
         tmp = tempfile.mkdtemp(prefix=".extract-", dir=target.parent)
         try:
             base = os.path.realpath(tmp)
-            total, times = _write_plan(zf, plan, base, limits, tz)
+            files, total, times = _write_plan(zf, plan, base, limits, tz)
+            _check_gradable(files, plan.skipped, gradable)
             _place(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return ExtractionResult(target=target, files=sorted(path for _info, path in plan.files),
+    return ExtractionResult(target=target, files=sorted(files),
                             directories=plan.directories, skipped=plan.skipped,
                             total_bytes=total, entry_times=times, name_encoding=encoding)

@@ -1,7 +1,7 @@
 """Grade many submissions: ``labgrade grade`` (TAs) and ``labgrade check`` (students).
 
 For each submission found: load it in its sandbox, run the checks, score them with the rubric,
-and write ``OUT/<key>/result.json`` (the contract of DESIGN.md) with the program's figures
+and write ``OUT/<key>/result.json`` (the contract of docs/design.md) with the program's figures
 beside it; then merge the manual scores and write ``OUT/grades.csv``.  Every file is written
 atomically, and a batch that is stopped and started again reuses the results already written
 for the same submission, rubric, seed and grader: nothing is lost, nothing graded twice.
@@ -83,8 +83,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def rubric_settings(rubric: Rubric) -> dict[str, dict[str, Any]]:
-    return {check_id: rubric.settings(check_id) for check_id in rubric.check_ids}
+def rubric_settings(rubric: Rubric) -> dict[str, Any]:
+    """Each check's rubric settings (its config dataclass), in the rubric's order."""
+    return dict(rubric.checks)
 
 
 def _resume_key(sub: Submission, rubric: Rubric, seed: int, self_check: bool) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def grade_one(sub: Submission, rubric: Rubric, *, seed: int, sandbox: SandboxSet
     result = build_result(sub, rubric, checks, score, grader_version=__version__,
                           isolation=level, graded=grading.graded, error=grading.error,
                           duration_s=round(time.monotonic() - start, 3),
-                          notes=list(sub.notes) + (grading.loaded.notes if grading.loaded else []))
+                          notes=grading.loaded.notes if grading.loaded else ())
     return result, list(grading.facts.get("program_figures", []))
 
 
@@ -139,7 +140,7 @@ def grader_failure_result(sub: Submission, rubric: Rubric, err: Exception, *,
     except RuntimeError:  # the level asked for is not available: say what this machine has
         level = isolation.detect().level
     return build_result(sub, rubric, checks, score, grader_version=__version__, isolation=level,
-                        graded=False, error=error, duration_s=duration_s, notes=list(sub.notes))
+                        graded=False, error=error, duration_s=duration_s)
 
 
 @dataclass

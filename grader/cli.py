@@ -249,6 +249,29 @@ def _print_check(result: dict, rubric) -> None:
           "hidden data, the program run, the report and the demo questions.")
 
 
+def _rubric_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rubric", nargs="?", default="lab1",
+                        help="a shipped rubric's name or a rubric TOML file (default: "
+                             "%(default)s)")
+    parser.add_argument("--schema", action="store_true",
+                        help="list every key a rubric may have, with its type, default and help "
+                             "text, instead of showing the rubric")
+
+
+def _rubric_run(args: argparse.Namespace) -> int:
+    from grader.rubric import RubricError, load_rubric, schema_help
+
+    if args.schema:
+        print(schema_help())
+        return 0
+    try:
+        rubric = load_rubric(args.rubric)
+    except (RubricError, OSError) as err:
+        raise UsageError(str(err)) from None
+    print(rubric.describe())
+    return 0
+
+
 COMMANDS: list[Command] = [
     Command("grade", "grade submissions: result.json per student and grades.csv",
             lambda p: _grading_arguments(p, batch=True), _grade_run),
@@ -258,6 +281,8 @@ COMMANDS: list[Command] = [
             _inspect_arguments, _inspect_run),
     Command("reference", "train the reference solution of a lab and save its figures",
             _reference_arguments, _reference_run),
+    Command("rubric", "show a rubric's sections, checks and points, or every key (--schema)",
+            _rubric_arguments, _rubric_run),
 ]
 
 

@@ -261,8 +261,9 @@ class Submission:
     relative to ``root``.  ``errors`` are problems that make grading impossible, one sentence
     each for the student (a refused zip, no source file, an unreadable notebook chosen as the
     main file): when it is not empty, the result is ``graded: false``.  ``notes`` are things a
-    TA should know that do not stop grading (junk skipped, several candidate files, an id that
-    is not in the roster).  A main file that does not parse is *not* an error here: the loader
+    TA should know that do not stop grading (unsafe zip entries skipped, several candidate
+    files, an id that is not in the roster).  ``skipped`` lists every entry left out, junk
+    included.  A main file that does not parse is *not* an error here: the loader
     reports its syntax error with the line.
     """
 
@@ -304,7 +305,8 @@ class Submission:
             "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
             "submitted_at_source": self.submitted_at_source, "size_bytes": self.size_bytes,
             "has_report_pdf": self.has_report_pdf, "report_pdfs": list(self.report_pdfs),
-            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "skipped": [{"name": s.name, "reason": s.reason, "code": s.code}
+                        for s in self.skipped],
             "errors": list(self.errors), "notes": list(self.notes),
         }
 
@@ -716,17 +718,25 @@ def _stage_zip(path: Path, staging: Path, limits: ExtractionLimits, tz: tzinfo |
                ) -> _Contents:
     contents = _Contents(sha256=_file_sha256(path))
     try:
-        result = extract_zip(path, staging, limits, tz=tz)
+        result = extract_zip(path, staging, limits, tz=tz, gradable=tuple(SOURCE_KINDS))
     except ArchiveError as exc:
         staging.mkdir(exist_ok=True)
         contents.error = exc.message
+        contents.skipped = exc.skipped
         return contents
     contents.files, contents.skipped = result.files, result.skipped
+    contents.notes += [_skipped_note(entry) for entry in result.skipped if entry.unsafe]
     contents.total_bytes, contents.entry_times = result.total_bytes, result.entry_times
     if result.name_encoding not in (None, "utf-8"):
         label = {"cp950": "Big5", "gbk": "GBK", "cp437": "CP437"}[result.name_encoding]
         contents.notes.append(f"file names in the zip were written in {label} and converted")
     return contents
+
+
+def _skipped_note(entry: SkippedEntry) -> str:
+    """The note telling the student that an entry of their zip was left out, and why: a file
+    they count on may be missing from the grading because of it."""
+    return f"skipped the zip entry '{entry.name}': {entry.reason}"
 
 
 def _empty(folder: Path) -> None:

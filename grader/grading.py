@@ -1,34 +1,59 @@
 """Run the checks on one submission: load it in a sandbox, then each check in order.
 
-The checks are the registered ones (:mod:`grader.checks.base`), imported here in their running
-order.  A check whose prerequisite did not pass is skipped with a message naming it; a check
-that raises because of a grader bug becomes an ``error`` verdict that says so, and the
-remaining checks still run.  Scoring is not done here: the verdicts go to :mod:`grader.score`.
+The checks are the modules of :mod:`grader.checks` that register themselves
+(:mod:`grader.checks.base`); each declares its contract, and the runner follows it: it orders
+the checks (every check after the checks it requires and after the writers of the facts it
+reads, otherwise in the rubric's order), runs the writers of a fact whenever one of its readers
+is asked for (so a check's verdict never depends on which other checks were asked for), skips
+a check whose required check did not pass, and refuses a check that writes a fact it did not
+declare.  A check that raises because of a grader bug becomes an ``error`` verdict that says
+so, and the remaining checks still run.  Scoring is not done here: the verdicts go to
+:mod:`grader.score`.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from grader.checks.base import ERROR, PASS, REGISTRY, SKIP, Verdict, ordered
+import grader.checks
+from grader.checks.base import ERROR, PASS, REGISTRY, SKIP, CheckSpec, Verdict, ordered
 from grader.checks.context import GradingContext
 from grader.discover import Submission
 from grader.load import DEFINITIONS, Loader, LoadResult
 from grader.sandbox import Sandbox
 from grader.settings import SandboxSettings
 
-CHECK_MODULES = ("interface", "forward", "gradient", "training", "numpy_only", "program")
+INFRASTRUCTURE = frozenset({"base", "context"})
+"""Modules of :mod:`grader.checks` that hold no check."""
 
 
-def load_checks() -> dict[str, Any]:
-    """Import every check module (registering it) and return the registry, in order."""
-    for name in CHECK_MODULES:
-        importlib.import_module(f"grader.checks.{name}")
-    return ordered(REGISTRY)
+def load_checks(preferred: Iterable[str] = ()) -> dict[str, CheckSpec]:
+    """Import every check module (each registers itself) and return the registry in running
+    order, ties in the ``preferred`` order (a rubric's)."""
+    for module in pkgutil.iter_modules(grader.checks.__path__):
+        if module.name not in INFRASTRUCTURE:
+            importlib.import_module(f"grader.checks.{module.name}")
+    return ordered(REGISTRY, list(preferred))
+
+
+def needed_checks(registry: Mapping[str, CheckSpec], only: set[str] | None) -> set[str]:
+    """The checks to run for ``only``: those, the checks they require and the writers of the
+    facts they read, transitively."""
+    if only is None:
+        return set(registry)
+    needed: set[str] = set()
+    pending = [c for c in only if c in registry]
+    while pending:
+        check_id = pending.pop()
+        if check_id not in needed:
+            needed.add(check_id)
+            pending += [c for c in registry[check_id].after if c in registry]
+    return needed
 
 
 @dataclass
@@ -47,14 +72,15 @@ class Grading:
 def grade_submission(
     sub: Submission,
     *,
-    settings: Mapping[str, Mapping[str, Any]],
+    settings: Mapping[str, Any],
     seed: int,
     sandbox_settings: SandboxSettings | None = None,
     only: set[str] | None = None,
 ) -> Grading:
     """Load ``sub`` and run the checks (all, or those in ``only``); never raises for the
-    student's code, whatever it does."""
-    registry = load_checks()
+    student's code, whatever it does.  ``settings`` maps check ids to their rubric settings
+    (``rubric.checks``); a check it leaves out runs with its settings' defaults."""
+    registry = load_checks(settings)
     start = time.monotonic()
     outcome = Grading()
     if sub.errors or sub.main is None:
@@ -62,32 +88,45 @@ def grade_submission(
         outcome.error = sub.errors[0] if sub.errors else "no Python source or notebook found"
         return outcome
     ctx = GradingContext(main=sub.main, kind=sub.kind or "script", sources=list(sub.sources),
-                         files_root=sub.root, settings=settings, seed=seed)
+                         files_root=sub.root, configs=settings, seed=seed)
+    run = needed_checks(registry, only)
     with Sandbox(sub.root, sandbox_settings) as sandbox:
         ctx.sandbox = sandbox
         outcome.isolation = sandbox.isolation.level
-        ctx.loaded = outcome.loaded = Loader(sandbox, sub.main, ctx.kind).load(DEFINITIONS)
+        ctx.loaded = outcome.loaded = Loader(sandbox, sub.main, ctx.kind,
+                                             seed=seed).load(DEFINITIONS)
         syntax = [e for e in ctx.loaded.error_details if e.get("kind") in ("syntax", "decode")]
         if syntax and not ctx.loaded.classes:
             outcome.graded = False
             outcome.error = ctx.loaded.errors[0]
+        verdicts: dict[str, Verdict] = {}
         for check_id, spec in registry.items():
-            if only is not None and check_id not in only:
-                continue
-            missing = [r for r in spec.requires
-                       if outcome.verdicts.get(r) is None or outcome.verdicts[r].status != PASS]
-            if missing or not outcome.graded:
-                reason = outcome.error if not outcome.graded else \
-                    f"needs {', '.join(missing)} to pass first"
-                outcome.verdicts[check_id] = Verdict(SKIP, f"not checked: {reason}")
-                continue
-            try:
-                outcome.verdicts[check_id] = spec.run(ctx)
-            except Exception as err:  # a grader bug: say so, keep grading the rest
-                outcome.verdicts[check_id] = Verdict(
-                    ERROR, f"the grader failed on this check ({type(err).__name__}: {err}); "
-                    "this is not your fault: please report it",
-                    0.0, {"grader_traceback": traceback.format_exc(limit=8)})
-    outcome.facts = {k: v for k, v in ctx.facts.items() if k != "layout"}
+            if check_id in run:
+                verdicts[check_id] = _run_check(spec, ctx, verdicts, outcome)
+    outcome.verdicts = {c: v for c, v in verdicts.items() if only is None or c in only}
+    outcome.facts = {k: v for k, v in ctx.facts.snapshot().items() if k != "layout"}
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def _run_check(spec: CheckSpec, ctx: GradingContext, verdicts: Mapping[str, Verdict],
+               outcome: Grading) -> Verdict:
+    """One check, following its contract: skipped when a required check did not pass, an
+    ``error`` verdict when the grader itself fails (a bug, or a fact written undeclared)."""
+    missing = [r for r in spec.requires if r not in verdicts or verdicts[r].status != PASS]
+    if missing or not outcome.graded:
+        reason = outcome.error if not outcome.graded else \
+            f"needs {', '.join(missing)} to pass first"
+        return Verdict(SKIP, f"not checked: {reason}")
+    before = ctx.facts.snapshot()
+    try:
+        verdict = spec.run(ctx)
+        after = ctx.facts.snapshot()
+        undeclared = [k for k in after if after[k] is not before[k] and k not in spec.writes]
+        if undeclared:
+            raise RuntimeError(f"check {spec.id!r} wrote facts it does not declare: {undeclared}")
+        return verdict
+    except Exception as err:  # a grader bug: say so, keep grading the rest
+        return Verdict(ERROR, f"the grader failed on this check ({type(err).__name__}: {err}); "
+                       "this is not your fault: please report it",
+                       0.0, {"grader_traceback": traceback.format_exc(limit=8)})

@@ -85,10 +85,13 @@ def _step_failure(step: StepResult, what: str) -> str:
 class Loader:
     """Loads one submission's main file into a running :class:`Sandbox`."""
 
-    def __init__(self, sandbox: Sandbox, main: str, kind: str) -> None:
+    def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
+        self.seed = seed
+        """The grading seed: the child seeds every source of randomness from it before each
+        load, so that the student's own random draws are the same on every run."""
         self.settings: SandboxSettings = sandbox.settings
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
@@ -110,7 +113,8 @@ class Loader:
         skip: set[int] = set()
         while True:
             args = {"main": self.main, "kind": "notebook", "mode": mode, "cells": cells,
-                    "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip)}
+                    "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip),
+                    "seed": self.seed}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
             step = self.sandbox.request("load", args, timeout=limit)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
@@ -132,7 +136,7 @@ class Loader:
 
     def _load_script(self, mode: str, result: LoadResult) -> None:
         args = {"main": self.main, "kind": "script", "mode": mode,
-                "timeout": self.settings.step_timeout}
+                "timeout": self.settings.step_timeout, "seed": self.seed}
         step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
         if not step.answered and mode == EXECUTE:
             result.errors.append(_step_failure(step, f"running {self.main}"))
@@ -196,7 +200,7 @@ class Loader:
 
 
 def load_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None,
-               mode: str = DEFINITIONS) -> LoadResult:
+               mode: str = DEFINITIONS, seed: int | None = None) -> LoadResult:
     """Start a sandbox on ``files``, load ``main`` (a path relative to it), and clean up."""
     with Sandbox(files, settings) as sandbox:
-        return Loader(sandbox, main, kind).load(mode)
+        return Loader(sandbox, main, kind, seed).load(mode)

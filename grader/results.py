@@ -1,6 +1,6 @@
 """``result.json`` (one per submission) and ``grades.csv`` (one per batch), written atomically.
 
-:func:`build_result` assembles exactly the result contract of DESIGN.md::
+:func:`build_result` assembles exactly the result contract of docs/design.md::
 
     schema, student {id, name}, submission {path, sha256, submitted_at, files},
     rubric {id, version}, grader {version, isolation}, graded, error, checks [...],
@@ -61,7 +61,7 @@ ADDITIONS = {
     "comment": "the TA's comment from the manual-scores CSV, or null",
     "notes": "things a TA should know that did not stop grading, one sentence each",
 }
-"""Keys of result.json beyond the DESIGN.md contract, with what they hold."""
+"""Keys of result.json beyond the original contract (docs/design.md), with what they hold."""
 
 
 def _iso(moment: datetime | str | None) -> str | None:

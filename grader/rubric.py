@@ -43,17 +43,9 @@ from typing import get_type_hints
 
 __all__ = [
     "CHECK_IDS",
+    "CHECK_TYPES",
     "CheckConfig",
     "Deadline",
-    "ForwardCheck",
-    "GradientCheck",
-    "GradientWeights",
-    "InterfaceCheck",
-    "LinearTrainCheck",
-    "MethodNames",
-    "NumpyOnlyCheck",
-    "ProgramCheck",
-    "ProgramWeights",
     "RESERVED_COLUMNS",
     "Rubric",
     "RubricError",
@@ -62,13 +54,12 @@ __all__ = [
     "Seeds",
     "SeedError",
     "SEED_VARIABLE",
-    "TrainCheck",
-    "TrainWeights",
-    "XorTrainCheck",
     "effective_seed",
     "load_rubric",
     "rubric_names",
     "schema_help",
+    "setting",
+    "weights_problems",
 ]
 
 SEED_VARIABLE = "LABGRADE_SEED"
@@ -212,234 +203,7 @@ class CheckConfig:
         return iter(())
 
 
-@dataclass(frozen=True)
-class MethodNames:
-    """``[checks.interface.methods]``: accepted method names per role; the first is the lab's."""
-
-    forward: tuple[str, ...] = setting(
-        ("predict", "forward", "feed_forward", "forwardPass", "feedforward"),
-        "Names of the forward pass (the lab's: predict).", nonempty=True, valid=IDENTIFIER)
-    backward: tuple[str, ...] = setting(
-        ("backprop", "backward", "back_propagation", "backwardPass", "backpropagation"),
-        "Names of the backward pass (the lab's: backprop).", nonempty=True, valid=IDENTIFIER)
-    update: tuple[str, ...] = setting(
-        ("update", "step", "update_weights"), "Names of the weight update (the lab's: update).",
-        nonempty=True, valid=IDENTIFIER)
-
-
-@dataclass(frozen=True)
-class InterfaceCheck(CheckConfig):
-    """``[checks.interface]``: the network class is found and constructed."""
-
-    class_names: tuple[str, ...] = setting(
-        ("NN",), "The lab's class names.", nonempty=True, valid=IDENTIFIER)
-    class_aliases: tuple[str, ...] = setting(
-        ("Dense", "Net", "NeuralNetwork", "SimpleNet", "Model", "MLP", "Network"),
-        "Other class names looked for, in order, when no class has a lab name.",
-        valid=IDENTIFIER)
-    any_class_name: bool = setting(
-        True, "Accept, after the names above, any class with a method for every role.")
-    methods: MethodNames = setting(factory=MethodNames, help="Method names per role.")
-    dim: tuple[int, ...] = setting(
-        (2, 3, 3, 1), "The architecture the network is built with: inputs, two hidden "
-                      "layers, output.", nonempty=True, minimum=1)
-    constructor_forms: tuple[str, ...] = setting(
-        ("dim=", "positional", "layers=", "sizes=", "layer_sizes=", "dims=", "none"),
-        "How the class may be constructed with `dim`, tried in order: 'name=' passes it as "
-        "that keyword, 'positional' as the first argument, 'none' calls the class without "
-        "arguments (an architecture fixed in the code). The first form is the lab's.",
-        nonempty=True, valid=CONSTRUCTOR_FORM)
-    class_alias_credit: float = setting(
-        1.0, "Fraction of the check's points when the class is found under an alias or by "
-             "its methods rather than by a lab name.", minimum=0, maximum=1)
-    alias_credit: float = setting(
-        0.5, "Fraction of the check's points when a method or the constructor form is not "
-             "the lab's (first) one. With several aliases, the lowest credit applies.",
-        minimum=0, maximum=1)
-
-
-@dataclass(frozen=True)
-class ForwardCheck(CheckConfig):
-    """``[checks.forward]``: predict matches the reference forward pass."""
-
-    tolerance: float = setting(
-        1e-6, "Largest accepted |student - reference| / max(1, |reference|) per output.",
-        above=0)
-    samples: int = setting(
-        8, "Random inputs, uniform in [-0.25, 1.25]^2 (the unit square of the lab's data, with "
-           "a margin) and drawn from the grading seed, at which predict is compared with the "
-           "reference forward pass on the student's own weights.", minimum=1)
-
-
-@dataclass(frozen=True)
-class GradientWeights:
-    """``[checks.gradient.weights]``: partial credit of the gradient check (sums to 1)."""
-
-    single_sample: float = setting(1.0, "Share for a correct gradient of one sample (1, 2).",
-                                   minimum=0, maximum=1)
-    batch: float = setting(0.0, "Share for a correct gradient of a batch (N, 2).",
-                           minimum=0, maximum=1)
-
-
-@dataclass(frozen=True)
-class GradientCheck(CheckConfig):
-    """``[checks.gradient]``: backprop + update(lr) apply the gradient of the loss."""
-
-    tolerance: float = setting(
-        1e-6, "Largest accepted relative error between the applied gradient (after the "
-              "shared scale factor) and the reference's exact gradient on the same weights, "
-              "per parameter array. (Parameters in no known layout are compared with central "
-              "differences instead, whose own error needs a looser threshold, 1e-5.)",
-        above=0)
-    epsilon: float = setting(
-        1e-6, "Step of the central finite differences through predict, used only when the "
-              "parameters map onto no known layout (otherwise the reference's backprop on the "
-              "same weights is the comparison); in float64 the error is smallest near 1e-5.",
-        above=0)
-    learning_rates: tuple[float, ...] = setting(
-        (1.0, 0.5), "Learning rates passed to update(); the update must scale with them.",
-        nonempty=True, above=0)
-    single_sample: bool = setting(True, "Check the gradient of one sample, shape (1, 2).")
-    batch: bool = setting(True, "Check the gradient of a batch, shape (batch_size, 2).")
-    batch_size: int = setting(
-        4, "Samples in the batch, drawn from the grading seed among the 21 XOR points (beyond "
-           "21, the rest uniformly in the unit square, with XOR labels). Any size >= 2 tells a "
-           "bias averaged over the batch (1/N) or a missing 1/N (xN) from the right gradient.",
-        minimum=2)
-    weights: GradientWeights = setting(factory=GradientWeights, help="Partial credit.")
-
-    def problems(self) -> Iterator[tuple[str, str]]:
-        yield from _weights_problems(self.weights, {"single_sample": self.single_sample,
-                                                    "batch": self.batch})
-
-
-@dataclass(frozen=True)
-class TrainWeights:
-    """``[checks.train_*.weights]``: partial credit of a training check (sums to 1)."""
-
-    converged: float = setting(0.5, "Share for converging: every sample's loss below the "
-                                    "threshold.", minimum=0, maximum=1)
-    accuracy: float = setting(0.5, "Share for reaching the accuracy threshold.",
-                              minimum=0, maximum=1)
-
-
-@dataclass(frozen=True)
-class TrainCheck(CheckConfig):
-    """``[checks.train_linear]``, ``[checks.train_xor]``: the grader trains the student's network
-    with the lab's per-sample loop, through the student's own methods."""
-
-    lr: float = setting(0.8, "Learning rate (the lab's).", above=0)
-    loss_threshold: float = setting(
-        0.04, "Training stops when every sample's loss is below this (the lab's criterion).",
-        above=0)
-    accuracy_threshold: float = setting(1.0, "Accuracy needed on the training points.",
-                                        minimum=0, maximum=1)
-    held_out_accuracy_threshold: float = setting(
-        0.95, "Accuracy needed on the held-out points (when held_out_points > 0).",
-        minimum=0, maximum=1)
-    max_steps: int = setting(200_000, "Per-sample updates allowed per attempt.", minimum=1)
-    attempts: int = setting(
-        30, "Most initialisations tried (1: no restart) when the student's own "
-            "initialisation is used, because the parameters map onto no known layout. Within "
-            "this cap, the attempts and their steps are sized from the reference's measured "
-            "convergence so that a correct network fails less often than "
-            "failure_probability. Starting from weights the reference is known to converge "
-            "from needs one attempt.", minimum=1)
-    failure_probability: float = setting(
-        1e-3, "Largest accepted chance that a correct network started from its own "
-              "initialisation fails every attempt.", above=0, maximum=0.5)
-    time_budget_s: float = setting(30.0, "Wall-clock seconds per attempt.", above=0)
-    total_time_budget_s: float = setting(
-        300.0, "Wall-clock seconds for all attempts together; attempts left when it runs out "
-               "are not made (a broken network would otherwise spend attempts x "
-               "time_budget_s).", above=0)
-    training_points: int = setting(21, "Points trained on.", minimum=1)
-    held_out_points: int = setting(
-        0, "Fresh points the held-out accuracy is measured on (0: none).", minimum=0)
-    weights: TrainWeights = setting(factory=TrainWeights, help="Partial credit.")
-
-    def problems(self) -> Iterator[tuple[str, str]]:
-        yield from _weights_problems(self.weights, {})
-
-
-@dataclass(frozen=True)
-class LinearTrainCheck(TrainCheck):
-    """``[checks.train_linear]``: training on ``generate_linear()``."""
-
-    max_steps: int = setting(50_000, "Per-sample updates allowed per attempt.", minimum=1)
-    attempts: int = setting(
-        5, "Most initialisations tried (1: no restart) when the student's own "
-           "initialisation is used (see train_xor's attempts).", minimum=1)
-    total_time_budget_s: float = setting(
-        120.0, "Wall-clock seconds for all attempts together.", above=0)
-    training_points: int = setting(100, "Points of generate_linear(n) trained on.", minimum=1)
-    held_out_points: int = setting(100, "Fresh points the held-out accuracy is measured on.",
-                                   minimum=0)
-
-
-@dataclass(frozen=True)
-class XorTrainCheck(TrainCheck):
-    """``[checks.train_xor]``: training on ``generate_XOR_easy()`` (its 21 fixed points)."""
-
-    training_points: int = setting(21, "Points of generate_XOR_easy() (always 21).",
-                                   minimum=21, maximum=21)
-
-
-@dataclass(frozen=True)
-class NumpyOnlyCheck(CheckConfig):
-    """``[checks.numpy_only]``: only NumPy, matplotlib and the standard library are imported."""
-
-    allowed: tuple[str, ...] = setting(
-        ("numpy", "matplotlib", "mpl_toolkits", "pylab", STDLIB),
-        f"Top-level modules a submission may import; {STDLIB} stands for the whole standard "
-        "library. A module is allowed when it or a package it is part of is listed.",
-        nonempty=True, valid=MODULE)
-
-    def allows(self, module: str) -> bool:
-        """Whether importing ``module`` (dotted or not) is allowed."""
-        parts = module.split(".")
-        names = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-        for entry in self.allowed:
-            if entry in MODULE_GROUPS:
-                if parts[0] in MODULE_GROUPS[entry]:
-                    return True
-            elif entry in names:
-                return True
-        return False
-
-
-@dataclass(frozen=True)
-class ProgramWeights:
-    """``[checks.program.weights]``: partial credit of the program check (sums to 1)."""
-
-    runs: float = setting(0.5, "Share for running to completion within the budget.",
-                          minimum=0, maximum=1)
-    loss: float = setting(0.15, "Share for printing the training loss.", minimum=0, maximum=1)
-    accuracy: float = setting(0.15, "Share for printing the accuracy.", minimum=0, maximum=1)
-    figures: float = setting(0.2, "Share for drawing the figures.", minimum=0, maximum=1)
-
-
-@dataclass(frozen=True)
-class ProgramCheck(CheckConfig):
-    """``[checks.program]``: the student's own program, run whole."""
-
-    time_budget_s: float = setting(60.0, "Wall-clock seconds the program may run.", above=0)
-    require_loss: bool = setting(True, "The program must print the training loss.")
-    require_accuracy: bool = setting(True, "The program must print the accuracy.")
-    min_figures: int = setting(2, "Figures it must draw (predictions vs ground truth, "
-                                  "learning curve).", minimum=0)
-    timeout_keeps_run_share: bool = setting(
-        True, "A program stopped by the time budget still earns the 'runs' share when it had "
-              "printed a training loss by then (it was training, not stuck or broken).")
-    weights: ProgramWeights = setting(factory=ProgramWeights, help="Partial credit.")
-
-    def problems(self) -> Iterator[tuple[str, str]]:
-        yield from _weights_problems(self.weights, {"loss": self.require_loss,
-                                                    "accuracy": self.require_accuracy,
-                                                    "figures": self.min_figures > 0})
-
-
-def _weights_problems(weights: Any, enabled: Mapping[str, bool]) -> Iterator[tuple[str, str]]:
+def weights_problems(weights: Any, enabled: Mapping[str, bool]) -> Iterator[tuple[str, str]]:
     values = {f.name: getattr(weights, f.name) for f in dataclasses.fields(weights)}
     total = sum(values.values())
     if not math.isclose(total, 1.0, abs_tol=1e-9):
@@ -451,17 +215,42 @@ def _weights_problems(weights: Any, enabled: Mapping[str, bool]) -> Iterator[tup
                                       f"found {values[name]:g}")
 
 
-CHECK_TYPES: dict[str, type[CheckConfig]] = {
-    "interface": InterfaceCheck,
-    "forward": ForwardCheck,
-    "gradient": GradientCheck,
-    "train_linear": LinearTrainCheck,
-    "train_xor": XorTrainCheck,
-    "numpy_only": NumpyOnlyCheck,
-    "program": ProgramCheck,
-}
-"""Every check id (the stable ids of result.json) with the settings it takes."""
-CHECK_IDS = tuple(CHECK_TYPES)
+class _CheckTypes(Mapping[str, type]):
+    """Every check id (the stable ids of result.json) with its settings' dataclass, read from
+    the checks' registry (:mod:`grader.checks.base`) the first time it is needed: each check
+    module declares its own settings, so a new check needs no line here."""
+
+    def _types(self) -> dict[str, type]:
+        from grader.grading import load_checks
+
+        return {cid: spec.config for cid, spec in load_checks().items()}
+
+    def __getitem__(self, key: str) -> type:
+        return self._types()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types())
+
+    def __len__(self) -> int:
+        return len(self._types())
+
+
+CHECK_TYPES: Mapping[str, type] = _CheckTypes()
+
+
+def __getattr__(name: str) -> Any:
+    """``CHECK_IDS`` and the checks' settings classes (``GradientCheck``, ...), looked up in the
+    registry when first asked for: they live with their checks, which import this module."""
+    if name.startswith("__"):  # the import system asks for __path__ and the like
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "CHECK_IDS":
+        return tuple(CHECK_TYPES)
+    for config in CHECK_TYPES.values():
+        related = [*config.__mro__, *get_type_hints(config).values()]
+        found = next((c for c in related if isinstance(c, type) and c.__name__ == name), None)
+        if found is not None:
+            return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -538,14 +327,8 @@ class Rubric:
         keyword arguments: the interface check's class names, aliases and methods per role,
         so that a multi-file submission whose class is ``Net`` with ``forward`` is read from the
         file the checks will look in."""
-        interface = self.checks.get("interface")
-        if not isinstance(interface, InterfaceCheck):
-            return {}
-        methods = interface.methods
-        return {"main_class_names": tuple(interface.class_names),
-                "main_class_aliases": tuple(interface.class_aliases),
-                "main_method_names": (tuple(methods.forward), tuple(methods.backward),
-                                      tuple(methods.update))}
+        names = getattr(self.checks.get("interface"), "discovery_names", None)
+        return names() if names is not None else {}
 
     def describe(self) -> str:
         """The rubric in plain text: sections, checks with points, deadline, seeds."""

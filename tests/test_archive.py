@@ -1,11 +1,15 @@
 """Safe extraction of student zips: real zips built with :mod:`zipfile`, hostile ones patched byte
-by byte where zipfile refuses to write them, and the file system checked before and after."""
+by byte where zipfile refuses to write them, and the file system checked before and after.
+
+An unsafe entry is skipped, with its reason, and the rest of the zip is kept; only problems of
+the whole archive refuse it."""
 
 from __future__ import annotations
 
 import io
 import os
 import random
+import shutil
 import stat
 import struct
 import unicodedata
@@ -16,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.archive import (ArchiveError, ExtractionLimits, SizeLimitExceeded, copy_limited,
-                            decode_legacy_name, extract_zip)
+from grader.archive import (ArchiveError, ExtractionLimits, ExtractionResult, SizeLimitExceeded,
+                            SkippedEntry, copy_limited, decode_legacy_name, extract_zip)
 
 TAIPEI = timezone(timedelta(hours=8))
 
@@ -87,16 +91,65 @@ def refused(zip_path: Path, out: Path, limits: ExtractionLimits = ExtractionLimi
     return info.value
 
 
-# --- escapes, links, encryption -----------------------------------------------------------------
+def extracted(zip_path: Path, out: Path, limits: ExtractionLimits = ExtractionLimits()
+              ) -> ExtractionResult:
+    """Extract, expect success, and check that nothing was written beside the target (``out``'s
+    parent is the test's own tmp_path, so an escape would show up in its listing)."""
+    before = listing(out.parent)
+    result = extract_zip(zip_path, out / "target", limits)
+    added = set(listing(out.parent)) - set(before)
+    assert all(p == "out/target" or p.startswith("out/target/") for p in added), sorted(added)
+    assert listing(out / "target") == sorted({*result.files, *result.directories})
+    return result
+
+
+def skipped(result: ExtractionResult | ArchiveError) -> dict[str, SkippedEntry]:
+    """The unsafe entries left out (junk aside), by name."""
+    return {entry.name: entry for entry in result.skipped if entry.unsafe}
+
+
+def symlink(name: str, mode: int = stat.S_IFLNK | 0o777) -> zipfile.ZipInfo:
+    """An entry whose Unix mode says link (or another special file), as Info-ZIP writes it."""
+    info = zipfile.ZipInfo(name)
+    info.external_attr = mode << 16
+    return info
+
+
+# --- unsafe entries are skipped, the rest is kept -----------------------------------------------
+
+def test_a_correct_submission_beside_unsafe_entries_is_extracted_without_them(dirs):
+    zips, out = dirs
+    inside_tmp = str(out.parent / "absolute_evil.py")  # absolute, and where a leak would show
+    good = {"DLP_LAB1_0856001_Chen/lab1.py": b"def hello():\n    return 1\n",
+            "DLP_LAB1_0856001_Chen/report.pdf": b"%PDF-1.4\n"}
+    zip_path = make_zip(zips / "DLP_LAB1_0856001_Chen.zip", [
+        *good.items(), ("../../evil.py", b"import os\n"), ("/etc/x.py", b"pwned\n"),
+        (inside_tmp, b"pwned\n"), (symlink("DLP_LAB1_0856001_Chen/data.py"), b"/etc/passwd"),
+        ("C:\\x.py", b"pwned\n")])
+    result = extracted(zip_path, out)
+    assert result.files == sorted(good)
+    for name, data in good.items():
+        assert (out / "target" / name).read_bytes() == data
+    assert not (out.parent.parent / "evil.py").exists() and not Path("/etc/x.py").exists()
+    assert {name: entry.code for name, entry in skipped(result).items()} == {
+        "../../evil.py": "escape", "/etc/x.py": "escape", inside_tmp: "escape",
+        "DLP_LAB1_0856001_Chen/data.py": "symlink", "C:\\x.py": "escape"}
+    reasons = {name: entry.reason for name, entry in skipped(result).items()}
+    assert reasons["../../evil.py"] == "it points outside the submission folder"
+    assert "absolute path" in reasons["/etc/x.py"] and "symbolic link" in reasons[
+        "DLP_LAB1_0856001_Chen/data.py"] and "Windows drive (C:)" in reasons["C:\\x.py"]
+
 
 @pytest.mark.parametrize("evil", ["../evil.py", "/etc/x", "C:\\x", "C:x", "a/../../b",
                                   "..\\evil.py", "\\\\server\\share\\x.py", "ok/../../../tmp/x"])
-def test_entries_escaping_the_target_are_refused_and_nothing_is_written(dirs, evil):
+def test_entries_escaping_the_target_are_skipped_and_nothing_is_written_for_them(dirs, evil):
     zips, out = dirs
     zip_path = make_zip(zips / "slip.zip", [("lab1.py", b"print(1)\n"), (evil, b"pwned\n")])
-    error = refused(zip_path, out)
-    assert error.code == "escape"
-    assert error.entry == evil and repr(evil) in str(error)
+    result = extracted(zip_path, out)
+    assert result.files == ["lab1.py"] and result.directories == []
+    [entry] = result.skipped
+    assert (entry.name, entry.code) == (evil, "escape")
+    assert "outside the submission folder" in entry.reason
 
 
 def test_windows_backslash_paths_that_stay_inside_are_read_as_folders(dirs):
@@ -110,49 +163,86 @@ def test_windows_backslash_paths_that_stay_inside_are_read_as_folders(dirs):
 @pytest.mark.parametrize("mode, code", [(stat.S_IFLNK | 0o777, "symlink"),
                                         (stat.S_IFIFO | 0o644, "special"),
                                         (stat.S_IFCHR | 0o644, "special")])
-def test_links_and_special_files_are_refused(dirs, mode, code):
+def test_links_and_special_files_are_skipped(dirs, mode, code):
     zips, out = dirs
-    link = zipfile.ZipInfo("data.csv")
-    link.external_attr = mode << 16
-    zip_path = make_zip(zips / "link.zip", [("lab1.py", b"x = 1\n"), (link, b"/etc/passwd")])
-    error = refused(zip_path, out)
-    assert error.code == code and "'data.csv'" in str(error)
+    zip_path = make_zip(zips / "link.zip", [("lab1.py", b"x = 1\n"),
+                                            (symlink("data.csv", mode), b"/etc/passwd")])
+    result = extracted(zip_path, out)
+    assert result.files == ["lab1.py"]
+    assert skipped(result)["data.csv"].code == code
 
 
-def test_encrypted_entries_are_refused(dirs):
+def test_encrypted_entries_are_skipped(dirs):
     zips, out = dirs
-    data = make_zip(zips / "plain.zip", [("lab1.py", b"x = 1\n")]).read_bytes()
+    data = make_zip(zips / "plain.zip", [("lab1.py", b"x = 1\n"), ("secret.py", b"y = 2\n")]
+                    ).read_bytes()
     zip_path = zips / "secret.zip"
-    zip_path.write_bytes(patch_both(data, 0, "flags", 0x1))
-    error = refused(zip_path, out)
-    assert error.code == "encrypted" and "password" in str(error)
+    zip_path.write_bytes(patch_both(data, 1, "flags", 0x1))
+    result = extracted(zip_path, out)
+    assert result.files == ["lab1.py"]
+    entry = skipped(result)["secret.py"]
+    assert entry.code == "encrypted" and "password" in entry.reason
 
 
-def test_control_characters_in_names_are_refused(dirs):
+def test_control_characters_in_names_are_skipped_and_shown_printable(dirs):
     zips, out = dirs
-    zip_path = make_zip(zips / "ctl.zip", [("lab1\x07.py", b"x = 1\n")])
-    assert refused(zip_path, out).code == "bad-name"
+    zip_path = make_zip(zips / "ctl.zip", [("lab1.py", b"x = 1\n"), ("evil\x07\x1b.py", b"y\n")])
+    result = extracted(zip_path, out)
+    assert result.files == ["lab1.py"]
+    assert [(s.name, s.code) for s in result.skipped] == [("evil\\x07\\x1b.py", "bad-name")]
 
 
-def test_too_deep_paths_are_refused(dirs):
+def test_too_deep_paths_and_too_long_names_are_skipped(dirs):
     zips, out = dirs
-    zip_path = make_zip(zips / "deep.zip", [("a/b/c/d.py", b"x = 1\n")])
-    error = refused(zip_path, out, ExtractionLimits(max_depth=3))
-    assert error.code == "too-deep"
-    assert extract_zip(zip_path, out / "ok", ExtractionLimits(max_depth=4)).files == ["a/b/c/d.py"]
+    long_name = "x" * 300 + ".py"
+    zip_path = make_zip(zips / "deep.zip", [("lab1.py", b"x = 1\n"), ("a/b/c/d.py", b"y = 1\n"),
+                                            (long_name, b"z = 1\n")])
+    result = extracted(zip_path, out, ExtractionLimits(max_depth=3))
+    assert result.files == ["lab1.py"] and result.directories == []
+    codes = [(s.code, len(s.name) <= 120) for s in result.skipped]
+    assert codes == [("too-deep", True), ("bad-name", True)]
+    assert "4 levels deep, more than the 3 allowed" in result.skipped[0].reason
+    assert extract_zip(zip_path, out / "ok", ExtractionLimits(max_depth=4)).files == [
+        "a/b/c/d.py", "lab1.py"]
 
 
-def test_duplicate_names_and_file_folder_clashes_are_refused(dirs):
+def test_duplicate_names_keep_the_first_and_file_folder_clashes_keep_the_folder(dirs):
     zips, out = dirs
     # zipfile warns on a duplicate name, so write two names and make them equal afterwards.
     data = make_zip(zips / "two.zip", [("lab1.py", b"a = 1\n"), ("lab2.py", b"b = 2\n")]
                     ).read_bytes().replace(b"lab2.py", b"lab1.py")
     (zips / "dup.zip").write_bytes(data)
-    assert refused(zips / "dup.zip", out).code == "duplicate"
+    result = extract_zip(zips / "dup.zip", out / "dup")
+    assert result.files == ["lab1.py"] and (out / "dup" / "lab1.py").read_bytes() == b"a = 1\n"
+    entry = skipped(result)["lab1.py"]
+    assert entry.code == "duplicate" and "first one was kept" in entry.reason
 
     clash = make_zip(zips / "clash.zip", [("src", b"a file"), ("src/lab1.py", b"x = 1\n")])
-    error = refused(clash, out)
-    assert error.code == "duplicate" and "'src'" in str(error)
+    result = extracted(clash, out)
+    assert result.files == ["src/lab1.py"] and result.directories == ["src"]
+    assert "folder of that name" in skipped(result)["src"].reason
+
+
+def test_a_zip_with_nothing_but_unsafe_entries_is_refused_saying_what_was_skipped(dirs):
+    zips, out = dirs
+    zip_path = make_zip(zips / "evil.zip", [("../../evil.py", b"x\n"), (symlink("lab1.py"), b"/"),
+                                            ("report.pdf", b"%PDF-1.4\n")])
+    error = refused(zip_path, out)
+    assert error.code == "nothing-gradable" and str(error).startswith("Nothing gradable is left")
+    assert ("'../../evil.py' (it points outside the submission folder)" in str(error)
+            and "'lab1.py' (it is a symbolic link" in str(error))
+    assert sorted(skipped(error)) == ["../../evil.py", "lab1.py"]
+
+    many = make_zip(zips / "many.zip", [(f"../evil{i}.py", b"x\n") for i in range(5)])
+    error = refused(many, out)
+    assert "'../evil2.py'" in str(error) and "'../evil3.py'" not in str(error)
+    assert "and 2 more" in str(error) and len(error.skipped) == 5
+
+
+def test_a_zip_without_source_but_nothing_unsafe_is_extracted_for_discovery_to_explain(dirs):
+    zips, out = dirs
+    zip_path = make_zip(zips / "report.zip", [("report.pdf", b"%PDF-1.4\n")])
+    assert extracted(zip_path, out).files == ["report.pdf"]
 
 
 # --- zip bombs ----------------------------------------------------------------------------------
@@ -172,8 +262,19 @@ def test_declared_total_and_member_sizes_are_checked_before_extracting(dirs):
     assert zip_path.stat().st_size < 100_000
     error = refused(zip_path, out, ExtractionLimits(max_total_bytes=1_000_000))
     assert error.code == "too-large" and "unpacks to 1.2 MiB" in str(error)
-    error = refused(zip_path, out, ExtractionLimits(max_member_bytes=500_000))
-    assert error.code == "too-large" and error.entry == "a.txt" and "625.0 KiB" in str(error)
+
+
+def test_an_entry_declaring_more_than_the_per_file_cap_is_skipped_and_not_counted(dirs):
+    zips, out = dirs
+    text = b"0.12345 0.67890\n" * 40_000  # 640 kB, a small entry in the zip
+    zip_path = make_zip(zips / "big.zip", [("lab1.py", b"x = 1\n"), ("a.txt", text),
+                                           ("b.txt", text[:400_000])])
+    # Together over the total cap, but a.txt is skipped and only what is kept counts.
+    result = extracted(zip_path, out, ExtractionLimits(max_member_bytes=500_000,
+                                                       max_total_bytes=1_000_000))
+    assert result.files == ["b.txt", "lab1.py"] and result.total_bytes == 400_006
+    entry = skipped(result)["a.txt"]
+    assert entry.code == "too-large" and "625.0 KiB uncompressed" in entry.reason
 
 
 def test_a_zip_file_larger_than_the_total_cap_is_refused_unopened(dirs):
@@ -183,13 +284,15 @@ def test_a_zip_file_larger_than_the_total_cap_is_refused_unopened(dirs):
     assert error.code == "too-large" and "'huge.zip' is 3.0 KiB" in str(error)
 
 
-def test_a_highly_compressed_entry_is_refused_as_a_bomb(dirs):
+def test_a_highly_compressed_entry_is_skipped_as_a_bomb(dirs):
     zips, out = dirs
     zip_path = make_zip(zips / "bomb.zip", [("lab1.py", b"x = 1\n"),
                                             ("zeros.npy", bytes(50 * 2**20))])
     assert zip_path.stat().st_size < 200_000  # ~50 KiB on disk, 50 MiB unpacked
-    error = refused(zip_path, out)  # default limits: under every size cap, over the ratio
-    assert error.code == "ratio" and error.entry == "zeros.npy" and "zip bomb" in str(error)
+    result = extracted(zip_path, out)  # default limits: under every size cap, over the ratio
+    assert result.files == ["lab1.py"]
+    entry = skipped(result)["zeros.npy"]
+    assert entry.code == "ratio" and "zip bombs" in entry.reason
 
 
 def test_the_overall_ratio_is_checked_too(dirs):
@@ -207,22 +310,35 @@ def test_small_compressible_files_are_not_bombs(dirs):
     assert extract_zip(zip_path, out / "t").total_bytes == 100_000
 
 
-def test_a_header_that_understates_the_size_cannot_produce_more_data(dirs):
+def test_a_header_that_understates_the_size_is_caught_while_streaming(dirs):
     zips, out = dirs
     payload = b"0123456789abcdef" * 65536  # 1 MiB, highly compressible
-    data = make_zip(zips / "honest.zip", [("data.txt", payload)]).read_bytes()
-    lying = patch(data, CENTRAL, 0, CENTRAL_FIELDS, "file_size", 100)
-    (zips / "lying.zip").write_bytes(lying)
-    # The declared size passes every check; the real data is larger and fails its CRC.
-    error = refused(zips / "lying.zip", out)
-    assert error.code == "corrupt" and error.entry == "data.txt"
+    data = make_zip(zips / "honest.zip", [("lab1.py", b"x = 1\n"), ("data.txt", payload)]
+                    ).read_bytes()
+    lying = patch(data, CENTRAL, 1, CENTRAL_FIELDS, "file_size", 100)
+    # Even with the CRC forged to match the 100 bytes the header promises, the extra data is seen.
+    forged = patch(lying, CENTRAL, 1, CENTRAL_FIELDS, "crc", zlib.crc32(payload[:100]))
+    for name, zip_data in (("lying.zip", lying), ("forged.zip", forged)):
+        (zips / name).write_bytes(zip_data)
+        result = extracted(zips / name, out)
+        assert result.files == ["lab1.py"] and result.total_bytes == 6
+        assert skipped(result)["data.txt"].code == "lying-header"
+        shutil.rmtree(out / "target")
 
-    # Even with the CRC forged to match, no more than the declared 100 bytes come out.
-    forged = patch(lying, CENTRAL, 0, CENTRAL_FIELDS, "crc", zlib.crc32(payload[:100]))
-    (zips / "forged.zip").write_bytes(forged)
-    result = extract_zip(zips / "forged.zip", out / "target")
-    assert result.total_bytes == 100
-    assert (out / "target" / "data.txt").read_bytes() == payload[:100]
+
+def test_an_entry_streaming_past_the_per_file_cap_is_skipped_and_its_partial_file_removed(dirs):
+    zips, out = dirs
+    declared, real = 100_000, incompressible(1000) * 1000  # 1 MB out of a few KiB
+    data = make_zip(zips / "honest.zip", [("lab1.py", b"x = 1\n"), ("weights.npy", real)]
+                    ).read_bytes()
+    (zips / "lying.zip").write_bytes(patch(data, CENTRAL, 1, CENTRAL_FIELDS, "file_size",
+                                           declared))
+    limits = ExtractionLimits(max_member_bytes=200_000)  # the real size is far beyond it
+    result = extracted(zips / "lying.zip", out, limits)
+    assert result.files == ["lab1.py"]
+    assert not (out / "target" / "weights.npy").exists()  # more than a chunk was written first
+    entry = skipped(result)["weights.npy"]
+    assert entry.code == "lying-header" and "more data than its header declares" in entry.reason
 
 
 def test_the_streaming_counter_stops_at_the_limit():
@@ -375,7 +491,7 @@ def test_junk_is_skipped_but_recorded_and_folders_and_nested_zips_are_kept(dirs)
         "__MACOSX/DLP_LAB1_0756172/._lab1.py", "DLP_LAB1_0756172/.DS_Store",
         "DLP_LAB1_0756172/Thumbs.db", "DLP_LAB1_0756172/code/__pycache__/lab1.cpython-311.pyc",
         "DLP_LAB1_0756172/.ipynb_checkpoints/lab1-checkpoint.ipynb"])
-    assert all(s.reason for s in result.skipped)
+    assert all(s.reason and not s.unsafe for s in result.skipped)  # junk, nothing to tell
     assert (out / "target" / "DLP_LAB1_0756172/old.zip").read_bytes() == inner.getvalue()
     assert result.total_bytes == sum((out / "target" / f).stat().st_size for f in result.files)
     # Only the target was created next to it: the temporary folder was renamed into place.

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 from grader.archive import ExtractionLimits
 from grader.discover import (DiscoveryError, ParsedName, Submission, discover, missing_students,
                              parse_submission_name, read_roster, read_times)
+from grader.results import validate_result
+from test_grade_command import labgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "submissions"
@@ -63,11 +66,16 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 def make_zip(path: Path, entries: dict[str, str | bytes],
-             date_time: tuple[int, ...] = (2024, 3, 21, 23, 0, 0)) -> Path:
+             date_time: tuple[int, ...] = (2024, 3, 21, 23, 0, 0),
+             links: tuple[str, ...] = ()) -> Path:
+    """A zip of ``entries``; those named in ``links`` are symbolic links (their Unix mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=date_time), data)
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            if name in links:
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, data)
     return path
 
 
@@ -291,6 +299,56 @@ def test_a_zip_holding_only_another_zip(tmp_path):
     sub = one(discover(outer, workdir=tmp_path / "work"))
     assert sub.files == ["DLP_LAB1_0756172_x.zip"] and sub.main is None
     assert "another archive ('DLP_LAB1_0756172_x.zip')" in sub.errors[0]
+
+
+# A correct submission with unsafe entries beside it: they are left out, the rest is graded.
+CHEN = "DLP_LAB1_0856001_Chen"
+UNSAFE_ZIP = {f"{CHEN}/lab1.py": "def hello():\n    return 1\n",
+              f"{CHEN}/report.pdf": b"%PDF-1.4\n", "../../evil.py": "import os\n",
+              f"{CHEN}/data.py": "/etc/passwd", f"__MACOSX/{CHEN}/._lab1.py": b"\0"}
+UNSAFE_NOTES = ["skipped the zip entry '../../evil.py': it points outside the submission folder",
+                f"skipped the zip entry '{CHEN}/data.py': it is a symbolic link, which the grader "
+                "does not follow; please zip the file itself"]
+
+
+def test_unsafe_zip_entries_are_skipped_and_told_in_the_notes(tmp_path):
+    zip_path = make_zip(tmp_path / "in" / f"{CHEN}.zip", UNSAFE_ZIP, links=(f"{CHEN}/data.py",))
+    sub = one(discover(zip_path, workdir=tmp_path / "work"))
+    assert sub.ok and sub.errors == [] and sub.main == f"{CHEN}/lab1.py"
+    assert sub.files == [f"{CHEN}/lab1.py", f"{CHEN}/report.pdf"] == root_listing(sub)
+    assert sub.notes == UNSAFE_NOTES  # the macOS junk is recorded but not told
+    assert {s.name: s.code for s in sub.skipped} == {
+        "../../evil.py": "escape", f"{CHEN}/data.py": "symlink",
+        f"__MACOSX/{CHEN}/._lab1.py": None}
+    assert {"name": "../../evil.py", "reason": "it points outside the submission folder",
+            "code": "escape"} in sub.to_dict()["skipped"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "work"]
+
+
+def test_a_zip_left_with_nothing_gradable_is_an_error_naming_the_skipped_entries(tmp_path):
+    zip_path = make_zip(tmp_path / f"{CHEN}.zip", {"../lab1.py": "class NN: pass\n",
+                                                    "report.pdf": b"%PDF-1.4\n"})
+    sub = one(discover(zip_path, workdir=tmp_path / "work"))
+    assert not sub.ok and sub.files == [] and root_listing(sub) == []
+    assert sub.errors == ["Nothing gradable is left in the zip once its unsafe entries are "
+                          "skipped: '../lab1.py' (it points outside the submission folder); "
+                          "please zip your .py or .ipynb files themselves, with relative paths, "
+                          "and submit again."]
+    assert [(s.name, s.code) for s in sub.skipped] == [("../lab1.py", "escape")]
+
+
+def test_grading_a_zip_with_unsafe_entries_grades_the_rest_and_says_what_was_skipped(tmp_path):
+    folder = tmp_path / "class"
+    make_zip(folder / f"{CHEN}.zip", UNSAFE_ZIP, links=(f"{CHEN}/data.py",))
+    out = tmp_path / "out"
+    proc = labgrade("grade", str(folder), "--out", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "0856001" / "result.json").read_text(encoding="utf-8"))
+    assert validate_result(result) == []
+    assert result["graded"] is True and result["error"] is None
+    assert result["submission"]["files"] == [f"{CHEN}/lab1.py", f"{CHEN}/report.pdf"]
+    assert [n for n in result["notes"] if n.startswith("skipped")] == UNSAFE_NOTES  # once each
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "out"]
 
 
 def test_the_id_can_come_from_the_folder_inside_a_badly_named_zip(tmp_path):

@@ -52,7 +52,7 @@ def graded(tmp_path_factory):
     settings = rubric_settings(rubric)
     work = tmp_path_factory.mktemp("work")
     return {sub.key: grade_submission(sub, settings=settings, seed=0, only=FAST)
-            for sub in discover(SAMPLES, workdir=work)}
+            for sub in discover(SAMPLES, workdir=work) if sub.key in {*EXPECTED, "0856105", "0856164"}}
 
 
 @pytest.mark.slow
@@ -81,7 +81,7 @@ def test_numpy_only_names_the_forbidden_import(graded):
 @pytest.mark.slow
 def test_hard_coded_answers_and_syntax_errors_earn_nothing(graded):
     pan = graded["0856164"].verdicts  # predict answers by a rule; nothing is learned
-    assert pan["interface"].status == "pass" and "changed no weights" in pan["interface"].message
+    assert pan["interface"].status == "pass" and "reads none of the" in pan["interface"].message
     assert pan["gradient"].status == "fail"
     assert pan["forward"].status == "fail"
     assert "predict does not compute the network's output from its weights" \
@@ -179,7 +179,9 @@ def test_a_network_whose_update_does_nothing_still_has_its_forward_pass_checked(
     [sub] = discover(path, workdir=tmp_path / "work")
     verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
                                 only={"interface", "forward", "gradient"}).verdicts
-    assert "changed no weights" in verdicts["interface"].message
+    assert "weights[0] = layer 1 weights" in verdicts["interface"].message
     assert verdicts["forward"].status == "pass" and verdicts["forward"].fraction == 1.0, \
         verdicts["forward"].message
     assert verdicts["gradient"].status == "fail"
+    assert "layers 1, 2 and 3 (weights[0], weights[1] and weights[2]) never change" \
+        in verdicts["gradient"].message, verdicts["gradient"].message

@@ -4,6 +4,8 @@ one cannot spend more than the rubric's time for all attempts.  Real sandboxes."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from grader.batch import rubric_settings
@@ -22,7 +24,7 @@ def grade(tmp_path, source: str, only: set[str], **changes) -> dict:
     [sub] = discover(path, workdir=tmp_path / "work")
     settings = rubric_settings(load_rubric("lab1"))
     for check_id, values in changes.items():
-        settings[check_id] = {**settings[check_id], **values}
+        settings[check_id] = dataclasses.replace(settings[check_id], **values)
     return grade_submission(sub, settings=settings, seed=0, only=only).verdicts
 
 

@@ -1,20 +1,22 @@
-"""What a check produces, and the registry that names the checks.
+"""What a check produces, and the registry that names the checks and their contracts.
 
 A check turns observations (what the child measured) into a :class:`Verdict`: a status, a
 fraction of the check's points (partial credit), a message for the student and structured
 details.  Checks never run student code and never decide points: the rubric gives each check
 its maximum, and the score stage turns ``fraction`` into points (see :mod:`grader.score`).
 
-Checks register themselves by id with :func:`register`, in the order they must run; a check
-lists the checks it depends on, and is skipped (status ``skip``) when one of them did not pass.
-The ids are the stable names of ``result.json`` (see DESIGN.md): ``interface``, ``forward``,
-``gradient``, ``train_linear``, ``train_xor``, ``numpy_only``, ``program``.
+A check is one module of :mod:`grader.checks` that registers itself with :func:`register`,
+declaring its contract (:class:`CheckSpec`): its rubric settings' dataclass, the checks it
+requires, the facts it reads and writes.  Adding a check is that module and its
+``[checks.<id>]`` section in the rubric, nothing else.  The ids are the stable names of
+``result.json`` (docs/design.md): ``interface``, ``forward``, ``gradient``, ``train_linear``,
+``train_xor``, ``numpy_only``, ``program``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 STATUSES = (PASS, FAIL, ERROR, SKIP)
@@ -58,39 +60,73 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A registered check: its id, what it needs to have passed first, and its function."""
+    """A registered check and its contract, declared in one place (:func:`register`).
+
+    ``config`` is the dataclass of its rubric settings (``[checks.<id>]``): the single home of
+    every default and its help text.  ``requires`` are the checks that must *pass* first, else
+    this one is skipped; ``reads`` and ``writes`` name the :class:`~grader.checks.context.Facts`
+    it takes from earlier checks and leaves for later ones.  The runner orders the checks from
+    these declarations (every check after the ones it requires and after the writers of what it
+    reads), runs the writers of a fact whenever a reader runs, and refuses a check that writes
+    a fact it did not declare.
+    """
 
     id: str
-    requires: tuple[str, ...]
     run: Callable[..., Verdict]
-    summary: str
+    config: type
+    requires: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    summary: str = ""
+
+    @property
+    def after(self) -> tuple[str, ...]:
+        """The checks that must have run before this one: the required ones and the writers
+        of the facts it reads."""
+        writers = [spec.id for spec in REGISTRY.values()
+                   if spec.id != self.id and set(spec.writes) & set(self.reads)]
+        return tuple(dict.fromkeys([*self.requires, *writers]))
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def register(check_id: str, *, requires: tuple[str, ...] = (), summary: str = ""
+def register(check_id: str, *, config: type, requires: tuple[str, ...] = (),
+             reads: tuple[str, ...] = (), writes: tuple[str, ...] = (), summary: str = ""
              ) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
-    """Decorator: make a check function known under ``check_id``."""
+    """Decorator: make a check function known under ``check_id``, with its contract."""
 
     def decorate(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id!r} registered twice")
-        REGISTRY[check_id] = CheckSpec(check_id, tuple(requires), func,
+        from grader.checks.context import FACT_NAMES
+
+        unknown = [f for f in (*reads, *writes) if f not in FACT_NAMES]
+        if unknown:
+            raise ValueError(f"check {check_id!r} declares unknown facts {unknown}; the facts "
+                             f"are the fields of grader.checks.context.Facts")
+        REGISTRY[check_id] = CheckSpec(check_id, func, config, tuple(requires), tuple(reads),
+                                       tuple(writes),
                                        summary or (func.__doc__ or "").strip().splitlines()[0])
         return func
 
     return decorate
 
 
-def ordered(registry: dict[str, CheckSpec]) -> dict[str, CheckSpec]:
-    """The registry in running order, every check after the checks it requires."""
+def ordered(registry: dict[str, CheckSpec], preferred: Sequence[str] = ()
+            ) -> dict[str, CheckSpec]:
+    """The registry in running order: every check after the ones it must follow
+    (:attr:`CheckSpec.after`), otherwise in the ``preferred`` order (a rubric's), then in the
+    order the checks were registered."""
+    rank = {cid: i for i, cid in enumerate([*preferred, *registry])}
     done: dict[str, CheckSpec] = {}
     pending = dict(registry)
     while pending:
-        ready = [c for c in pending.values() if all(r in done for r in c.requires)]
+        ready = sorted((c for c in pending.values()
+                        if all(r in done or r not in registry for r in c.after)
+                        and all(r in registry for r in c.requires)),
+                       key=lambda c: rank[c.id])
         if not ready:
             raise ValueError(f"checks with unknown or circular requirements: {sorted(pending)}")
-        for spec in ready:
-            done[spec.id] = pending.pop(spec.id)
+        done[ready[0].id] = pending.pop(ready[0].id)
     return done

@@ -1,16 +1,18 @@
-"""What every check works with: the submission, its sandbox, settings, and shared facts.
+"""What every check works with: the submission, its sandbox, its settings, and shared facts.
 
 Checks talk to the student's code only through :meth:`GradingContext.probe`, which sends a
 request to the sandboxed child and hands back its raw observations.  If an earlier step ended
 the child (a timeout in training, a crash), the next probe starts a fresh child and loads the
 definitions again first, so one check's disaster does not become the next check's error.
 
-Facts that one check establishes for the others (the adapter to the student's class, the
-parameter layout, the gradient's scale) live in :attr:`GradingContext.facts`.
+What one check establishes for the others lives in :class:`Facts`, whose fields are the only
+facts there are; every check declares which it reads and writes (:func:`grader.checks.base.register`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -23,6 +25,34 @@ Array = np.ndarray
 
 
 @dataclass
+class Facts:
+    """What checks learn about a submission and hand on; each field names its writer."""
+
+    adapter: dict[str, Any] | None = None
+    """``interface``: how to construct and call the student's network (see ``probes.py``)."""
+    layout: Any = None
+    """``interface``: the :class:`grader.layout.Layout` of its parameters, None when they map
+    onto no layer of the lab's network."""
+    predict_labels: bool = False
+    """``interface``: predict returns 0/1 labels of the forward pass, not probabilities."""
+    predict_ignores_arrays: dict[str, Any] | None = None
+    """``interface``: predict works but reads none of the network's arrays; the evidence."""
+    gradient_scale: float | None = None
+    """``gradient``: the positive factor between the applied step and the true gradient (the
+    MSE convention), set only when the gradient is right."""
+    step_failure: str | None = None
+    """``gradient``: a training step killed or hung the student's process (a sentence)."""
+    program_figures: list[bytes] = field(default_factory=list)
+    """``program``: the PNG figures the student's own program drew."""
+
+    def snapshot(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+FACT_NAMES = frozenset(f.name for f in dataclasses.fields(Facts))
+
+
+@dataclass
 class GradingContext:
     """One submission's grading session."""
 
@@ -30,15 +60,21 @@ class GradingContext:
     kind: str
     sources: list[str]
     files_root: Any
-    settings: Mapping[str, Mapping[str, Any]]
-    """Per check id, its rubric settings."""
+    configs: Mapping[str, Any]
+    """Per check id, its rubric settings (the check's config dataclass)."""
     seed: int
     sandbox: Sandbox | None = None
     loaded: LoadResult | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
-    def setting(self, check_id: str, key: str, default: Any = None) -> Any:
-        return self.settings.get(check_id, {}).get(key, default)
+    def config(self, check_id: str) -> Any:
+        """The check's rubric settings; a check the rubric does not configure gets its
+        dataclass's defaults (the one place they are written)."""
+        if check_id in self.configs:
+            return self.configs[check_id]
+        from grader.checks.base import REGISTRY
+
+        return REGISTRY[check_id].config(points=0.0)
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A generator seeded from the grading seed and what it is for: the same submission
@@ -51,7 +87,7 @@ class GradingContext:
         assert self.sandbox is not None
         if self.sandbox.stopped is not None:
             self.sandbox.restart()
-            Loader(self.sandbox, self.main, self.kind).load(DEFINITIONS)
+            Loader(self.sandbox, self.main, self.kind, seed=self.seed).load(DEFINITIONS)
         return self.sandbox.request(op, args, timeout=timeout)
 
 
@@ -59,11 +95,39 @@ def probe_failure(step: StepResult, doing: str) -> str | None:
     """A sentence when the probe produced no observations (the child died, or the operation
     itself raised), else None."""
     if not step.answered:
-        return f"your code {step.message} while {doing}"
+        what = step.message if step.message.startswith(("the program", "not run")) \
+            else f"your code {step.message}"
+        return f"{what} while {doing}"
     if not step.ok:
         error = (step.reply or {}).get("error", {})
-        return f"{error.get('kind', 'error')} while {doing}: {error.get('message', '')}".strip()
+        kind, message = error.get("kind", "error"), error.get("message", "")
+        where = student_frame(error.get("traceback", ""))
+        if kind == "SystemExit":
+            code = f"({message})" if message else "()"
+            return f"your code called sys.exit{code} while {doing}{where}"
+        return f"{kind} while {doing}: {message}".strip() + where
     return None
+
+
+_FRAME = re.compile(r'^  File "([^"]+)", line (\d+), in (.+)$')
+GRADER_FRAMES = ("probes.py", "worker.py", "loader.py", "seeding.py")
+"""The child's own modules: a traceback's frames in them are the grader's, not the student's."""
+
+
+def student_frame(traceback_text: str) -> str:
+    """Where in the student's code a traceback ended, as `` (file, line N: `code`)``; empty
+    when no frame is the student's."""
+    lines = traceback_text.splitlines()
+    found = ""
+    for i, line in enumerate(lines):
+        match = _FRAME.match(line)
+        if not match or match.group(1).endswith(GRADER_FRAMES) or match.group(1).startswith("<"):
+            continue
+        code = lines[i + 1].strip() if i + 1 < len(lines) and \
+            not _FRAME.match(lines[i + 1]) else ""
+        found = f" ({match.group(1).rsplit('/', 1)[-1]}, line {match.group(2)}" + \
+            (f": `{code}`)" if code and not code.startswith(("^", "~")) else ")")
+    return found
 
 
 def describe_student_error(error: Mapping[str, Any]) -> str:

@@ -21,29 +21,78 @@ the step ``[checks.gradient] epsilon``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+
+from typing import Any, Iterator
 
 import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout
+from grader.rubric import CheckConfig, setting, weights_problems
 from reference.lab1 import generate_XOR_easy
 
+
+@dataclass(frozen=True)
+class GradientWeights:
+    """``[checks.gradient.weights]``: partial credit of the gradient check (sums to 1)."""
+
+    single_sample: float = setting(1.0, "Share for a correct gradient of one sample (1, 2).",
+                                   minimum=0, maximum=1)
+    batch: float = setting(0.0, "Share for a correct gradient of a batch (N, 2).",
+                           minimum=0, maximum=1)
+
+
+@dataclass(frozen=True)
+class GradientCheck(CheckConfig):
+    """``[checks.gradient]``: backprop + update(lr) apply the gradient of the loss."""
+
+    tolerance: float = setting(
+        1e-6, "Largest accepted relative error between the applied gradient (after the "
+              "shared scale factor) and the reference's exact gradient on the same weights, "
+              "per parameter array. (Parameters in no known layout are compared with central "
+              "differences instead, whose own error needs a looser threshold, 1e-5.)",
+        above=0)
+    epsilon: float = setting(
+        1e-6, "Step of the central finite differences through predict, used only when the "
+              "parameters map onto no known layout (otherwise the reference's backprop on the "
+              "same weights is the comparison); in float64 the error is smallest near 1e-5.",
+        above=0)
+    learning_rates: tuple[float, ...] = setting(
+        (1.0, 0.5), "Learning rates passed to update(); the update must scale with them.",
+        nonempty=True, above=0)
+    single_sample: bool = setting(True, "Check the gradient of one sample, shape (1, 2).")
+    batch: bool = setting(True, "Check the gradient of a batch, shape (batch_size, 2).")
+    batch_size: int = setting(
+        4, "Samples in the batch, drawn from the grading seed among the 21 XOR points (beyond "
+           "21, the rest uniformly in the unit square, with XOR labels). Any size >= 2 tells a "
+           "bias averaged over the batch (1/N) or a missing 1/N (xN) from the right gradient.",
+        minimum=2)
+    weights: GradientWeights = setting(factory=GradientWeights, help="Partial credit.")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if not (self.single_sample or self.batch):
+            yield "single_sample", "expected single_sample or batch (or both) to be true"
+        yield from weights_problems(self.weights, {"single_sample": self.single_sample,
+                                                   "batch": self.batch})
+
+
 LAB_DIMS = [2, 3, 3, 1]
-LEARNING_RATES = (1.0, 0.5)
 
 
 def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
             weights: list[np.ndarray], biases: list[np.ndarray] | None) -> dict[str, Any]:
     """Run the steps in the child; return applied gradients in the reference's orientation."""
     before = layout.to_student(weights, biases)
-    rates = [float(r) for r in ctx.setting("gradient", "learning_rates", LEARNING_RATES)]
-    step = ctx.probe("steps", {"adapter": ctx.facts["adapter"] | {"params": layout.paths},
+    rates = list(ctx.config("gradient").learning_rates)
+    step = ctx.probe("steps", {"adapter": ctx.facts.adapter | {"params": layout.paths},
                                "params": before, "X": X, "Y": Y, "lrs": rates,
                                "second_step": True, "seed": ctx.seed})
     failure = probe_failure(step, "taking a gradient step")
     if failure:
+        if not step.answered:  # it died or hung: training through the same step would too
+            ctx.facts.step_failure = failure
         return {"failure": failure}
     measured: dict[str, Any] = {"runs": []}
     for run in step.result["runs"]:
@@ -82,7 +131,6 @@ def xor_labels(X: np.ndarray) -> np.ndarray:
     return ((X[:, 0] > 0.5) != (X[:, 1] > 0.5)).astype(float).reshape(-1, 1)
 
 
-DEFAULT_BATCH_SIZE = 4
 
 
 def batch_points(ctx: GradingContext) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -98,7 +146,7 @@ def batch_points(ctx: GradingContext) -> tuple[np.ndarray, np.ndarray, dict[str,
     uniformly in the unit square, labelled by the same XOR rule (:func:`xor_labels`); the
     details say how many.
     """
-    size = int(ctx.setting("gradient", "batch_size", DEFAULT_BATCH_SIZE))
+    size = ctx.config("gradient").batch_size
     rng = ctx.rng("gradient-batch")
     X_all, Y_all = generate_XOR_easy()
     picks = np.sort(rng.choice(len(X_all), size=min(size, len(X_all)), replace=False))
@@ -123,22 +171,25 @@ conventions' does not."""
 SCALE_AGREEMENT = 1e-6
 
 
-@register("gradient", requires=("interface",),
+@register("gradient", config=GradientCheck, requires=("interface",),
+          reads=("adapter", "layout"), writes=("gradient_scale", "step_failure"),
           summary="backprop + update applies the true gradient, layer by layer")
 def check_gradient(ctx: GradingContext) -> Verdict:
     from grader.diagnosis import well_conditioned_weights
 
-    layout: Layout | None = ctx.facts.get("layout")
+    layout: Layout | None = ctx.facts.layout
     if layout is None:
         return check_by_finite_differences(ctx)
+    cfg: GradientCheck = ctx.config("gradient")
     rng = ctx.rng("gradient")
     weights, biases = well_conditioned_weights(LAB_DIMS, rng, bias=layout.has_bias)
     X_all, Y_all = generate_XOR_easy()
     # never the origin: without a bias, every first-layer gradient is 0 there
     picks = 1 + rng.choice(len(X_all) - 1, size=SINGLE_SAMPLES, replace=False)
-    cases = {f"sample {int(i)}": (X_all[i:i + 1], Y_all[i:i + 1].astype(float)) for i in picks}
+    cases = {f"sample {int(i)}": (X_all[i:i + 1], Y_all[i:i + 1].astype(float))
+             for i in picks} if cfg.single_sample else {}
     batch_data: dict[str, Any] | None = None
-    if ctx.setting("gradient", "batch", True):
+    if cfg.batch:
         X_batch, Y_batch, batch_data = batch_points(ctx)
         cases["batch"] = (X_batch, Y_batch)
     reports: dict[str, Any] = {}
@@ -147,14 +198,14 @@ def check_gradient(ctx: GradingContext) -> Verdict:
         if "failure" in measured:
             return Verdict(ERROR, measured["failure"], 0.0, {"case": name})
         if "student_error" in measured:
-            if name == "batch":
+            if name == "batch" and cfg.single_sample:
                 reports[name] = {"skipped": "predict/backprop do not take a batch: "
                                  + measured["student_error"]}
                 continue
-            return Verdict(ERROR, "a gradient step on one sample raised "
+            what = "a batch" if name == "batch" else "one sample"
+            return Verdict(ERROR, f"a gradient step on {what} raised "
                            + measured["student_error"], 0.0, {"case": name})
-        reports[name] = judge(weights, biases, X, Y, measured,
-                              float(ctx.setting("gradient", "tolerance", 1e-6)))
+        reports[name] = judge(weights, biases, X, Y, measured, cfg.tolerance)
     singles = [reports[k] for k in reports if k != "batch"]
     batch = reports.get("batch", {"skipped": "not asked for by the rubric"})
     batch_measured = hasattr(batch, "ok")
@@ -162,22 +213,22 @@ def check_gradient(ctx: GradingContext) -> Verdict:
                                for k, v in reports.items()}
     if batch_data is not None:
         details["batch_data"] = batch_data
-    single_ok, single_message = _judge_singles(singles)
-    scale = singles[0].scale
-    if single_ok and scale and scale > 0:
-        ctx.facts["gradient_scale"] = float(scale)
-    weights_conf = {"single_sample": 0.75, "batch": 0.25,
-                    **dict(ctx.setting("gradient", "weights", {}) or {})}
+    # with single samples off (the rubric's choice) the batch alone decides, and gives the scale
+    first = (singles or [batch])[0]
+    single_ok, single_message = _judge_singles(singles or [batch])
+    if single_ok and first.scale and first.scale > 0:
+        ctx.facts.gradient_scale = float(first.scale)
+    shares = cfg.weights
     batch_ok = batch_measured and batch.all_ok
-    total = weights_conf["single_sample"] + (weights_conf["batch"] if batch_measured else 0.0)
-    earned = weights_conf["single_sample"] * single_ok + weights_conf["batch"] * batch_ok
+    total = shares.single_sample * bool(singles) + (shares.batch if batch_measured else 0.0)
+    earned = shares.single_sample * bool(singles) * single_ok + shares.batch * batch_ok
     fraction = round(earned / total, 4) if total > 0 else float(single_ok)
     if single_ok and (batch_ok or not batch_measured):
         note = "" if batch_measured else " (one sample at a time: predict does not take a batch)"
-        convention = f", {singles[0].convention}" if singles[0].convention else ""
+        convention = f", {first.convention}" if first.convention else ""
         return Verdict(PASS, f"the applied gradient is the true gradient in every layer "
-                       f"(scale {scale:.4g}{convention}){note}", 1.0, details)
-    if single_ok:
+                       f"(scale {first.scale:.4g}{convention}){note}", 1.0, details)
+    if single_ok and singles:
         return Verdict(FAIL, f"right for one sample at a time, wrong for a batch of "
                        f"{len(cases['batch'][0])}: {batch.message}", fraction, details)
     return Verdict(FAIL, single_message, fraction, details)
@@ -187,6 +238,9 @@ def _judge_singles(singles: list[Any]) -> tuple[bool, str]:
     """All single-sample diagnoses right, with one shared scale; else the first problem."""
     for report in singles:
         if not report.ok:
+            frozen = _frozen_message(report)
+            if frozen:
+                return False, frozen
             return False, report.message + (f" ({report.hint})" if report.hint else "")
     scales = [r.scale for r in singles]
     spread = max(scales) / min(scales) - 1.0 if min(scales) > 0 else float("inf")
@@ -202,9 +256,25 @@ def _judge_singles(singles: list[Any]) -> tuple[bool, str]:
     return True, ""
 
 
-DEFAULT_EPSILON = 1e-6
-"""The rubric schema's default step; NOTES: central differences through ``predict`` are best
-near h = 1e-5 (error ~1e-10) and still ~1e-9 at 1e-6."""
+def _frozen_message(report: Any) -> str | None:
+    """When every wrong array is one the step never changed although its true gradient is not
+    zero (a layer left out of backprop or update, a TODO), say so plainly, layer by layer."""
+    wrong = [a for a in report.arrays if not a.ok]
+    if not wrong or any(a.moved for a in wrong):
+        return None
+    layers = sorted({a.layer for a in wrong})
+    names = _listed([f"{a.name}" for a in wrong])
+    plural = len(layers) > 1
+    text = (f"{'layers' if plural else 'layer'} {_listed([str(n) for n in layers])} ({names}) "
+            f"never {'change' if plural else 'changes'}: {'their' if plural else 'its'} "
+            "gradient is left at zero, while the true gradient is not")
+    right = sorted({a.layer for a in report.arrays if a.ok})
+    if right:
+        text += (f"; {'layers' if len(right) > 1 else 'layer'} "
+                 f"{_listed([str(n) for n in right])} {'are' if len(right) > 1 else 'is'} right")
+    return text + " (does backprop compute every layer's gradient, and update apply it?)"
+
+
 FD_TOLERANCE = 1e-5
 """The fallback's threshold on the relative error: it leaves room for a student's less careful
 arithmetic and for the differences' own error, while real bugs are 0.05 to 1."""
@@ -220,26 +290,28 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
     nearly equal losses in rounding (an error ~1e-16 / h)."""
     from reference.gradcheck import relative_error
 
-    adapter = ctx.facts["adapter"]
+    adapter = ctx.facts.adapter
     paths = adapter.get("params") or []
     if not paths:
-        return Verdict(FAIL, "no parameter of your network moves when it is trained, so there "
-                       "is no gradient to check", 0.0)
+        return Verdict(FAIL, "predict reads none of your network's arrays, so there are no "
+                       "weights whose gradient could be checked", 0.0)
     X_all, Y_all = generate_XOR_easy()
     pick = 1 + int(ctx.rng("gradient").integers(len(X_all) - 1))
     X, Y = X_all[pick:pick + 1], Y_all[pick:pick + 1].astype(float)
-    h = float(ctx.setting("gradient", "epsilon", DEFAULT_EPSILON))
+    h = ctx.config("gradient").epsilon
     fd = ctx.probe("fd", {"adapter": adapter, "X": X, "Y": Y, "h": h, "seed": ctx.seed})
     failure = probe_failure(fd, "computing finite differences")
     if failure:
         return Verdict(ERROR, failure, 0.0)
     values = fd.result["params"]
     numeric = [(p - m) / (2 * h) for p, m in zip(fd.result["plus"], fd.result["minus"])]
-    lr = float(ctx.setting("gradient", "learning_rates", LEARNING_RATES)[0])
+    lr = ctx.config("gradient").learning_rates[0]
     step = ctx.probe("steps", {"adapter": adapter, "params": values, "X": X, "Y": Y,
                                "lrs": [lr], "seed": ctx.seed})
     failure = probe_failure(step, "taking a gradient step")
     if failure:
+        if not step.answered:
+            ctx.facts.step_failure = failure
         return Verdict(ERROR, failure, 0.0)
     run = step.result["runs"][0]
     if "error" in run:
@@ -253,6 +325,16 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
               zip(paths, applied, numeric)]
     details = {"method": "central differences through predict", "epsilon": h,
                "tolerance": FD_TOLERANCE, "scale": scale, "arrays": arrays, "sample": pick}
+    frozen = [path for path, a, n in zip(paths, applied, numeric)
+              if not np.any(a) and np.linalg.norm(n) > 0]
+    if frozen:
+        details["never_changes"] = frozen
+        return Verdict(FAIL, f"{_listed(frozen)} never {'change' if len(frozen) > 1 else 'changes'}"
+                       f": {'their' if len(frozen) > 1 else 'its'} gradient is left at zero, "
+                       "though predict reads "
+                       f"{'them' if len(frozen) > 1 else 'it'} and the MSE depends on "
+                       f"{'them' if len(frozen) > 1 else 'it'} (checked by finite differences "
+                       "through predict)", 0.0, details)
     wrong = [a for a in arrays if a["rel_error"] > FD_TOLERANCE]
     if scale > 0 and not wrong:
         return Verdict(PASS, f"the applied step equals the gradient of the MSE in every array "
@@ -266,3 +348,7 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
                    f"expected a relative error below {FD_TOLERANCE:g} against central "
                    f"differences through predict (step {h:g}), after the shared scale "
                    f"{scale:.4g}", 0.0, details)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

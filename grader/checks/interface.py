@@ -2,18 +2,26 @@
 
 Measurement: the ``interface`` probe tries the candidate classes (the lab's name first, then the
 rubric's aliases, then any class with a forward and a backward method), each constructor form
-the rubric allows, and watches one predict/backprop/update to tell parameters from cached
-activations.  Then every parameter layout the shapes allow is tried against the reference's
-forward pass on the same weights, to learn how this student stores the network.
+the rubric allows, each construction seeded from the grading seed.  It learns how to call the
+network from the signatures, and which arrays are its parameters from ``predict`` alone: the
+arrays predict reads, found at the grader's test values (never from whether the student's own
+initialisation happens to move in a step).  Then every parameter layout the shapes allow is
+tried against the reference's forward pass on the same weights, to learn how this student
+stores the network.
 
-Judgement: full points for the lab's own interface (``NN(dim=[2, 3, 3, 1])``, ``predict``,
-``backprop``, ``update(lr)``); a student who named things differently loses only the rubric's
-alias share, and every other check runs through the adapter found.
+Judgement: the class, its construction and its methods' names and signatures, nothing else.
+Full points for the lab's own interface (``NN(dim=[2, 3, 3, 1])``, ``predict``, ``backprop``,
+``update(lr)``); a student who named things differently loses only the rubric's alias share,
+and every other check runs through the adapter found.  A predict that raises or reads no
+weights, a backprop or update that crashes, exits or hangs, cost the checks that use them
+(``forward``, ``gradient``, training), not this one.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+
+import itertools
 from typing import Any
 
 import numpy as np
@@ -21,37 +29,86 @@ import numpy as np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout, candidate_layouts
+from grader.rubric import CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
 
+
+@dataclass(frozen=True)
+class MethodNames:
+    """``[checks.interface.methods]``: accepted method names per role; the first is the lab's."""
+
+    forward: tuple[str, ...] = setting(
+        ("predict", "forward", "feed_forward", "forwardPass", "feedforward"),
+        "Names of the forward pass (the lab's: predict).", nonempty=True, valid=IDENTIFIER)
+    backward: tuple[str, ...] = setting(
+        ("backprop", "backward", "back_propagation", "backwardPass", "backpropagation"),
+        "Names of the backward pass (the lab's: backprop).", nonempty=True, valid=IDENTIFIER)
+    update: tuple[str, ...] = setting(
+        ("update", "step", "update_weights"), "Names of the weight update (the lab's: update).",
+        nonempty=True, valid=IDENTIFIER)
+
+
+@dataclass(frozen=True)
+class InterfaceCheck(CheckConfig):
+    """``[checks.interface]``: the network class is found and constructed."""
+
+    class_names: tuple[str, ...] = setting(
+        ("NN",), "The lab's class names.", nonempty=True, valid=IDENTIFIER)
+    class_aliases: tuple[str, ...] = setting(
+        ("Dense", "Net", "NeuralNetwork", "SimpleNet", "Model", "MLP", "Network"),
+        "Other class names looked for, in order, when no class has a lab name.",
+        valid=IDENTIFIER)
+    any_class_name: bool = setting(
+        True, "Accept, after the names above, any class with a method for every role.")
+    methods: MethodNames = setting(factory=MethodNames, help="Method names per role.")
+    dim: tuple[int, ...] = setting(
+        (2, 3, 3, 1), "The architecture the network is built with: inputs, two hidden "
+                      "layers, output.", nonempty=True, minimum=1)
+    constructor_forms: tuple[str, ...] = setting(
+        ("dim=", "positional", "layers=", "sizes=", "layer_sizes=", "dims=", "none"),
+        "How the class may be constructed with `dim`, tried in order: 'name=' passes it as "
+        "that keyword, 'positional' as the first argument, 'none' calls the class without "
+        "arguments (an architecture fixed in the code). The first form is the lab's.",
+        nonempty=True, valid=CONSTRUCTOR_FORM)
+    class_alias_credit: float = setting(
+        1.0, "Fraction of the check's points when the class is found under an alias or by "
+             "its methods rather than by a lab name.", minimum=0, maximum=1)
+    alias_credit: float = setting(
+        0.5, "Fraction of the check's points when a method or the constructor form is not "
+             "the lab's (first) one. With several aliases, the lowest credit applies.",
+        minimum=0, maximum=1)
+
+    def discovery_names(self) -> dict[str, tuple]:
+        """The names that mark a submission's main file (:func:`grader.discover.discover`'s
+        keyword arguments), so that a multi-file submission whose class is ``Net`` with
+        ``forward`` is read from the file the checks will look in."""
+        return {"main_class_names": tuple(self.class_names),
+                "main_class_aliases": tuple(self.class_aliases),
+                "main_method_names": (tuple(self.methods.forward), tuple(self.methods.backward),
+                                      tuple(self.methods.update))}
+
+
 LAB_DIMS = [2, 3, 3, 1]
-DEFAULTS = {
-    "class_names": ["NN"],
-    "class_aliases": ["Dense", "Net", "NeuralNetwork", "SimpleNet", "Model", "MLP", "Network"],
-    "any_class_name": True,
-    "methods": {"forward": ["predict", "forward", "feed_forward", "forwardPass", "feedforward"],
-                "backward": ["backprop", "backward", "back_propagation", "backwardPass",
-                             "backpropagation"],
-                "update": ["update", "step", "update_weights"]},
-    "constructor_forms": ["dim=", "positional", "layers=", "sizes=", "layer_sizes=", "dims=",
-                          "none"],
-    "class_alias_credit": 1.0,
-    "alias_credit": 0.5,
-    "dim": LAB_DIMS,
-}
 LAB_FORMS = ("dim=", "positional")
 """``NN(dim=[2, 3, 3, 1])`` and ``NN([2, 3, 3, 1])`` are the lab's own call."""
 
 
-def conf(ctx: GradingContext, key: str) -> Any:
-    return ctx.setting("interface", key, DEFAULTS[key])
+def conf(ctx: GradingContext) -> InterfaceCheck:
+    """This check's rubric settings."""
+    return ctx.config("interface")
+
+
+def role_names(cfg: InterfaceCheck, role: str) -> list[str]:
+    """The accepted method names of a role (forward, backward, update), the lab's first."""
+    return list(getattr(cfg.methods, role))
 
 
 def constructor_forms(ctx: GradingContext) -> list[dict[str, Any]]:
     """The rubric's constructor forms as calls: ``"dim="`` -> ``NN(dim=[2, 3, 3, 1])``,
     ``"positional"`` -> ``NN([2, 3, 3, 1])``, ``"none"`` -> ``NN()``."""
-    dims = list(conf(ctx, "dim"))
+    dims = list(conf(ctx).dim)
     forms = []
-    for form in conf(ctx, "constructor_forms"):
+    for form in conf(ctx).constructor_forms:
         if form == "positional":
             forms.append({"args": [dims], "form": form})
         elif form == "none":
@@ -62,16 +119,19 @@ def constructor_forms(ctx: GradingContext) -> list[dict[str, Any]]:
 
 
 MATCH_TOLERANCE = 1e-6
+"""A layout is confirmed when predict equals the reference forward pass on the test weights
+within this (relative to max(1, |reference|)): any correct predict agrees to ~1e-15, and a wrong
+layout differs by far more."""
 
 
 def candidates(ctx: GradingContext) -> list[str]:
     """Class names to try, in order: the lab's, the aliases, then duck-typed ones."""
     loaded = ctx.loaded.classes if ctx.loaded else {}
-    names, aliases = conf(ctx, "class_names"), conf(ctx, "class_aliases")
-    forward = set(conf(ctx, "methods")["forward"])
-    backward = set(conf(ctx, "methods")["backward"])
+    cfg = conf(ctx)
+    names, aliases = cfg.class_names, cfg.class_aliases
+    forward, backward = set(role_names(cfg, "forward")), set(role_names(cfg, "backward"))
     ordered = [n for n in [*names, *aliases] if n in loaded]
-    if conf(ctx, "any_class_name"):
+    if cfg.any_class_name:
         ordered += sorted(n for n, info in loaded.items() if n not in ordered
                           and forward & set(info.get("methods", []))
                           and backward & set(info.get("methods", [])))
@@ -95,7 +155,8 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
     for layout in layouts:
         weights, biases = conditioned_weights(rng, LAB_DIMS, layout.has_bias)
         step = ctx.probe("forward", {"adapter": {**adapter, "params": layout.paths},
-                                     "params": layout.to_student(weights, biases), "X": X})
+                                     "params": layout.to_student(weights, biases), "X": X,
+                                     "seed": ctx.seed})
         obs = step.result if step.ok else {}
         if "batch" not in obs and "singles" not in obs:
             error = obs.get("batch_error") or obs.get("single_error") or {}
@@ -112,7 +173,7 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
             tried.append({"layout": layout.describe(), "max_abs_diff": diff,
                           "x": X[worst].tolist(), "expected": expected[worst].tolist(),
                           "got": got[worst].tolist()})
-            if diff < float(ctx.setting("forward", "tolerance", MATCH_TOLERANCE)):
+            if diff < MATCH_TOLERANCE:
                 return layout, {"tried": tried, "labels": False}
             labels = (expected >= 0.5).astype(float)
             if np.array_equal(got, labels) and not np.array_equal(labels, expected):
@@ -122,34 +183,32 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
     return None, {"tried": tried}
 
 
-def frozen_layout(ctx: GradingContext, adapter: dict[str, Any], chosen: dict[str, Any]
-                  ) -> tuple[Layout | None, dict[str, Any]]:
-    """For a network whose step moves nothing: the arrays it holds that predict does not
-    overwrite, taken as the weights if predict computes the forward pass from them.  Then the
-    other checks can say what is wrong (the step) and what is right (the forward pass); if
-    predict ignores them, the forward check says that instead (``frozen_mismatch``)."""
-    frozen = [(path, shape) for path, shape in chosen.get("arrays", {}).items()
-              if path not in chosen.get("cached", [])]
-    # besides the weights, a network may hold gradient buffers of the same shapes: try every
-    # container (weights[...], dW[...], the plain attributes W1, b1, ...) on its own too
-    groups: dict[str, list[tuple[str, Any]]] = {}
-    for path, shape in frozen:
-        root = re.split(r"[\[.]", path, maxsplit=1)[0] if re.search(r"[\[.]", path) else ""
-        groups.setdefault(root, []).append((path, shape))
-    layouts = [layout for group in [frozen, *groups.values()]
-               for layout in candidate_layouts(group, LAB_DIMS)]
+MAX_SUBSET_SEARCH = 8
+"""Up to this many arrays read by predict, subsets of them are tried too when all of them fit
+no layout; beyond it, the network is too unlike the lab's to guess which are the layers."""
+
+
+def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[str, Any]]
+                ) -> tuple[Layout | None, dict[str, Any]]:
+    """The layout of the arrays predict reads, confirmed against the reference forward pass.
+
+    All of them first; if their shapes fit no layout (predict also reads, say, a constant
+    scaling array), the largest subsets whose shapes fit the lab's layers."""
+    layouts = candidate_layouts(reads, LAB_DIMS)
+    if not layouts and len(reads) <= MAX_SUBSET_SEARCH:
+        for size in range(len(reads) - 1, len(LAB_DIMS) - 2, -1):
+            layouts = [layout for group in itertools.combinations(reads, size)
+                       for layout in candidate_layouts(list(group), LAB_DIMS)]
+            if layouts:
+                break
     if not layouts:
         return None, {}
-    layout, evidence = confirm_layout(ctx, adapter, layouts)
-    if layout is not None:
-        adapter["params"] = list(layout.paths)
-        evidence["frozen"] = True
-    else:
-        ctx.facts["frozen_mismatch"] = evidence.get("tried", [])
-    return layout, evidence
+    return confirm_layout(ctx, adapter, layouts)
 
 
-@register("interface", summary="a class with predict, backprop and update constructs")
+@register("interface", config=InterfaceCheck,
+          writes=("adapter", "layout", "predict_labels", "predict_ignores_arrays"),
+          summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
     names = candidates(ctx)
     if not names:
@@ -157,10 +216,10 @@ def check_interface(ctx: GradingContext) -> Verdict:
             else "no classes"
         return Verdict(FAIL, "no class NN with predict, backprop and update was found "
                        f"(your code defines: {defined})", 0.0, {"candidates": []})
-    roles = {role: list(conf(ctx, "methods")[role]) for role in ("forward", "backward", "update")}
+    roles = {role: role_names(conf(ctx), role) for role in ("forward", "backward", "update")}
     step = ctx.probe("interface", {
         "candidates": names, "roles": roles, "ctor_forms": constructor_forms(ctx),
-        "sample_x": [[0.2, 0.7]], "sample_y": [[1.0]], "lr": 0.5})
+        "sample_x": [[0.2, 0.7]], "seed": ctx.seed})
     failure = probe_failure(step, "constructing your network")
     if failure:
         return Verdict(ERROR, failure, 0.0, {"candidates": names})
@@ -172,55 +231,26 @@ def check_interface(ctx: GradingContext) -> Verdict:
         return Verdict(ERROR if errors else FAIL,
                        "your network could not be constructed: " + "; ".join(errors or names),
                        0.0, {"candidates": names, "attempts": len(attempts)})
-    for problem in ("error", "step_error"):
-        if problem in chosen:
-            what = "predict" if problem == "error" else "backprop/update"
-            return Verdict(ERROR, f"{chosen['class']}.{what} raised "
-                           f"{describe_student_error(chosen[problem])}", 0.0, _details(chosen))
-    still = "" if chosen.get("params") else \
-        "; but a predict/backprop/update step changed no weights, so nothing can learn"
     adapter = {"class": chosen["class"], "ctor": chosen["ctor"],
                "forward": chosen["methods"]["forward"], "backward": chosen["methods"]["backward"],
                "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
                "backward_lr": chosen["backward_lr"], "lr_attr": chosen.get("lr_attr"),
                "backward_cache": chosen.get("backward_cache", False),
                "input": chosen["input"], "params": [p["path"] for p in chosen["params"]]}
-    ctx.facts["adapter"] = adapter
-    layouts = candidate_layouts([(p["path"], p["shape"]) for p in chosen["params"]], LAB_DIMS)
-    layout, evidence = confirm_layout(ctx, adapter, layouts) if layouts else (None, {})
-    if not chosen.get("params"):
-        layout, evidence = frozen_layout(ctx, adapter, chosen)
-    ctx.facts["layout"] = layout
-    ctx.facts["predict_labels"] = evidence.get("labels", False)
+    ctx.facts.adapter = adapter
+    reads = [(p["path"], p["shape"]) for p in chosen["params"]]
+    layout, evidence = find_layout(ctx, adapter, reads) if reads else (None, {})
+    if layout is not None:
+        adapter["params"] = list(layout.paths)
+    ctx.facts.layout = layout
+    ctx.facts.predict_labels = evidence.get("labels", False)
+    ctx.facts.predict_ignores_arrays = None if reads or "error" in chosen else \
+        {**chosen.get("sensitivity", {}), "held": sorted(chosen.get("arrays", {}))}
     details = _details(chosen)
     details["layout"] = layout.describe() if layout else None
     details["layout_evidence"] = evidence.get("tried", [])
-    lab_class = chosen["class"] in conf(ctx, "class_names")
-    lab_methods = [chosen["methods"]["forward"], chosen["methods"]["backward"],
-                   chosen["methods"].get("update")] == \
-        [conf(ctx, "methods")[role][0] for role in ("forward", "backward", "update")]
-    lab_ctor = chosen["ctor"].get("form") in LAB_FORMS
-    credits, differences = [], []
-    if not lab_class:
-        differences.append(f"the class is named {chosen['class']}, not "
-                           f"{conf(ctx, 'class_names')[0]}")
-        credits.append(float(conf(ctx, "class_alias_credit")))
-    if not lab_methods:
-        m = chosen["methods"]
-        differences.append(f"the methods are {m['forward']}/{m['backward']}/"
-                           f"{m.get('update') or '(no update)'}, not predict/backprop/update")
-        credits.append(float(conf(ctx, "alias_credit")))
-    if not lab_ctor:
-        differences.append(f"it is constructed as {chosen['class']}({_form(chosen['ctor'])}), "
-                           "not NN(dim=[2, 3, 3, 1])")
-        credits.append(float(conf(ctx, "alias_credit")))
-    if chosen.get("update_lr") is False and chosen["methods"].get("update"):
-        differences.append("update() takes no learning rate")
-        credits.append(float(conf(ctx, "alias_credit")))
-    where = f"; parameters: {layout.describe()}" if layout else \
-        "; its parameters do not map onto the lab's layers, so some checks compare less"
-    if not chosen.get("params"):
-        where = still
+    credits, differences = _differences(ctx, chosen)
+    where = _parameters_in_words(chosen, layout)
     if not differences:
         return Verdict(PASS, f"{chosen['class']}(dim=[2, 3, 3, 1]) with predict, backprop and "
                        f"update{where}", 1.0, details)
@@ -228,6 +258,50 @@ def check_interface(ctx: GradingContext) -> Verdict:
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, under other names: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
+
+
+def _differences(ctx: GradingContext, chosen: dict[str, Any]) -> tuple[list[float], list[str]]:
+    """Where the class differs from the lab's interface, each with the rubric's credit."""
+    cfg = conf(ctx)
+    lab_class = chosen["class"] in cfg.class_names
+    lab_methods = [chosen["methods"]["forward"], chosen["methods"]["backward"],
+                   chosen["methods"].get("update")] == \
+        [role_names(cfg, role)[0] for role in ("forward", "backward", "update")]
+    lab_ctor = chosen["ctor"].get("form") in LAB_FORMS
+    credits, differences = [], []
+    if not lab_class:
+        differences.append(f"the class is named {chosen['class']}, not "
+                           f"{cfg.class_names[0]}")
+        credits.append(cfg.class_alias_credit)
+    if not lab_methods:
+        m = chosen["methods"]
+        differences.append(f"the methods are {m['forward']}/{m['backward']}/"
+                           f"{m.get('update') or '(no update)'}, not predict/backprop/update")
+        credits.append(cfg.alias_credit)
+    if not lab_ctor:
+        differences.append(f"it is constructed as {chosen['class']}({_form(chosen['ctor'])}), "
+                           "not NN(dim=[2, 3, 3, 1])")
+        credits.append(cfg.alias_credit)
+    if chosen.get("update_lr") is False and chosen["methods"].get("update"):
+        differences.append("update() takes no learning rate")
+        credits.append(cfg.alias_credit)
+    return credits, differences
+
+
+def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
+    """The end of the interface message: where the weights are, or why none were found.  A
+    predict that raises or reads no array is the forward check's verdict, not this one's."""
+    if "error" in chosen:
+        return (f"; but {chosen['methods']['forward']} raised "
+                f"{describe_student_error(chosen['error'])} (the forward check reports it)")
+    if not chosen.get("params"):
+        held = len(chosen.get("arrays", {}))
+        return (f"; but {chosen['methods']['forward']} reads none of the {held} arrays your "
+                "network holds" if held else "; but your network holds no weight arrays "
+                "(NumPy float arrays)") + " (the forward check reports it)"
+    if layout is not None:
+        return f"; parameters: {layout.describe()}"
+    return "; its parameters do not map onto the lab's layers, so some checks compare less"
 
 
 def _form(ctor: dict[str, Any]) -> str:
@@ -240,7 +314,4 @@ def _form(ctor: dict[str, Any]) -> str:
 def _details(chosen: dict[str, Any]) -> dict[str, Any]:
     return {"class": chosen["class"], "constructor": _form(chosen["ctor"]),
             "methods": chosen.get("methods"), "input": chosen.get("input"),
-            "parameters": chosen.get("params", []),
-            "gradient_buffers": chosen.get("gradient_buffers", []),
-            "optimizer_state": chosen.get("optimizer_state", []),
-            "cached": chosen.get("cached", [])}
+            "parameters": chosen.get("params", []), "cached": chosen.get("cached", [])}

@@ -13,6 +13,8 @@ with its file and line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import ast
 import sys
 from pathlib import Path
@@ -20,15 +22,39 @@ from typing import Any, Iterator
 
 from grader.checks.base import FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, probe_failure
+from grader.rubric import MODULE, MODULE_GROUPS, STDLIB, CheckConfig, setting
 
-DEFAULT_ALLOWED = ("numpy", "matplotlib", "mpl_toolkits", "pylab", "@stdlib")
+
+@dataclass(frozen=True)
+class NumpyOnlyCheck(CheckConfig):
+    """``[checks.numpy_only]``: only NumPy, matplotlib and the standard library are imported."""
+
+    allowed: tuple[str, ...] = setting(
+        ("numpy", "matplotlib", "mpl_toolkits", "pylab", STDLIB),
+        f"Top-level modules a submission may import; {STDLIB} stands for the whole standard "
+        "library. A module is allowed when it or a package it is part of is listed.",
+        nonempty=True, valid=MODULE)
+
+    def allows(self, module: str) -> bool:
+        """Whether importing ``module`` (dotted or not) is allowed."""
+        parts = module.split(".")
+        names = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        for entry in self.allowed:
+            if entry in MODULE_GROUPS:
+                if parts[0] in MODULE_GROUPS[entry]:
+                    return True
+            elif entry in names:
+                return True
+        return False
+
+
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 MAX_SOURCE_BYTES = 2_000_000
 
 
 def allowed_modules(spec: Any) -> tuple[set[str], bool]:
     """The rubric's allowed list as (names, whether the standard library is allowed)."""
-    names = set(spec or DEFAULT_ALLOWED)
+    names = set(spec)
     return {n for n in names if not n.startswith("@")}, "@stdlib" in names
 
 
@@ -80,9 +106,9 @@ def source_units(root: Path, sources: list[str]) -> Iterator[tuple[str, str]]:
             continue
 
 
-@register("numpy_only", summary="imports only NumPy, the standard library and matplotlib")
+@register("numpy_only", config=NumpyOnlyCheck, summary="imports only NumPy, the standard library and matplotlib")
 def check_numpy_only(ctx: GradingContext) -> Verdict:
-    allowed, stdlib_ok = allowed_modules(ctx.setting("numpy_only", "allowed"))
+    allowed, stdlib_ok = allowed_modules(ctx.config("numpy_only").allowed)
     own = {Path(s).stem for s in ctx.sources} | {Path(s).parts[0] for s in ctx.sources
                                                 if len(Path(s).parts) > 1}
 

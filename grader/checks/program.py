@@ -13,16 +13,48 @@ last line crashes on NumPy >= 2.4; that crash gets a precise, friendly explanati
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
 from grader.load import EXECUTE, load_files
+from grader.rubric import CheckConfig, setting, weights_problems
 
-DEFAULTS = {"time_budget_s": 60.0, "require_loss": True, "require_accuracy": True,
-            "min_figures": 2, "timeout_keeps_run_share": True,
-            "weights": {"runs": 0.5, "loss": 0.15, "accuracy": 0.15, "figures": 0.2}}
+
+@dataclass(frozen=True)
+class ProgramWeights:
+    """``[checks.program.weights]``: partial credit of the program check (sums to 1)."""
+
+    runs: float = setting(0.5, "Share for running to completion within the budget.",
+                          minimum=0, maximum=1)
+    loss: float = setting(0.15, "Share for printing the training loss.", minimum=0, maximum=1)
+    accuracy: float = setting(0.15, "Share for printing the accuracy.", minimum=0, maximum=1)
+    figures: float = setting(0.2, "Share for drawing the figures.", minimum=0, maximum=1)
+
+
+@dataclass(frozen=True)
+class ProgramCheck(CheckConfig):
+    """``[checks.program]``: the student's own program, run whole."""
+
+    time_budget_s: float = setting(60.0, "Wall-clock seconds the program may run.", above=0)
+    require_loss: bool = setting(True, "The program must print the training loss.")
+    require_accuracy: bool = setting(True, "The program must print the accuracy.")
+    min_figures: int = setting(2, "Figures it must draw (predictions vs ground truth, "
+                                  "learning curve).", minimum=0)
+    timeout_keeps_run_share: bool = setting(
+        True, "A program stopped by the time budget still earns the 'runs' share when it had "
+              "printed a training loss by then (it was training, not stuck or broken).")
+    weights: ProgramWeights = setting(factory=ProgramWeights, help="Partial credit.")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from weights_problems(self.weights, {"loss": self.require_loss,
+                                                    "accuracy": self.require_accuracy,
+                                                    "figures": self.min_figures > 0})
+
+
 LOSS_LINE = re.compile(r"loss\D{0,20}\d", re.IGNORECASE)
 ACCURACY_LINE = re.compile(r"acc(uracy)?\D{0,20}\d", re.IGNORECASE)
 SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
@@ -32,16 +64,17 @@ TRAP_MESSAGE = (
     "(\"{error}\"); write `int(nn.predict(x.reshape(1, -1)).item() >= 0.5)` instead")
 
 
-@register("program", summary="the student's own program runs, prints loss and accuracy, draws")
+@register("program", config=ProgramCheck, writes=("program_figures",),
+          summary="the student's own program runs, prints loss and accuracy, draws")
 def check_program(ctx: GradingContext) -> Verdict:
-    conf = {**DEFAULTS, **dict(ctx.settings.get("program", {}))}
-    weights = {**DEFAULTS["weights"], **dict(conf.get("weights", {}))}
-    budget = float(conf["time_budget_s"])
+    conf: ProgramCheck = ctx.config("program")
+    weights = asdict(conf.weights)
+    budget = float(conf.time_budget_s)
     assert ctx.sandbox is not None
     settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
                                             submission_timeout=budget * 2 + 30)
-    run = load_files(ctx.files_root, ctx.main, ctx.kind, settings, EXECUTE)
-    ctx.facts["program_figures"] = list(run.figures)
+    run = load_files(ctx.files_root, ctx.main, ctx.kind, settings, EXECUTE, seed=ctx.seed)
+    ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []
     trap = [e for e in run.errors if SCALAR_TRAP in e]
@@ -59,17 +92,17 @@ def check_program(ctx: GradingContext) -> Verdict:
     # keeps the share for running
     printing = bool(LOSS_LINE.search(stdout))
     runs = not problems or (timed_out and not trap and printing
-                            and bool(conf["timeout_keeps_run_share"]))
+                            and bool(conf.timeout_keeps_run_share))
     earned: dict[str, float] = {"runs": weights["runs"] if runs else 0.0}
-    if printing or not conf["require_loss"]:
+    if printing or not conf.require_loss:
         earned["loss"] = weights["loss"]
     else:
         problems.append("it does not print the loss during training")
-    if ACCURACY_LINE.search(stdout) or not conf["require_accuracy"]:
+    if ACCURACY_LINE.search(stdout) or not conf.require_accuracy:
         earned["accuracy"] = weights["accuracy"]
     else:
         problems.append("it does not print the accuracy")
-    wanted = int(conf["min_figures"])
+    wanted = int(conf.min_figures)
     if len(run.figures) >= wanted:
         earned["figures"] = weights["figures"]
     else:
@@ -82,6 +115,6 @@ def check_program(ctx: GradingContext) -> Verdict:
     if not problems:
         return Verdict(PASS, f"runs to completion within {budget:g} s, prints the loss and "
                        f"the accuracy, and draws {len(run.figures)} figures", 1.0, details)
-    # DESIGN: ``error`` when the student's code raised, hung or crashed during the check
+    # docs/design.md: ``error`` when the student's code raised, hung or crashed during the check
     status = ERROR if (trap or timed_out or run.errors) else FAIL
     return Verdict(status, "; ".join(problems), fraction, details)

@@ -24,8 +24,8 @@ accuracy are judged at the same moment (NOTES: either alone lets broken networks
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -34,20 +34,82 @@ from grader.checks.context import GradingContext, describe_student_error, probe_
 from grader.layout import Layout
 from grader.reference_runs import (ReferenceRun, convergence_profile, plan_restarts,
                                    reference_run, task_data)
+from grader.rubric import CheckConfig, setting, weights_problems
 from reference.lab1 import LAB_DIM
 
-DEFAULTS = {
-    "train_linear": {"lr": 0.8, "loss_threshold": 0.04, "accuracy_threshold": 1.0,
-                     "held_out_accuracy_threshold": 0.95, "max_steps": 200_000, "attempts": 5,
-                     "failure_probability": 1e-3, "time_budget_s": 30.0,
-                     "total_time_budget_s": 120.0, "training_points": 100, "held_out_points": 100,
-                     "weights": {"converged": 0.5, "accuracy": 0.5}},
-    "train_xor": {"lr": 0.8, "loss_threshold": 0.04, "accuracy_threshold": 1.0,
-                  "held_out_accuracy_threshold": 0.0, "max_steps": 200_000, "attempts": 30,
-                  "failure_probability": 1e-3, "time_budget_s": 30.0,
-                  "total_time_budget_s": 300.0, "training_points": 21, "held_out_points": 0,
-                  "weights": {"converged": 0.5, "accuracy": 0.5}},
-}
+
+@dataclass(frozen=True)
+class TrainWeights:
+    """``[checks.train_*.weights]``: partial credit of a training check (sums to 1)."""
+
+    converged: float = setting(0.5, "Share for converging: every sample's loss below the "
+                                    "threshold.", minimum=0, maximum=1)
+    accuracy: float = setting(0.5, "Share for reaching the accuracy threshold.",
+                              minimum=0, maximum=1)
+
+
+@dataclass(frozen=True)
+class TrainCheck(CheckConfig):
+    """``[checks.train_linear]``, ``[checks.train_xor]``: the grader trains the student's network
+    with the lab's per-sample loop, through the student's own methods."""
+
+    lr: float = setting(0.8, "Learning rate (the lab's).", above=0)
+    loss_threshold: float = setting(
+        0.04, "Training stops when every sample's loss is below this (the lab's criterion).",
+        above=0)
+    accuracy_threshold: float = setting(1.0, "Accuracy needed on the training points.",
+                                        minimum=0, maximum=1)
+    held_out_accuracy_threshold: float = setting(
+        0.95, "Accuracy needed on the held-out points (when held_out_points > 0).",
+        minimum=0, maximum=1)
+    max_steps: int = setting(200_000, "Per-sample updates allowed per attempt.", minimum=1)
+    attempts: int = setting(
+        30, "Most initialisations tried (1: no restart) when the student's own "
+            "initialisation is used, because the parameters map onto no known layout. Within "
+            "this cap, the attempts and their steps are sized from the reference's measured "
+            "convergence so that a correct network fails less often than "
+            "failure_probability. Starting from weights the reference is known to converge "
+            "from needs one attempt.", minimum=1)
+    failure_probability: float = setting(
+        1e-3, "Largest accepted chance that a correct network started from its own "
+              "initialisation fails every attempt.", above=0, maximum=0.5)
+    time_budget_s: float = setting(30.0, "Wall-clock seconds per attempt.", above=0)
+    total_time_budget_s: float = setting(
+        300.0, "Wall-clock seconds for all attempts together; attempts left when it runs out "
+               "are not made (a broken network would otherwise spend attempts x "
+               "time_budget_s).", above=0)
+    training_points: int = setting(21, "Points trained on.", minimum=1)
+    held_out_points: int = setting(
+        0, "Fresh points the held-out accuracy is measured on (0: none).", minimum=0)
+    weights: TrainWeights = setting(factory=TrainWeights, help="Partial credit.")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from weights_problems(self.weights, {})
+
+
+@dataclass(frozen=True)
+class LinearTrainCheck(TrainCheck):
+    """``[checks.train_linear]``: training on ``generate_linear()``."""
+
+    max_steps: int = setting(50_000, "Per-sample updates allowed per attempt.", minimum=1)
+    attempts: int = setting(
+        5, "Most initialisations tried (1: no restart) when the student's own "
+           "initialisation is used (see train_xor's attempts).", minimum=1)
+    total_time_budget_s: float = setting(
+        120.0, "Wall-clock seconds for all attempts together.", above=0)
+    training_points: int = setting(100, "Points of generate_linear(n) trained on.", minimum=1)
+    held_out_points: int = setting(100, "Fresh points the held-out accuracy is measured on.",
+                                   minimum=0)
+
+
+@dataclass(frozen=True)
+class XorTrainCheck(TrainCheck):
+    """``[checks.train_xor]``: training on ``generate_XOR_easy()`` (its 21 fixed points)."""
+
+    training_points: int = setting(21, "Points of generate_XOR_easy() (always 21).",
+                                   minimum=21, maximum=21)
+
+
 OWN_INIT_STEP_MARGIN = 1.1
 """Room above the restart plan's steps: a student's initialisation need not be drawn exactly
 as the reference's."""
@@ -69,18 +131,22 @@ def judge_predictions(prediction: Any, Y: np.ndarray) -> tuple[float, float, flo
 
 
 def _train_check(task: str, ctx: GradingContext) -> Verdict:
-    conf = {**DEFAULTS[task], **dict(ctx.settings.get(task, {}))}
-    weights = {**DEFAULTS[task]["weights"], **dict(conf.get("weights", {}))}
-    threshold = float(conf["loss_threshold"])
-    X, Y, X_eval, Y_eval = task_data(task, ctx.seed, int(conf["training_points"]),
-                                     int(conf["held_out_points"]))
-    layout = ctx.facts.get("layout")
-    scale = float(ctx.facts.get("gradient_scale") or 1.0)
-    lr = float(conf["lr"]) / scale if scale > 0 else float(conf["lr"])
-    adapter = ctx.facts["adapter"]
+    conf: TrainCheck = ctx.config(task)
+    weights = asdict(conf.weights)
+    threshold = float(conf.loss_threshold)
+    X, Y, X_eval, Y_eval = task_data(task, ctx.seed, int(conf.training_points),
+                                     int(conf.held_out_points))
+    layout = ctx.facts.layout
+    scale = float(ctx.facts.gradient_scale or 1.0)
+    lr = float(conf.lr) / scale if scale > 0 else float(conf.lr)
+    adapter = ctx.facts.adapter
     details: dict[str, Any] = {"lr": lr, "data_points": len(X)}
-    ref = reference_run(task, ctx.seed, len(X), float(conf["lr"]), layout.has_bias,
-                        int(conf["max_steps"])) if layout is not None else None
+    if ctx.facts.step_failure:
+        # each attempt would wait for the same dead or endless step until its budget ran out
+        return Verdict(ERROR, f"not trained: {ctx.facts.step_failure} (in the gradient "
+                       "check), and training takes thousands of such steps", 0.0, details)
+    ref = reference_run(task, ctx.seed, len(X), float(conf.lr), layout.has_bias,
+                        int(conf.max_steps)) if layout is not None else None
     attempts: list[dict[str, Any]] = []
     if ref is not None:
         plans, needed = _reference_starts(ref, layout, ctx, conf, len(X), details)
@@ -90,10 +156,10 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
     earned_by_attempt: list[float] = []
     successes = 0
     for plan in plans:
-        seconds = min(float(conf["time_budget_s"]),
-                      float(conf["total_time_budget_s"]) - (time.monotonic() - started))
+        seconds = min(float(conf.time_budget_s),
+                      float(conf.total_time_budget_s) - (time.monotonic() - started))
         if seconds <= 0:
-            details["out_of_time"] = (f"the {float(conf['total_time_budget_s']):g} s for all "
+            details["out_of_time"] = (f"the {float(conf.total_time_budget_s):g} s for all "
                                       f"attempts ran out after {len(attempts)} attempt(s)")
             break
         step = ctx.probe("train", {
@@ -136,14 +202,14 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         # a correct network), so they are not held to it; they must classify correctly
         last = np.asarray(obs.get("last_losses", []), dtype=float).reshape(-1)
         lab_rule = last.size == len(X) and bool(np.all(last < threshold))
-        accurate = accuracy >= float(conf["accuracy_threshold"])
+        accurate = accuracy >= float(conf.accuracy_threshold)
         attempt.update({"worst_loss": worst, "mean_loss": mean, "accuracy": accuracy,
                         "last_pass_worst_loss": float(last.max()) if last.size else None,
                         "converged": lab_rule})
         if X_eval is not None:
             _, _, heldout = judge_predictions(obs["eval_prediction"], Y_eval)
             attempt["heldout_accuracy"] = heldout
-            accurate = accurate and heldout >= float(conf["held_out_accuracy_threshold"])
+            accurate = accurate and heldout >= float(conf.held_out_accuracy_threshold)
         earned = weights["converged"] * lab_rule + weights["accuracy"] * accurate
         earned_by_attempt.append(earned / max(sum(weights.values()), 1e-9))
         attempt["passed"] = bool(lab_rule and accurate)
@@ -162,7 +228,7 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
 
 
 def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
-                      conf: dict[str, Any], points: int, details: dict[str, Any]
+                      conf: TrainCheck, points: int, details: dict[str, Any]
                       ) -> tuple[list[dict[str, Any]], int]:
     """Training plans from the reference's robust starts, and how many must succeed.
 
@@ -170,13 +236,13 @@ def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
     it follows its own path, which may be slower, and may get stuck from some starts and not
     from others: it gets more room and all the robust starts, and must succeed from most of
     them (the reference converges from every one)."""
-    true_gradient = bool(ctx.facts.get("gradient_scale"))
+    true_gradient = bool(ctx.facts.gradient_scale)
     margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
     biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
     starts = ref.starts()[:1] if true_gradient else ref.starts()
     plans = [{"params": layout.to_student(initial, biases),
               "max_steps": min(int(init.worst_steps * margin) + 10 * points,
-                               int(conf["max_steps"])),
+                               int(conf.max_steps)),
               "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
              for init, initial in starts]
     details["reference_steps"] = ref.steps
@@ -186,16 +252,16 @@ def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
     return plans, needed
 
 
-def _own_restarts(task: str, ctx: GradingContext, conf: dict[str, Any], points: int,
+def _own_restarts(task: str, ctx: GradingContext, conf: TrainCheck, points: int,
                   details: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     """Training plans from the student's own initialisation: as many restarts as the
     reference's measured convergence requires for a correct network to fail less often than
     the rubric allows; one success is enough."""
     restart = plan_restarts(
-        convergence_profile(task, ctx.seed, points, float(conf["lr"]), int(conf["max_steps"])),
-        float(conf["failure_probability"]), int(conf["attempts"]))
+        convergence_profile(task, ctx.seed, points, float(conf.lr), int(conf.max_steps)),
+        float(conf.failure_probability), int(conf.attempts))
     details["restarts"] = {**asdict(restart), "why": restart.describe()}
-    steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN), int(conf["max_steps"]))
+    steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN), int(conf.max_steps))
     plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
               "from": f"your own initialisation (seed {ctx.seed + k})"}
              for k in range(restart.attempts)]
@@ -232,10 +298,10 @@ def _success(task: str, attempt: dict[str, Any], details: dict[str, Any]) -> str
     return text
 
 
-def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
+def _failure(task: str, attempt: dict[str, Any], conf: TrainCheck,
              details: dict[str, Any]) -> str:
     name = task[6:]
-    why = {"time": f"the {float(conf['time_budget_s']):g} s budget ran out",
+    why = {"time": f"the {float(conf.time_budget_s):g} s budget ran out",
            "steps": f"{attempt['steps']} steps were not enough",
            "diverged": "the loss became NaN or infinite",
            "converged": "its losses met the lab's rule, but its final predictions are not "
@@ -245,7 +311,7 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
             f"{attempt.get('accuracy', 0):.0%}")
     if "heldout_accuracy" in attempt:
         text += f", {attempt['heldout_accuracy']:.0%} on 100 fresh points"
-        if attempt.get("accuracy", 0) >= float(conf["accuracy_threshold"]) > \
+        if attempt.get("accuracy", 0) >= float(conf.accuracy_threshold) > \
                 attempt["heldout_accuracy"] + 0.1:
             text += " (right on the training data, wrong on new data: are the answers " \
                 "hard-coded rather than learned?)"
@@ -269,13 +335,15 @@ def _failure(task: str, attempt: dict[str, Any], conf: dict[str, Any],
     return text
 
 
-@register("train_linear", requires=("interface",),
+@register("train_linear", config=LinearTrainCheck, requires=("interface",),
+          reads=("adapter", "layout", "gradient_scale", "step_failure"),
           summary="trained by the grader on generate_linear() data, it converges")
 def check_train_linear(ctx: GradingContext) -> Verdict:
     return _train_check("train_linear", ctx)
 
 
-@register("train_xor", requires=("interface",),
+@register("train_xor", config=XorTrainCheck, requires=("interface",),
+          reads=("adapter", "layout", "gradient_scale", "step_failure"),
           summary="trained by the grader on generate_XOR_easy() data, it converges")
 def check_train_xor(ctx: GradingContext) -> Verdict:
     return _train_check("train_xor", ctx)

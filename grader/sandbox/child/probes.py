@@ -124,17 +124,24 @@ def as_output(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def reseed(seed: int | None) -> None:
+    """Make the student's own random draws (an unseeded initialisation, a shuffle) the same on
+    every run, whatever ran before this construction: see ``seeding.py``."""
+    if seed is None:
+        return
+    import seeding
+
+    seeding.install(seed)
+    seeding.reseed(seed)
+
+
 class Network:
     """The student's network behind the adapter: predict, backprop and update in the lab's terms."""
 
     def __init__(self, namespace: dict[str, Any], adapter: dict[str, Any],
                  seed: int | None = None) -> None:
         self.adapter = adapter
-        if seed is not None:  # the student's own random draws (init, shuffles) reproducible
-            import random
-
-            np.random.seed(seed)
-            random.seed(seed)
+        reseed(seed)
         cls = namespace.get(adapter["class"])
         if cls is None:
             raise ProbeError(f"class {adapter['class']!r} is not defined")
@@ -214,9 +221,9 @@ def _positional_count(func: Any) -> int | None:
 def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Find a class that can play the lab's network, construct it, and find its parameters.
 
-    Tries the candidate classes in the grader's order, each constructor form in turn, then
-    exercises one predict/backprop/update on a sample to tell parameters (arrays that update
-    changes and predict does not) from cached activations.
+    Tries the candidate classes in the grader's order, each constructor form in turn (each
+    construction seeded from the grading seed), then learns how to call the network and which
+    of its arrays predict reads (:func:`_exercise`).
     """
     roles = args["roles"]
     attempts: list[dict[str, Any]] = []
@@ -227,6 +234,7 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
         for form in args["ctor_forms"]:
             record: dict[str, Any] = {"class": name, "ctor": form}
             attempts.append(record)
+            reseed(args.get("seed"))
             try:
                 obj = cls(*form.get("args", []), **form.get("kwargs", {}))
             except Exception as exc:  # noqa: BLE001 -- any student error is an observation
@@ -245,7 +253,14 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
 
 def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
               args: dict[str, Any]) -> dict[str, Any]:
-    """One step through the network, watching which arrays move."""
+    """How to call this network, and which of its arrays are its parameters.
+
+    No training step runs here: a broken backprop or update (a crash, an exit, a hang) must
+    cost only the checks that need it, never the class's interface or its predict.  The
+    calling convention comes from the signatures; the parameters are the arrays that predict
+    reads (:func:`_read_by_predict`), found at the grader's test values, whatever the
+    student's own initialisation.
+    """
     found: dict[str, Any] = {}
     update = getattr(obj, methods["update"]) if methods.get("update") else None
     backward = getattr(obj, methods["backward"])
@@ -258,7 +273,6 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
         if update is not None and not found["update_lr"] else None
     initial = {p: a.copy() for p, a in find_arrays(obj).items()}
     x = np.array(args["sample_x"], dtype=float)
-    y = np.array(args["sample_y"], dtype=float)
     forward = getattr(obj, methods["forward"])
     output = None
     for layout in ("rows", "cols"):
@@ -268,81 +282,103 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
             break
         except Exception as exc:  # noqa: BLE001
             found.setdefault("forward_errors", []).append(_error(exc))
-    if output is None:
-        found["error"] = found["forward_errors"][0]
-        return found
     found["output_type"] = type(output).__name__
     extra = tuple(output[1:]) if isinstance(output, tuple) else ()
     found["backward_cache"] = bool(extra) and backward_arity >= 1 + len(extra)
     found["backward_lr"] = update is None and \
         backward_arity >= 2 + (len(extra) if found["backward_cache"] else 0)
-    extra = extra if found["backward_cache"] else ()
+    after_forward = find_arrays(obj)
+    found["arrays"] = {p: list(a.shape) for p, a in after_forward.items()}
+    if output is None:  # predict raised: its own check says so; nothing more to learn here
+        found["error"] = found["forward_errors"][0]
+        found.setdefault("input", "rows")
+        found["params"] = []
+        found["cached"] = []
+        return found
     try:
         found["output"] = as_output(output)
     except (TypeError, ValueError) as exc:
         found["output_error"] = _error(exc)
-    after_forward = find_arrays(obj)
-    changed_by_forward = {p for p, a in after_forward.items()
-                          if p not in initial or initial[p].shape != a.shape
-                          or not np.array_equal(initial[p], a)}
-    before_step = {p: a.copy() for p, a in after_forward.items()}
-    target = y if found["input"] == "rows" else y.T
-    lr = float(args.get("lr", 0.5))
-    after_backward: dict[str, np.ndarray] = {}
-    try:
-        if found["lr_attr"]:
-            setattr(obj, found["lr_attr"], lr)
-        backward(target, *extra, lr) if found["backward_lr"] else backward(target, *extra)
-        after_backward = {p: a.copy() for p, a in find_arrays(obj).items()}
-        if update is not None:
-            update(lr) if found["update_lr"] else update()
-    except Exception as exc:  # noqa: BLE001
-        found["step_error"] = _error(exc)
-    after_step = find_arrays(obj)
-    moved_by_update = _moved(after_backward, after_step) if update is not None else set()
-    # with an update method, parameters are what it moves (backward alone fills gradient
-    # buffers); without one, or if update moved nothing, what the whole step moved
-    moved = moved_by_update or _moved(before_step, after_step)
-    candidates = [p for p in after_step if p in moved and p not in changed_by_forward]
-    # optimizer state (a momentum's velocities) also moves in update(), but predict never
-    # reads it: a parameter is an array whose change changes the prediction
-    inert = _inert(obj, forward, x if found["input"] == "rows" else x.T, candidates)
-    params = [{"path": path, "shape": list(after_step[path].shape)}
-              for path in candidates if path not in inert]
-    found["optimizer_state"] = sorted(inert)
-    found["gradient_buffers"] = sorted(_moved(before_step, after_backward) - moved)
-    found["params"] = params
-    found["arrays"] = {p: list(a.shape) for p, a in after_step.items()}
-    found["cached"] = sorted(changed_by_forward)
+    cached = sorted(p for p, a in after_forward.items()
+                    if p not in initial or initial[p].shape != a.shape
+                    or not np.array_equal(initial[p], a))
+    found["cached"] = cached
+    held = [p for p in after_forward if p not in cached]
+    rng = np.random.default_rng([int(args.get("seed") or 0), 7])
+    probe = rng.uniform(0.0, 1.0, (SENSITIVITY_INPUTS, x.shape[1]))
+    reads, evidence = _read_by_predict(obj, forward, found["input"], held, probe, rng)
+    found["params"] = [{"path": p, "shape": list(after_forward[p].shape)} for p in reads]
+    found["sensitivity"] = evidence
     return found
 
 
-def _inert(obj: Any, forward: Any, x: np.ndarray, paths: list[str]) -> set[str]:
-    """Of ``paths``, the arrays whose perturbation leaves the prediction unchanged."""
-    inert: set[str] = set()
+SENSITIVITY_INPUTS = 8
+SENSITIVITY_DRAWS = 3
+"""Independent redraws of one array before it is called unread: a predict that returns 0/1
+labels may, by chance, keep every label under one redraw."""
+
+
+def _test_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Values with which a sigmoid network's pre-activations are of order one, whatever the
+    student's own initialisation (weights in the hundreds saturate every unit, and a saturated
+    predict does not show which arrays it reads)."""
+    fan_in = shape[0] if len(shape) >= 2 else 1
+    return rng.normal(0.0, 1.5 / np.sqrt(max(1, fan_in)) if len(shape) >= 2 else 0.5, shape)
+
+
+def _predict_on(forward: Any, X: np.ndarray, orientation: str) -> np.ndarray:
+    """predict on rows ``X``, as a batch, else one sample at a time."""
+    def once(rows: np.ndarray) -> np.ndarray:
+        out = as_output(forward(rows.T if orientation == "cols" else rows))
+        return (out.T if orientation == "cols" else out).reshape(len(rows), -1)
+
     try:
-        base = as_output(forward(x)).copy()
-    except Exception:  # noqa: BLE001 -- cannot tell: keep them all
-        return inert
+        return once(X)
+    except Exception:  # noqa: BLE001 -- a network that takes one sample at a time
+        return np.vstack([once(X[i:i + 1]) for i in range(len(X))])
+
+
+def _read_by_predict(obj: Any, forward: Any, orientation: str, paths: list[str],
+                     X: np.ndarray, rng: np.random.Generator
+                     ) -> tuple[list[str], dict[str, Any]]:
+    """Of ``paths``, the arrays whose values predict's output depends on.
+
+    Every array is first set to test values (:func:`_test_values`), then each in turn is
+    redrawn: an array is read when a redraw changes some output.  Gradient buffers, optimizer
+    state, stored data and constants are not read; a layer that update never moves still is.
+    The evidence says what predict gave before and after every array was redrawn at once, so
+    that a predict which ignores all of them can be shown, expected against observed.
+    """
     for path in paths:
-        array = get_param(obj, path)
-        saved = array.copy()
+        set_param(obj, path, _test_values(tuple(get_param(obj, path).shape), rng))
+    try:
+        base = _predict_on(forward, X, orientation)
+    except Exception as exc:  # noqa: BLE001 -- predict fails on the test values
+        return [], {"error": _error(exc)}
+    reads = []
+    for path in paths:
+        saved = np.array(get_param(obj, path), copy=True)
+        for _ in range(SENSITIVITY_DRAWS):
+            set_param(obj, path, _test_values(saved.shape, rng))
+            try:
+                out = _predict_on(forward, X, orientation)
+                changed = out.shape != base.shape or not np.allclose(out, base, rtol=0,
+                                                                     atol=1e-12)
+            except Exception:  # noqa: BLE001 -- the output depends on it enough to break
+                changed = True
+            if changed:
+                reads.append(path)
+                break
+        set_param(obj, path, saved)
+    evidence: dict[str, Any] = {"x": X[0], "before": base[0], "arrays": len(paths)}
+    if paths and not reads:
+        for path in paths:
+            set_param(obj, path, _test_values(tuple(get_param(obj, path).shape), rng))
         try:
-            array += 0.01 * (1.0 + np.abs(array))
-            changed = not np.allclose(as_output(forward(x)), base, rtol=0, atol=1e-12)
-        except Exception:  # noqa: BLE001
-            changed = True
-        finally:
-            array[...] = saved
-        if not changed:
-            inert.add(path)
-    return inert
-
-
-def _moved(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> set[str]:
-    """Paths present in both whose arrays kept their shape and changed value."""
-    return {p for p, a in after.items()
-            if p in before and before[p].shape == a.shape and not np.array_equal(before[p], a)}
+            evidence["after"] = _predict_on(forward, X, orientation)[0]
+        except Exception as exc:  # noqa: BLE001
+            evidence["after_error"] = _error(exc)
+    return reads, evidence
 
 
 def probe_forward(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:

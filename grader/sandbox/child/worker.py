@@ -142,10 +142,19 @@ def op_ping(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-    """Load the submission's main file into the namespace (see ``loader.py``)."""
+    """Load the submission's main file into the namespace (see ``loader.py``).
+
+    With a ``seed``, every source of randomness is seeded from it first (see ``seeding.py``),
+    so that what the student's code draws while loading is the same on every run.
+    """
     import describe
     import loader
 
+    if args.get("seed") is not None:
+        import seeding
+
+        seeding.install(int(args["seed"]))
+        seeding.reseed(int(args["seed"]))
     ctx.main = args["main"]
     mode = args.get("mode", "definitions")
     path = os.path.join(ctx.workdir, args["main"])
@@ -293,7 +302,7 @@ def main() -> None:
     apply_limits(spec["limits"])
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
-    for name in ("figures", "magics", "definitions", "describe", "loader", "probes"):
+    for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:

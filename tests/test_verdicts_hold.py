@@ -1,0 +1,278 @@
+"""Verdicts that hold: the same grade every time, no points for what was not done, and a broken
+method costs only the checks that use it.
+
+Rows 24-30 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
+rubric, and every verdict is compared with the README's; their methods may exit, kill the
+process or never end, so they never run in the test process.  The determinism test drives the
+``labgrade grade`` command itself, with one and two jobs and after a resumed batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from grader.batch import rubric_settings
+from grader.checks.base import FAIL, PASS, REGISTRY, Verdict, register
+from grader.checks.context import FACT_NAMES, GradingContext
+from grader.discover import discover
+from grader.grading import grade_submission, load_checks, needed_checks
+from grader.rubric import RubricError, load_rubric
+from grader.settings import SandboxSettings
+from test_batch_parallel import differences, without_timings
+from test_grade_command import labgrade
+from test_rubric import LAB1_TEXT, edited, write
+from tests_support import SAMPLES, SANDBOX_ONLY_SAMPLES
+
+CHECKS = ("interface", "forward", "gradient", "train_linear", "train_xor", "numpy_only", "program")
+HANGS = "DLP_LAB1_0856209_Shen.py"
+"""Its update never ends: graded with a 10 s step limit and program budget (the verdicts are
+the same, the test is faster)."""
+
+
+def readme_verdicts(name: str) -> dict[str, str]:
+    """The seven verdicts of a sample's row in submissions/README.md."""
+    for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
+        if re.match(r"\|\s*\d+\s*\|\s*`" + re.escape(name) + "`", line):
+            pairs = re.findall(r"`(" + "|".join(CHECKS) + r")`:?\s*\**(pass|fail|error)\**",
+                               line)
+            assert len(pairs) == len(CHECKS), f"README row of {name}: each check once, {pairs}"
+            return dict(pairs)
+    raise AssertionError(f"{name} has no row in submissions/README.md")
+
+
+def grade_sample(name: str, workdir: Path) -> dict[str, Verdict]:
+    rubric = load_rubric("lab1")
+    settings = rubric_settings(rubric)
+    sandbox = None
+    if name == HANGS:
+        settings["program"] = dataclasses.replace(settings["program"], time_budget_s=10.0)
+        sandbox = SandboxSettings(step_timeout=10.0)
+    [sub] = discover(SAMPLES / name, workdir=workdir / name)
+    return grade_submission(sub, settings=settings, seed=rubric.seeds.public,
+                            sandbox_settings=sandbox).verdicts
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict[str, dict[str, Verdict]]:
+    work = tmp_path_factory.mktemp("verdicts")
+    names = sorted(SANDBOX_ONLY_SAMPLES)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # as `labgrade grade` does on two cores
+        return dict(zip(names, pool.map(lambda n: grade_sample(n, work), names)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SANDBOX_ONLY_SAMPLES))
+def test_every_verdict_is_the_readmes(graded, name):
+    verdicts = graded[name]
+    observed = {check: verdicts[check].status for check in CHECKS}
+    assert observed == readme_verdicts(name), {c: verdicts[c].message for c in CHECKS}
+
+
+# --- no points for what was not done ------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_frozen_layer_is_named_and_costs_the_gradient(graded):
+    ho = graded["DLP_LAB1_0856199_Ho.py"]
+    assert "weights[0] = layer 1 weights" in ho["interface"].message
+    gradient = ho["gradient"]
+    assert gradient.status == FAIL and gradient.fraction == 0.0
+    assert "layers 1 and 2 (weights[0] and weights[1]) never change: their gradient is left " \
+        "at zero" in gradient.message, gradient.message
+    assert "layer 3 is right" in gradient.message
+
+
+@pytest.mark.slow
+def test_a_predict_without_weights_fails_forward_saying_so(graded):
+    tang = graded["DLP_LAB1_0856201_Tang.py"]
+    assert tang["interface"].status == PASS
+    assert tang["forward"].status == FAIL and tang["forward"].fraction == 0.0
+    assert "holds no weight arrays" in tang["forward"].message
+    assert "no weights" in tang["gradient"].message
+    for task in ("train_linear", "train_xor"):
+        assert "no weight changed" in tang[task].message
+
+
+def test_a_predict_that_ignores_the_arrays_it_holds_fails_forward_expected_against_observed(
+        tmp_path):
+    path = tmp_path / "DLP_LAB1_0900301_Rule.py"
+    path.write_text(
+        "import numpy as np\n"
+        "class NN:\n"
+        "    def __init__(self, dim):\n"
+        "        self.weights = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
+        "    def predict(self, X):\n"
+        "        return np.where(X[:, :1] <= X[:, 1:], 0.9, 0.1)\n"
+        "    def backprop(self, y):\n"
+        "        pass\n"
+        "    def update(self, lr):\n"
+        "        pass\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    assert "reads none of the 3 arrays" in verdicts["interface"].message
+    forward = verdicts["forward"]
+    assert forward.status == FAIL
+    assert "does not depend on any of the 3 arrays your network holds" in forward.message
+    assert "expected a different output once every array was set to other values, observed " \
+        "the same" in forward.message, forward.message
+    assert verdicts["gradient"].status == FAIL
+
+
+# --- one broken method costs only the checks that need it ---------------------------------------
+
+BROKEN = {
+    "DLP_LAB1_0856203_Yu.py": ("ValueError", "line 77"),
+    "DLP_LAB1_0856205_Wang.py": ("called sys.exit()", "line 76"),
+    "DLP_LAB1_0856207_Zhou.py": ("ended the Python process", ""),
+    HANGS: ("did not finish within 10 s", ""),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_step_costs_the_gradient_and_training_only(graded, name):
+    verdicts = graded[name]
+    words, line = BROKEN[name]
+    assert verdicts["interface"].status == PASS and verdicts["interface"].fraction == 1.0
+    assert verdicts["forward"].status == PASS and verdicts["forward"].fraction == 1.0
+    assert verdicts["numpy_only"].status == PASS
+    for check in ("gradient", "train_linear", "train_xor"):
+        verdict = verdicts[check]
+        assert verdict.status == "error" and verdict.fraction == 0.0, (check, verdict.message)
+        assert words in verdict.message and line in verdict.message, (check, verdict.message)
+
+
+# --- the same grade every time ------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_an_unseeded_saturated_network_gets_the_same_result_every_time(tmp_path):
+    """Weights of np.random.randn(...) * 100, never seeded, and an unseeded default_rng(): five
+    gradings (one job, two jobs, a resumed batch) give the same result.json but for timings."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("DLP_LAB1_0856197_Fang.py", "DLP_LAB1_0856201_Tang.py"):
+        shutil.copy(SAMPLES / name, folder / name)
+    results = []
+    for run, jobs in enumerate(("1", "1", "2", "2")):
+        out = tmp_path / f"out{run}"
+        proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", jobs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        results.append(json.loads((out / "0856197" / "result.json").read_text()))
+    resumed = tmp_path / "out3"
+    shutil.rmtree(resumed / "0856197")  # stopped before this student's result was written
+    proc = labgrade("grade", str(folder), "--out", str(resumed), "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results.append(json.loads((resumed / "0856197" / "result.json").read_text()))
+    first = without_timings(results[0])
+    for again in results[1:]:
+        assert without_timings(again) == first, differences(first, without_timings(again))
+    assert first["score"]["auto"] == 40, [(c["id"], c["message"]) for c in first["checks"]]
+
+
+# --- declared contracts -------------------------------------------------------------------------
+
+def test_every_check_declares_its_settings_and_facts():
+    registry = load_checks()
+    assert set(registry) == set(CHECKS)
+    for spec in registry.values():
+        assert dataclasses.is_dataclass(spec.config), spec.id
+        assert set(spec.reads) <= FACT_NAMES and set(spec.writes) <= FACT_NAMES
+        for fact in spec.reads:  # every fact read has a writer that runs first
+            writers = [s.id for s in registry.values() if fact in s.writes]
+            assert writers and all(list(registry).index(w) < list(registry).index(spec.id)
+                                   for w in writers), (spec.id, fact)
+    assert "gradient" in registry["train_xor"].after
+    assert needed_checks(registry, {"train_xor"}) == {"interface", "gradient", "train_xor"}
+
+
+def test_defaults_live_only_in_the_settings_dataclasses():
+    """A check module holds no default of its own: every knob is its dataclass's field."""
+    for module in Path(__file__).resolve().parents[1].joinpath("grader", "checks").glob("*.py"):
+        text = module.read_text()
+        assert not re.search(r"^DEFAULTS?\b|^DEFAULT_[A-Z_]+ =", text, re.M), module.name
+        assert "ctx.setting(" not in text and "ctx.settings" not in text, module.name
+
+
+def test_a_rubric_that_measures_nothing_is_refused(tmp_path):
+    text = edited("single_sample = true\n", "single_sample = false\n", LAB1_TEXT)
+    text = edited("batch = true\n", "batch = false\n", text)
+    with pytest.raises(RubricError, match="single_sample: expected single_sample or batch"):
+        load_rubric(write(tmp_path, text))
+
+
+@pytest.mark.slow
+def test_the_batch_alone_judges_the_gradient_when_single_samples_are_off(tmp_path):
+    text = edited("single_sample = true\n", "single_sample = false\n", LAB1_TEXT)
+    text = edited("single_sample = 0.75\n", "single_sample = 0.0\n", text)
+    text = edited("batch = 0.25\n", "batch = 1.0\n", text)
+    rubric = load_rubric(write(tmp_path, text))
+    verdicts = {}
+    for name in ("DLP_LAB1_0856001_Chen.py", "DLP_LAB1_0856118_Lu.py"):
+        [sub] = discover(SAMPLES / name, workdir=tmp_path / name)
+        verdicts[name] = grade_submission(sub, settings=rubric_settings(rubric), seed=0,
+                                          only={"interface", "gradient"}).verdicts["gradient"]
+    chen, lu = verdicts.values()
+    assert chen.status == PASS and not any(k.startswith("sample") for k in chen.details)
+    assert lu.status == FAIL and "bias" in lu.message  # the batch-only bug, now alone judged
+    assert not any(k.startswith("sample") for k in lu.details)
+
+
+@pytest.mark.slow
+def test_a_readers_verdict_does_not_depend_on_whether_its_writer_was_asked_for(tmp_path):
+    """The notebook's gradient is half the true one: train_xor trains with lr / 0.5 whether or
+    not the gradient check was asked for, because the runner runs the writer of that fact."""
+    rubric = load_rubric("lab1")
+    [sub] = discover(SAMPLES / "DLP_LAB1_0856017_王小明.ipynb", workdir=tmp_path)
+    alone = grade_submission(sub, settings=rubric_settings(rubric), seed=0, only={"train_xor"})
+    both = grade_submission(sub, settings=rubric_settings(rubric), seed=0,
+                            only={"gradient", "train_xor"})
+    assert set(alone.verdicts) == {"train_xor"}
+    assert alone.verdicts["train_xor"].details["lr"] == both.verdicts["train_xor"].details["lr"] \
+        == pytest.approx(1.6)
+
+
+@pytest.fixture
+def rogue_check():
+    """A check that writes a fact it does not declare, registered for one test only (after the
+    rubric is read: the shipped rubric has no table for it)."""
+    settings = rubric_settings(load_rubric("lab1"))
+    from grader.checks.numpy_only import NumpyOnlyCheck
+
+    @register("rogue", config=NumpyOnlyCheck, summary="writes what it does not declare")
+    def rogue(ctx: GradingContext) -> Verdict:
+        ctx.facts.gradient_scale = 2.0
+        return Verdict(PASS, "done", 1.0)
+
+    yield "rogue", settings
+    del REGISTRY["rogue"]
+
+
+def test_a_check_that_writes_an_undeclared_fact_is_a_grader_error(tmp_path, rogue_check):
+    check_id, settings = rogue_check
+    path = tmp_path / "DLP_LAB1_0900302_Min.py"
+    path.write_text("x = 1\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdict = grade_submission(sub, settings=settings, seed=0, only={check_id}).verdicts[check_id]
+    assert verdict.status == "error" and "gradient_scale" in verdict.message
+    assert "not your fault" in verdict.message
+
+
+def test_the_rubric_command_documents_every_checks_settings():
+    """Each check's settings come from its own module, and `labgrade rubric --schema` lists
+    them with their defaults and help text."""
+    schema = labgrade("rubric", "--schema")
+    assert schema.returncode == 0, schema.stderr
+    for key in ("checks.gradient.single_sample (bool, true)", "checks.forward.samples (int, 8)",
+                "checks.train_linear.max_steps (int, 50000)", "checks.interface.methods.update"):
+        assert key in schema.stdout, key
+    shown = labgrade("rubric", "lab1")
+    assert shown.returncode == 0 and "gradient: 10 (public)" in shown.stdout
+    missing = labgrade("rubric", "missing.toml")
+    assert missing.returncode == 2 and "missing.toml" in missing.stderr
