@@ -13,6 +13,7 @@ import dataclasses
 import json
 import re
 import shutil
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -214,12 +215,12 @@ def test_the_batch_alone_judges_the_gradient_when_single_samples_are_off(tmp_pat
     text = edited("batch = 0.25\n", "batch = 1.0\n", text)
     rubric = load_rubric(write(tmp_path, text))
     verdicts = {}
-    for name in ("DLP_LAB1_0856001_Chen.py", "DLP_LAB1_0856118_Lu.py"):
+    for name in ("DLP_LAB1_0856003_Wu.py", "DLP_LAB1_0856118_Lu.py"):
         [sub] = discover(SAMPLES / name, workdir=tmp_path / name)
         verdicts[name] = grade_submission(sub, settings=rubric_settings(rubric), seed=0,
                                           only={"interface", "gradient"}).verdicts["gradient"]
-    chen, lu = verdicts.values()
-    assert chen.status == PASS and not any(k.startswith("sample") for k in chen.details)
+    wu, lu = verdicts.values()
+    assert wu.status == PASS and not any(k.startswith("sample") for k in wu.details)
     assert lu.status == FAIL and "bias" in lu.message  # the batch-only bug, now alone judged
     assert not any(k.startswith("sample") for k in lu.details)
 
@@ -276,3 +277,56 @@ def test_the_rubric_command_documents_every_checks_settings():
     assert shown.returncode == 0 and "gradient: 10 (public)" in shown.stdout
     missing = labgrade("rubric", "missing.toml")
     assert missing.returncode == 2 and "missing.toml" in missing.stderr
+
+
+def test_every_setting_is_read_by_its_check():
+    """A rubric knob that nothing reads would let a TA change a number that changes nothing:
+    every field of a check's settings is used (``cfg.<name>``) in the module that declares it."""
+    common = {f.name for f in dataclasses.fields(load_rubric("lab1").checks["interface"])
+              if f.name in ("points", "public", "section")}
+    for spec in load_checks().values():
+        source = Path(sys.modules[spec.run.__module__].__file__).read_text()
+        # the code after the settings classes: a knob read only by its own validation is unused
+        start = source.index("class " + spec.config.__name__)
+        body = source[re.compile(r"^(?!class |@dataclass|\s|$)", re.M).search(source, start + 1)
+                      .start():]
+        for f in dataclasses.fields(spec.config):
+            if f.name in common:
+                continue
+            assert re.search(r"\.\s*" + f.name + r"\b", body), (spec.id, f.name)
+
+
+def test_a_step_the_grader_cannot_call_is_an_interface_matter_not_the_students_error(tmp_path):
+    """backprop(x, y, y_pred): a signature the lab's backprop(y) does not fit.  Calling it with
+    the lab's one argument would raise a TypeError of the grader's making; the interface check
+    says so (partial credit), and the checks that need a step are skipped, never `error`."""
+    path = tmp_path / "DLP_LAB1_0900303_Sig.py"
+    path.write_text(
+        "import numpy as np\n"
+        "class NN:\n"
+        "    def __init__(self, dim):\n"
+        "        self.w = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
+        "    def predict(self, X):\n"
+        "        self.a = [X]\n"
+        "        for W in self.w:\n"
+        "            self.a.append(1 / (1 + np.exp(-self.a[-1] @ W)))\n"
+        "        return self.a[-1]\n"
+        "    def backprop(self, x, y, y_pred):\n"
+        "        d = 2 * (y_pred - y) * y_pred * (1 - y_pred)\n"
+        "        self.g = []\n"
+        "        for i in (2, 1, 0):\n"
+        "            self.g.insert(0, self.a[i].T @ d)\n"
+        "            d = (d @ self.w[i].T) * self.a[i] * (1 - self.a[i])\n"
+        "    def update(self, lr):\n"
+        "        for W, g in zip(self.w, self.g):\n"
+        "            W -= lr * g\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient", "train_xor"}).verdicts
+    interface = verdicts["interface"]
+    assert interface.status == PASS and interface.fraction == 0.5, interface.message
+    assert "backprop(x, y, y_pred) cannot be called as the lab's step" in interface.message
+    assert verdicts["forward"].status == PASS and verdicts["forward"].fraction == 1.0
+    for check in ("gradient", "train_xor"):
+        assert verdicts[check].status == "skip", verdicts[check].message
+        assert "backprop(x, y, y_pred)" in verdicts[check].message

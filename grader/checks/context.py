@@ -37,6 +37,9 @@ class Facts:
     """``interface``: predict returns 0/1 labels of the forward pass, not probabilities."""
     predict_ignores_arrays: dict[str, Any] | None = None
     """``interface``: predict works but reads none of the network's arrays; the evidence."""
+    step_unusable: str | None = None
+    """``interface``: backward or update cannot be called as the lab's step (``backprop(y)``,
+    ``update(lr)``), because of its signature (a sentence); the steps are then not taken."""
     gradient_scale: float | None = None
     """``gradient``: the positive factor between the applied step and the true gradient (the
     MSE convention), set only when the gradient is right."""

@@ -14,11 +14,15 @@ seed (so that the student's own random initialisation is reproducible):
   anticipate.
 
 Judgement: fail on an error, a wrong shape, non-finite values, or sigmoid outputs outside
-(0, 1); a single-sample-only ``predict`` is noted, not failed.  Where the parameters map onto
-the reference, every output must equal the reference's within the rubric's ``tolerance``,
-relative to ``max(1, |reference|)``; the details give the largest difference, and a failure
-shows the worst input with the expected and the observed output.  Parameters that map onto
-nothing cost half the points: the computation cannot be confirmed.
+[0, 1] (closed: a saturated sigmoid is exactly 1.0 in float64); a single-sample-only
+``predict`` is noted, not failed.  A predict whose output depends on none of the arrays the
+network holds, or a network that holds none, fails: whatever it returns was not computed by a
+network (``interface`` found that, redrawing every array; the message shows the output before
+and after).  Where the parameters map onto the reference, every output must equal the
+reference's within the rubric's ``tolerance``, relative to ``max(1, |reference|)``; the
+details give the largest difference, and a failure shows the worst input with the expected and
+the observed output.  Parameters that map onto nothing cost half the points: the computation
+cannot be confirmed.
 """
 
 from __future__ import annotations
@@ -135,7 +139,7 @@ def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: boo
 
 @register("forward", config=ForwardCheck, requires=("interface",),
           reads=("adapter", "layout", "predict_labels", "predict_ignores_arrays"),
-          summary="predict gives finite outputs in (0, 1) equal to the reference forward pass")
+          summary="predict gives finite outputs in [0, 1] equal to the reference forward pass")
 def check_forward(ctx: GradingContext) -> Verdict:
     X, _ = generate_XOR_easy()
     adapter = ctx.facts.adapter

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout
 from grader.rubric import CheckConfig, setting, weights_problems
@@ -172,11 +172,14 @@ SCALE_AGREEMENT = 1e-6
 
 
 @register("gradient", config=GradientCheck, requires=("interface",),
-          reads=("adapter", "layout"), writes=("gradient_scale", "step_failure"),
+          reads=("adapter", "layout", "step_unusable"),
+          writes=("gradient_scale", "step_failure"),
           summary="backprop + update applies the true gradient, layer by layer")
 def check_gradient(ctx: GradingContext) -> Verdict:
     from grader.diagnosis import well_conditioned_weights
 
+    if ctx.facts.step_unusable:
+        return Verdict(SKIP, f"not checked: {ctx.facts.step_unusable} (see interface)")
     layout: Layout | None = ctx.facts.layout
     if layout is None:
         return check_by_finite_differences(ctx)

@@ -207,7 +207,8 @@ def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[
 
 
 @register("interface", config=InterfaceCheck,
-          writes=("adapter", "layout", "predict_labels", "predict_ignores_arrays"),
+          writes=("adapter", "layout", "predict_labels", "predict_ignores_arrays",
+                  "step_unusable"),
           summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
     names = candidates(ctx)
@@ -246,6 +247,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     ctx.facts.predict_labels = evidence.get("labels", False)
     ctx.facts.predict_ignores_arrays = None if reads or "error" in chosen else \
         {**chosen.get("sensitivity", {}), "held": sorted(chosen.get("arrays", {}))}
+    if "step_signature" in chosen:
+        ctx.facts.step_unusable = _step_in_words(chosen["step_signature"])
     details = _details(chosen)
     details["layout"] = layout.describe() if layout else None
     details["layout_evidence"] = evidence.get("tried", [])
@@ -256,7 +259,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
                        f"update{where}", 1.0, details)
     fraction = min(credits) if credits else 1.0
     return Verdict(PASS if fraction > 0 else FAIL,
-                   "the lab's interface, under other names: " + "; ".join(differences)
+                   "the lab's interface, with differences: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
 
 
@@ -282,6 +285,9 @@ def _differences(ctx: GradingContext, chosen: dict[str, Any]) -> tuple[list[floa
         differences.append(f"it is constructed as {chosen['class']}({_form(chosen['ctor'])}), "
                            "not NN(dim=[2, 3, 3, 1])")
         credits.append(cfg.alias_credit)
+    if "step_signature" in chosen:
+        differences.append(_step_in_words(chosen["step_signature"]))
+        credits.append(cfg.alias_credit)
     if chosen.get("update_lr") is False and chosen["methods"].get("update"):
         differences.append("update() takes no learning rate")
         credits.append(cfg.alias_credit)
@@ -302,6 +308,15 @@ def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
     if layout is not None:
         return f"; parameters: {layout.describe()}"
     return "; its parameters do not map onto the lab's layers, so some checks compare less"
+
+
+def _step_in_words(problem: dict[str, Any]) -> str:
+    """Why the grader cannot take the lab's step through this method."""
+    given = {0: "no argument", 1: "one argument"}.get(problem["passed"],
+                                                     f"{problem['passed']} arguments")
+    return (f"{problem['signature']} cannot be called as the lab's step, which passes it "
+            f"{given} ({problem['message']}), so the steps of the gradient and training "
+            "checks cannot be taken")
 
 
 def _form(ctor: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout
 from grader.reference_runs import (ReferenceRun, convergence_profile, plan_restarts,
@@ -141,6 +141,8 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
     lr = float(conf.lr) / scale if scale > 0 else float(conf.lr)
     adapter = ctx.facts.adapter
     details: dict[str, Any] = {"lr": lr, "data_points": len(X)}
+    if ctx.facts.step_unusable:
+        return Verdict(SKIP, f"not checked: {ctx.facts.step_unusable} (see interface)")
     if ctx.facts.step_failure:
         # each attempt would wait for the same dead or endless step until its budget ran out
         return Verdict(ERROR, f"not trained: {ctx.facts.step_failure} (in the gradient "
@@ -336,14 +338,14 @@ def _failure(task: str, attempt: dict[str, Any], conf: TrainCheck,
 
 
 @register("train_linear", config=LinearTrainCheck, requires=("interface",),
-          reads=("adapter", "layout", "gradient_scale", "step_failure"),
+          reads=("adapter", "layout", "gradient_scale", "step_failure", "step_unusable"),
           summary="trained by the grader on generate_linear() data, it converges")
 def check_train_linear(ctx: GradingContext) -> Verdict:
     return _train_check("train_linear", ctx)
 
 
 @register("train_xor", config=XorTrainCheck, requires=("interface",),
-          reads=("adapter", "layout", "gradient_scale", "step_failure"),
+          reads=("adapter", "layout", "gradient_scale", "step_failure", "step_unusable"),
           summary="trained by the grader on generate_XOR_easy() data, it converges")
 def check_train_xor(ctx: GradingContext) -> Verdict:
     return _train_check("train_xor", ctx)

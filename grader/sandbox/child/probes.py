@@ -287,6 +287,10 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
     found["backward_cache"] = bool(extra) and backward_arity >= 1 + len(extra)
     found["backward_lr"] = update is None and \
         backward_arity >= 2 + (len(extra) if found["backward_cache"] else 0)
+    unusable = _uncallable_step(methods, backward, update, found,
+                                len(extra) if found["backward_cache"] else 0)
+    if unusable:
+        found["step_signature"] = unusable
     after_forward = find_arrays(obj)
     found["arrays"] = {p: list(a.shape) for p, a in after_forward.items()}
     if output is None:  # predict raised: its own check says so; nothing more to learn here
@@ -310,6 +314,28 @@ def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
     found["params"] = [{"path": p, "shape": list(after_forward[p].shape)} for p in reads]
     found["sensitivity"] = evidence
     return found
+
+
+def _uncallable_step(methods: dict[str, Any], backward: Any, update: Any,
+                     found: dict[str, Any], cache: int) -> dict[str, Any] | None:
+    """The method whose signature does not accept what the lab's step passes (``backprop(y)``,
+    with the forward pass's cache if it returns one, then ``update(lr)``), with its signature;
+    None when both accept it.  Observed without calling anything: a call that fails only
+    because of the grader's arguments must never be reported as the student's error."""
+    calls = [(methods["backward"], backward, 1 + cache + bool(found["backward_lr"]))]
+    if update is not None:
+        calls.append((methods["update"], update, int(bool(found["update_lr"]))))
+    for name, method, count in calls:
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):
+            continue  # a builtin or an odd callable: let the call itself tell
+        try:
+            signature.bind(*([None] * count))
+        except TypeError as exc:
+            return {"method": name, "signature": f"{name}{signature}", "passed": count,
+                    "message": str(exc)}
+    return None
 
 
 SENSITIVITY_INPUTS = 8
