@@ -330,3 +330,41 @@ def test_a_step_the_grader_cannot_call_is_an_interface_matter_not_the_students_e
     for check in ("gradient", "train_xor"):
         assert verdicts[check].status == "skip", verdicts[check].message
         assert "backprop(x, y, y_pred)" in verdicts[check].message
+
+
+@pytest.mark.parametrize("leftover, words", [
+    ("import sys; sys.exit(3)", "called sys.exit(3)"),
+    ("import os; os._exit(0)", "ended the Python process"),
+    ("while True: pass", "did not finish within 5 s"),
+])
+def test_a_predict_that_exits_or_hangs_costs_forward_not_the_interface(tmp_path, leftover,
+                                                                       words):
+    path = tmp_path / "DLP_LAB1_0900304_Exit.py"
+    path.write_text(
+        "import numpy as np\n"
+        "class NN:\n"
+        "    def __init__(self, dim):\n"
+        "        self.w = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
+        "    def predict(self, X):\n"
+        f"        {leftover}\n"
+        "    def backprop(self, y):\n"
+        "        pass\n"
+        "    def update(self, lr):\n"
+        "        pass\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                sandbox_settings=SandboxSettings(step_timeout=5.0),
+                                only={"interface", "forward", "gradient", "train_xor"}).verdicts
+    assert verdicts["interface"].status == PASS and verdicts["interface"].fraction == 1.0, \
+        verdicts["interface"].message
+    for check in ("forward", "gradient", "train_xor"):
+        assert verdicts[check].status == "error", verdicts[check].message
+        assert words in verdicts[check].message, verdicts[check].message
+
+
+def test_the_program_check_reads_loss_and_accuracy_printed_in_chinese():
+    from grader.checks.program import ACCURACY_LINE, LOSS_LINE
+
+    assert ACCURACY_LINE.search("準確率 100.0 %") and ACCURACY_LINE.search("accuracy: 0.95")
+    assert LOSS_LINE.search("epoch 5000 損失: 0.0312") and LOSS_LINE.search("loss=0.03")
+    assert not ACCURACY_LINE.search("epoch 5000 損失: 0.0312")

@@ -35,6 +35,8 @@ class Facts:
     onto no layer of the lab's network."""
     predict_labels: bool = False
     """``interface``: predict returns 0/1 labels of the forward pass, not probabilities."""
+    predict_failure: str | None = None
+    """``interface``: exploring predict ended or hung the student's process (a sentence)."""
     predict_ignores_arrays: dict[str, Any] | None = None
     """``interface``: predict works but reads none of the network's arrays; the evidence."""
     step_unusable: str | None = None

@@ -172,12 +172,15 @@ SCALE_AGREEMENT = 1e-6
 
 
 @register("gradient", config=GradientCheck, requires=("interface",),
-          reads=("adapter", "layout", "step_unusable"),
+          reads=("adapter", "layout", "predict_failure", "step_unusable"),
           writes=("gradient_scale", "step_failure"),
           summary="backprop + update applies the true gradient, layer by layer")
 def check_gradient(ctx: GradingContext) -> Verdict:
     from grader.diagnosis import well_conditioned_weights
 
+    if ctx.facts.predict_failure:
+        return Verdict(ERROR, f"not checked: {ctx.facts.predict_failure}, and every step "
+                       "starts with predict")
     if ctx.facts.step_unusable:
         return Verdict(SKIP, f"not checked: {ctx.facts.step_unusable} (see interface)")
     layout: Layout | None = ctx.facts.layout

@@ -207,8 +207,8 @@ def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[
 
 
 @register("interface", config=InterfaceCheck,
-          writes=("adapter", "layout", "predict_labels", "predict_ignores_arrays",
-                  "step_unusable"),
+          writes=("adapter", "layout", "predict_labels", "predict_failure",
+                  "predict_ignores_arrays", "step_unusable"),
           summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
     names = candidates(ctx)
@@ -220,7 +220,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
     roles = {role: role_names(conf(ctx), role) for role in ("forward", "backward", "update")}
     step = ctx.probe("interface", {
         "candidates": names, "roles": roles, "ctor_forms": constructor_forms(ctx),
-        "sample_x": [[0.2, 0.7]], "seed": ctx.seed})
+        "seed": ctx.seed})
     failure = probe_failure(step, "constructing your network")
     if failure:
         return Verdict(ERROR, failure, 0.0, {"candidates": names})
@@ -232,6 +232,15 @@ def check_interface(ctx: GradingContext) -> Verdict:
         return Verdict(ERROR if errors else FAIL,
                        "your network could not be constructed: " + "; ".join(errors or names),
                        0.0, {"candidates": names, "attempts": len(attempts)})
+    explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
+                                     "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
+                                     "seed": ctx.seed})
+    trouble = probe_failure(explored, "predicting with your network")
+    if trouble:  # predict exits, kills the process or hangs: the forward check's verdict
+        ctx.facts.predict_failure = trouble
+        chosen.update(UNEXPLORED)
+    else:
+        chosen.update(explored.result)
     adapter = {"class": chosen["class"], "ctor": chosen["ctor"],
                "forward": chosen["methods"]["forward"], "backward": chosen["methods"]["backward"],
                "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
@@ -245,7 +254,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
         adapter["params"] = list(layout.paths)
     ctx.facts.layout = layout
     ctx.facts.predict_labels = evidence.get("labels", False)
-    ctx.facts.predict_ignores_arrays = None if reads or "error" in chosen else \
+    ctx.facts.predict_ignores_arrays = None if reads or "error" in chosen or trouble else \
         {**chosen.get("sensitivity", {}), "held": sorted(chosen.get("arrays", {}))}
     if "step_signature" in chosen:
         ctx.facts.step_unusable = _step_in_words(chosen["step_signature"])
@@ -261,6 +270,11 @@ def check_interface(ctx: GradingContext) -> Verdict:
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, with differences: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
+
+
+UNEXPLORED = {"update_lr": True, "lr_attr": None, "backward_lr": False, "backward_cache": False,
+              "input": "rows", "params": [], "cached": [], "arrays": {}, "unexplored": True}
+"""How the network is called when exploring predict failed: the lab's own convention."""
 
 
 def _differences(ctx: GradingContext, chosen: dict[str, Any]) -> tuple[list[float], list[str]]:
@@ -297,6 +311,8 @@ def _differences(ctx: GradingContext, chosen: dict[str, Any]) -> tuple[list[floa
 def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
     """The end of the interface message: where the weights are, or why none were found.  A
     predict that raises or reads no array is the forward check's verdict, not this one's."""
+    if chosen.get("unexplored"):
+        return f"; but {chosen['methods']['forward']} could not be run (the forward check says why)"
     if "error" in chosen:
         return (f"; but {chosen['methods']['forward']} raised "
                 f"{describe_student_error(chosen['error'])} (the forward check reports it)")

@@ -141,6 +141,9 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
     lr = float(conf.lr) / scale if scale > 0 else float(conf.lr)
     adapter = ctx.facts.adapter
     details: dict[str, Any] = {"lr": lr, "data_points": len(X)}
+    if ctx.facts.predict_failure:
+        return Verdict(ERROR, f"not trained: {ctx.facts.predict_failure}, and every step "
+                       "starts with predict", 0.0, details)
     if ctx.facts.step_unusable:
         return Verdict(SKIP, f"not checked: {ctx.facts.step_unusable} (see interface)")
     if ctx.facts.step_failure:
@@ -338,14 +341,16 @@ def _failure(task: str, attempt: dict[str, Any], conf: TrainCheck,
 
 
 @register("train_linear", config=LinearTrainCheck, requires=("interface",),
-          reads=("adapter", "layout", "gradient_scale", "step_failure", "step_unusable"),
+          reads=("adapter", "layout", "gradient_scale", "predict_failure", "step_failure",
+                 "step_unusable"),
           summary="trained by the grader on generate_linear() data, it converges")
 def check_train_linear(ctx: GradingContext) -> Verdict:
     return _train_check("train_linear", ctx)
 
 
 @register("train_xor", config=XorTrainCheck, requires=("interface",),
-          reads=("adapter", "layout", "gradient_scale", "step_failure", "step_unusable"),
+          reads=("adapter", "layout", "gradient_scale", "predict_failure", "step_failure",
+                 "step_unusable"),
           summary="trained by the grader on generate_XOR_easy() data, it converges")
 def check_train_xor(ctx: GradingContext) -> Verdict:
     return _train_check("train_xor", ctx)

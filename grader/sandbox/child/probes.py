@@ -219,11 +219,13 @@ def _positional_count(func: Any) -> int | None:
 
 
 def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
-    """Find a class that can play the lab's network, construct it, and find its parameters.
+    """Find a class that can play the lab's network and construct it.
 
     Tries the candidate classes in the grader's order, each constructor form in turn (each
-    construction seeded from the grading seed), then learns how to call the network and which
-    of its arrays predict reads (:func:`_exercise`).
+    construction seeded from the grading seed), and names the methods that play the lab's
+    roles.  Nothing else of the student's runs here: predict is explored by the ``network``
+    probe, in a request of its own, so that a predict that exits or hangs costs the forward
+    check, not the class's interface.
     """
     roles = args["roles"]
     attempts: list[dict[str, Any]] = []
@@ -246,9 +248,20 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
             if not methods.get("forward") or not methods.get("backward"):
                 record["error"] = {"type": "Interface", "message": "no forward or backward method"}
                 continue
-            record.update(_exercise(cls, form, obj, methods, args))
             return {"attempts": attempts, "chosen": record}
     return {"attempts": attempts, "chosen": None}
+
+
+def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """How to call the constructed network, and which of its arrays are its parameters
+    (:func:`_exercise`), on a fresh instance seeded from the grading seed."""
+    reseed(args.get("seed"))
+    cls = namespace.get(args["class"])
+    if not isinstance(cls, type):
+        raise ProbeError(f"class {args['class']!r} is not defined")
+    ctor = args.get("ctor", {})
+    obj = cls(*ctor.get("args", []), **ctor.get("kwargs", {}))
+    return _exercise(cls, ctor, obj, args["methods"], args)
 
 
 def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
@@ -342,6 +355,10 @@ SENSITIVITY_INPUTS = 8
 SENSITIVITY_DRAWS = 3
 """Independent redraws of one array before it is called unread: a predict that returns 0/1
 labels may, by chance, keep every label under one redraw."""
+SENSITIVITY_SECONDS = 20.0
+"""A slow predict (say, Python loops over every neuron) may not get through a redraw of every
+array within the step's time limit: the arrays not redrawn by then are counted as read, the
+cautious side (the layout search leaves out the ones that fit no layer)."""
 
 
 def _test_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -382,7 +399,11 @@ def _read_by_predict(obj: Any, forward: Any, orientation: str, paths: list[str],
     except Exception as exc:  # noqa: BLE001 -- predict fails on the test values
         return [], {"error": _error(exc)}
     reads = []
+    began = time.monotonic()
     for path in paths:
+        if time.monotonic() - began > SENSITIVITY_SECONDS:
+            reads.append(path)
+            continue
         saved = np.array(get_param(obj, path), copy=True)
         for _ in range(SENSITIVITY_DRAWS):
             set_param(obj, path, _test_values(saved.shape, rng))
@@ -542,6 +563,7 @@ def probe_fd(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
 
 OPS = {
     "interface": probe_interface,
+    "network": probe_network,
     "forward": probe_forward,
     "steps": probe_steps,
     "train": probe_train,
