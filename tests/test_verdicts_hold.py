@@ -16,6 +16,7 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,29 @@ def grade_sample(name: str, workdir: Path) -> dict[str, Verdict]:
                             sandbox_settings=sandbox).verdicts
 
 
+def small_network(tmp_path: Path, name: str, predict: str, backprop: str = "pass",
+                  backprop_args: str = "y") -> Any:
+    """A student file with ``NN(dim)`` holding three weight matrices in ``self.w``, whose
+    predict, backprop and update have the bodies given (update applies ``self.g`` if set)."""
+    def body(text: str) -> str:
+        return "".join(f"        {line}\n" for line in text.splitlines())
+
+    path = tmp_path / f"DLP_LAB1_{name}.py"
+    path.write_text(
+        "import numpy as np\n"
+        "class NN:\n"
+        "    def __init__(self, dim):\n"
+        "        self.w = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
+        "        self.g = []\n"
+        "    def predict(self, X):\n" + body(predict) +
+        f"    def backprop(self, {backprop_args}):\n" + body(backprop) +
+        "    def update(self, lr):\n"
+        "        for W, g in zip(self.w, self.g):\n"
+        "            W -= lr * g\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    return sub
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, dict[str, Verdict]]:
     work = tmp_path_factory.mktemp("verdicts")
@@ -102,19 +126,8 @@ def test_a_predict_without_weights_fails_forward_saying_so(graded):
 
 def test_a_predict_that_ignores_the_arrays_it_holds_fails_forward_expected_against_observed(
         tmp_path):
-    path = tmp_path / "DLP_LAB1_0900301_Rule.py"
-    path.write_text(
-        "import numpy as np\n"
-        "class NN:\n"
-        "    def __init__(self, dim):\n"
-        "        self.weights = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
-        "    def predict(self, X):\n"
-        "        return np.where(X[:, :1] <= X[:, 1:], 0.9, 0.1)\n"
-        "    def backprop(self, y):\n"
-        "        pass\n"
-        "    def update(self, lr):\n"
-        "        pass\n")
-    [sub] = discover(path, workdir=tmp_path / "work")
+    sub = small_network(tmp_path, "0900301_Rule",
+                        "return np.where(X[:, :1] <= X[:, 1:], 0.9, 0.1)")
     verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
                                 only={"interface", "forward", "gradient"}).verdicts
     assert "reads none of the 3 arrays" in verdicts["interface"].message
@@ -300,27 +313,14 @@ def test_a_step_the_grader_cannot_call_is_an_interface_matter_not_the_students_e
     """backprop(x, y, y_pred): a signature the lab's backprop(y) does not fit.  Calling it with
     the lab's one argument would raise a TypeError of the grader's making; the interface check
     says so (partial credit), and the checks that need a step are skipped, never `error`."""
-    path = tmp_path / "DLP_LAB1_0900303_Sig.py"
-    path.write_text(
-        "import numpy as np\n"
-        "class NN:\n"
-        "    def __init__(self, dim):\n"
-        "        self.w = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
-        "    def predict(self, X):\n"
-        "        self.a = [X]\n"
-        "        for W in self.w:\n"
-        "            self.a.append(1 / (1 + np.exp(-self.a[-1] @ W)))\n"
-        "        return self.a[-1]\n"
-        "    def backprop(self, x, y, y_pred):\n"
-        "        d = 2 * (y_pred - y) * y_pred * (1 - y_pred)\n"
-        "        self.g = []\n"
-        "        for i in (2, 1, 0):\n"
-        "            self.g.insert(0, self.a[i].T @ d)\n"
-        "            d = (d @ self.w[i].T) * self.a[i] * (1 - self.a[i])\n"
-        "    def update(self, lr):\n"
-        "        for W, g in zip(self.w, self.g):\n"
-        "            W -= lr * g\n")
-    [sub] = discover(path, workdir=tmp_path / "work")
+    sub = small_network(
+        tmp_path, "0900303_Sig",
+        "self.a = [X]\nfor W in self.w:\n    self.a.append(1 / (1 + np.exp(-self.a[-1] @ W)))\n"
+        "return self.a[-1]",
+        "d = 2 * (y_pred - y) * y_pred * (1 - y_pred)\nself.g = []\nfor i in (2, 1, 0):\n"
+        "    self.g.insert(0, self.a[i].T @ d)\n"
+        "    d = (d @ self.w[i].T) * self.a[i] * (1 - self.a[i])",
+        backprop_args="x, y, y_pred")
     verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
                                 only={"interface", "forward", "gradient", "train_xor"}).verdicts
     interface = verdicts["interface"]
@@ -339,19 +339,7 @@ def test_a_step_the_grader_cannot_call_is_an_interface_matter_not_the_students_e
 ])
 def test_a_predict_that_exits_or_hangs_costs_forward_not_the_interface(tmp_path, leftover,
                                                                        words):
-    path = tmp_path / "DLP_LAB1_0900304_Exit.py"
-    path.write_text(
-        "import numpy as np\n"
-        "class NN:\n"
-        "    def __init__(self, dim):\n"
-        "        self.w = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]\n"
-        "    def predict(self, X):\n"
-        f"        {leftover}\n"
-        "    def backprop(self, y):\n"
-        "        pass\n"
-        "    def update(self, lr):\n"
-        "        pass\n")
-    [sub] = discover(path, workdir=tmp_path / "work")
+    sub = small_network(tmp_path, "0900304_Exit", leftover)
     verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
                                 sandbox_settings=SandboxSettings(step_timeout=5.0),
                                 only={"interface", "forward", "gradient", "train_xor"}).verdicts
