@@ -261,11 +261,10 @@ def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, 
         raise ProbeError(f"class {args['class']!r} is not defined")
     ctor = args.get("ctor", {})
     obj = cls(*ctor.get("args", []), **ctor.get("kwargs", {}))
-    return _exercise(cls, ctor, obj, args["methods"], args)
+    return _exercise(obj, args["methods"], args)
 
 
-def _exercise(cls: Any, form: dict[str, Any], obj: Any, methods: dict[str, Any],
-              args: dict[str, Any]) -> dict[str, Any]:
+def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """How to call this network, and which of its arrays are its parameters.
 
     No training step runs here: a broken backprop or update (a crash, an exit, a hang) must
