@@ -176,3 +176,22 @@ def candidate_layouts(params: Sequence[tuple[str, Sequence[int]]], dims: Sequenc
             break
     layouts.sort(key=_plausibility)
     return layouts[:MAX_CANDIDATES]
+
+
+def candidate_dims(params: Sequence[tuple[str, Sequence[int]]], dims: Sequence[int]
+                   ) -> list[tuple[int, ...]]:
+    """The architectures the arrays could be, the lab's ``dims`` first: the same inputs,
+    outputs and number of layers, hidden widths read off the arrays' shapes (the lab asks for
+    two hidden layers; their widths are the student's choice)."""
+    dims = tuple(int(d) for d in dims)
+    sizes = sorted({int(d) for _, shape in params for d in shape} |
+                   {int(d) - 1 for _, shape in params for d in shape if int(d) > 1})
+    hidden = len(dims) - 2
+    options = [dims] + [(dims[0], *widths, dims[-1])
+                        for widths in itertools.product(sizes, repeat=hidden)
+                        if all(w >= 1 for w in widths)]
+    seen: list[tuple[int, ...]] = []
+    for option in options:
+        if option not in seen and candidate_layouts(params, option):
+            seen.append(option)
+    return seen

@@ -204,3 +204,25 @@ def load_files(files: Path, main: str, kind: str, settings: SandboxSettings | No
     """Start a sandbox on ``files``, load ``main`` (a path relative to it), and clean up."""
     with Sandbox(files, settings) as sandbox:
         return Loader(sandbox, main, kind, seed).load(mode)
+
+
+def trace_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None, *,
+                seconds: float = 10.0, seed: int | None = None) -> dict[str, Any]:
+    """Run the student's whole program under the child's tracer, in a sandbox of its own, and
+    return the record (``grader/sandbox/child/tracer.py``): how the student's classes were
+    constructed and their methods called, until a few dozen steps or ``seconds`` had passed.
+    A program that cannot be read or that kills the child gives ``{"events": [], "failure":
+    sentence}``: the record is a hint, never a verdict."""
+    args: dict[str, Any] = {"main": main, "kind": kind, "seconds": seconds, "seed": seed}
+    if kind == "notebook":
+        try:
+            args["cells"] = read_notebook_cells(files / main)
+        except ValueError as err:
+            return {"events": [], "failure": str(err)}
+    with Sandbox(files, settings) as sandbox:
+        step = sandbox.request("trace", args, timeout=seconds + 30)
+    if not step.ok:
+        reason = step.message if not step.answered else \
+            (step.reply or {}).get("error", {}).get("message", "")
+        return {"events": [], "failure": f"tracing {main}: {reason}"}
+    return dict(step.result)

@@ -232,10 +232,13 @@ def measure_reference_run(task: str, seed: int, points: int, lr: float, bias: bo
 
 
 def measure_profile(task: str, seed: int, points: int, lr: float, max_steps: int,
-                    trials: int = PROFILE_TRIALS) -> ConvergenceProfile:
-    """Train ``trials`` random initialisations of the lab's network side by side (no cache)."""
+                    trials: int = PROFILE_TRIALS, dims: Sequence[int] = LAB_DIM,
+                    bias: bool = False) -> ConvergenceProfile:
+    """Train ``trials`` random initialisations of the reference with these widths and bias
+    choice side by side (no cache)."""
     X, Y, _, _ = task_data(task, seed, points, 0)
-    result = train_many(X, Y, range(trials), lr=lr, max_steps=max_steps)
+    result = train_many(X, Y, range(trials), dim=list(dims), lr=lr, max_steps=max_steps,
+                        bias=bias)
     steps = np.where(result.converged, result.steps, -1).astype(np.int64)
     return ConvergenceProfile(steps, max_steps)
 
@@ -323,10 +326,13 @@ def run_name(task: str, seed: int, points: int, lr: float, bias: bool, max_steps
         f"{_key(task, seed, points, float(lr), bias, max_steps)}"
 
 
-def profile_name(task: str, seed: int, points: int, lr: float, max_steps: int) -> str:
+def profile_name(task: str, seed: int, points: int, lr: float, max_steps: int,
+                 dims: Sequence[int] = LAB_DIM, bias: bool = False) -> str:
     if task == "train_xor":
         seed = 0  # the XOR data does not depend on the seed, nor does the profile
-    return f"profile-{task}-{_key(task, seed, points, float(lr), max_steps)}"
+    # the lab's network keeps its old name, so that the shipped records still serve
+    shape = () if (list(dims), bias) == (list(LAB_DIM), False) else (tuple(dims), bias)
+    return f"profile-{task}-{_key(task, seed, points, float(lr), max_steps, *shape)}"
 
 
 def reference_run(task: str, seed: int, points: int, lr: float, bias: bool, max_steps: int
@@ -338,11 +344,14 @@ def reference_run(task: str, seed: int, points: int, lr: float, bias: bool, max_
                  _encode_run, _decode_run)
 
 
-def convergence_profile(task: str, seed: int, points: int, lr: float, max_steps: int
+def convergence_profile(task: str, seed: int, points: int, lr: float, max_steps: int,
+                        dims: Sequence[int] = LAB_DIM, bias: bool = False
                         ) -> ConvergenceProfile:
-    """:func:`measure_profile`, kept (see the module docstring)."""
-    return _kept(profile_name(task, seed, points, lr, max_steps),  # type: ignore[return-value]
-                 lambda: measure_profile(task, seed, points, lr, max_steps),
+    """:func:`measure_profile`, kept (see the module docstring): the reference built to the
+    student's widths and bias choice, so that restarts are sized for the network at hand."""
+    return _kept(profile_name(task, seed, points, lr, max_steps, dims, bias),  # type: ignore
+                 lambda: measure_profile(task, seed, points, lr, max_steps, dims=dims,
+                                         bias=bias),
                  _encode_profile, _decode_profile)
 
 

@@ -19,7 +19,7 @@ weights, a backprop or update that crashes, exits or hangs, cost the checks that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import itertools
 from typing import Any
@@ -28,7 +28,10 @@ import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
-from grader.layout import Layout, candidate_layouts
+from grader.layout import Layout, candidate_dims, candidate_layouts
+from grader.learning import (LearnedProtocol, call_text, constructions, describe_roles, learn,
+                             unsupported_roles)
+from grader.load import trace_files
 from grader.rubric import CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
 
@@ -77,6 +80,13 @@ class InterfaceCheck(CheckConfig):
         0.5, "Fraction of the check's points when a method or the constructor form is not "
              "the lab's (first) one. With several aliases, the lowest credit applies.",
         minimum=0, maximum=1)
+    learn_from_program: bool = setting(
+        True, "Run the student's own program under a tracer first, and build and step the "
+              "network as it does (its constructor call, widths and training step); the names "
+              "above are the way in when the program shows no training.")
+    trace_seconds: float = setting(
+        10.0, "Wall-clock seconds the traced program may run before the grader stops it (it "
+              "stops by itself after a few dozen training steps).", above=0)
 
     def discovery_names(self) -> dict[str, tuple]:
         """The names that mark a submission's main file (:func:`grader.discover.discover`'s
@@ -153,7 +163,7 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
     X = rng.uniform(0.0, 1.0, (6, 2))
     tried = []
     for layout in layouts:
-        weights, biases = conditioned_weights(rng, LAB_DIMS, layout.has_bias)
+        weights, biases = conditioned_weights(rng, list(layout.dims), layout.has_bias)
         step = ctx.probe("forward", {"adapter": {**adapter, "params": layout.paths},
                                      "params": layout.to_student(weights, biases), "X": X,
                                      "seed": ctx.seed})
@@ -192,18 +202,64 @@ def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[
                 ) -> tuple[Layout | None, dict[str, Any]]:
     """The layout of the arrays predict reads, confirmed against the reference forward pass.
 
-    All of them first; if their shapes fit no layout (predict also reads, say, a constant
-    scaling array), the largest subsets whose shapes fit the lab's layers."""
-    layouts = candidate_layouts(reads, LAB_DIMS)
-    if not layouts and len(reads) <= MAX_SUBSET_SEARCH:
-        for size in range(len(reads) - 1, len(LAB_DIMS) - 2, -1):
-            layouts = [layout for group in itertools.combinations(reads, size)
-                       for layout in candidate_layouts(list(group), LAB_DIMS)]
-            if layouts:
-                break
-    if not layouts:
+    The lab's widths first, then the hidden widths the arrays' shapes allow (the student's
+    choice).  All the arrays first; if their shapes fit no layout (predict also reads, say, a
+    constant scaling array), the largest subsets whose shapes fit."""
+    tried: list[Any] = []
+    for dims in candidate_dims(reads, LAB_DIMS) or [tuple(LAB_DIMS)]:
+        layouts = candidate_layouts(reads, dims)
+        if not layouts and len(reads) <= MAX_SUBSET_SEARCH:
+            for size in range(len(reads) - 1, len(dims) - 2, -1):
+                layouts = [layout for group in itertools.combinations(reads, size)
+                           for layout in candidate_layouts(list(group), dims)]
+                if layouts:
+                    break
+        if not layouts:
+            continue
+        layout, evidence = confirm_layout(ctx, adapter, layouts)
+        if layout is not None:
+            return layout, evidence
+        tried += evidence.get("tried", [])
+    return None, {"tried": tried}
+
+
+def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[str, Any]]:
+    """What the student's own program shows about building and stepping its network, with what
+    the details report about it; None when it shows no step the grader can replay (then
+    ``about["constructors"]`` still has the constructor calls it made)."""
+    cfg = conf(ctx)
+    if not cfg.learn_from_program or ctx.sandbox is None:
         return None, {}
-    return confirm_layout(ctx, adapter, layouts)
+    trace = trace_files(ctx.files_root, ctx.main, ctx.kind, ctx.sandbox.settings,
+                        seconds=cfg.trace_seconds, seed=ctx.seed)
+    about: dict[str, Any] = {"stopped": trace.get("stopped"), "events": len(trace["events"])}
+    if trace.get("failure"):
+        about["failure"] = trace["failure"]
+    protocol = learn(trace)
+    defined = ctx.loaded.classes if ctx.loaded else {}
+    about["constructors"] = {c: call for c, call in constructions(trace).items()
+                             if c in defined}
+    if protocol is None:
+        about["learned"] = None
+        return None, about
+    about["learned"] = protocol.describe()
+    missing = unsupported_roles(protocol)
+    if missing or protocol.network_class not in (ctx.loaded.classes if ctx.loaded else {}):
+        about["not_replayable"] = missing or [f"{protocol.network_class} is not a class the "
+                                              "definitions define"]
+        return None, about
+    return protocol, about
+
+
+def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str, Any]:
+    """The interface probe's request for the network the program built: its class, its
+    constructor call, and the methods its step calls."""
+    step = protocol.step
+    roles = {"forward": [protocol.predict], "backward": [step[1].method],
+             "update": [step[-1].method] if len(step) > 2 else []}
+    ctor = {**protocol.constructor, "form": "learned", "described": True}
+    return {"candidates": [protocol.network_class], "roles": roles, "ctor_forms": [ctor],
+            "seed": ctx.seed}
 
 
 @register("interface", config=InterfaceCheck,
@@ -217,10 +273,24 @@ def check_interface(ctx: GradingContext) -> Verdict:
             else "no classes"
         return Verdict(FAIL, "no class NN with predict, backprop and update was found "
                        f"(your code defines: {defined})", 0.0, {"candidates": []})
-    roles = {role: role_names(conf(ctx), role) for role in ("forward", "backward", "update")}
-    step = ctx.probe("interface", {
-        "candidates": names, "roles": roles, "ctor_forms": constructor_forms(ctx),
-        "seed": ctx.seed})
+    protocol, program = learned_protocol(ctx)
+    if protocol is not None:
+        step = ctx.probe("interface", learned_request(protocol, ctx))
+        if not step.ok or step.result.get("chosen") is None:
+            program["not_replayable"] = ["the program's constructor call did not construct "
+                                         "the network again"]
+            protocol = None
+    if protocol is None:
+        roles = {role: role_names(conf(ctx), role)
+                 for role in ("forward", "backward", "update")}
+        # the program's own constructor calls first: the class it built, as it built it
+        built = program.get("constructors", {})
+        learned_forms = [{**call, "form": "learned", "described": True}
+                         for call in built.values()]
+        ordered = [n for n in names if n in built] + [n for n in names if n not in built]
+        step = ctx.probe("interface", {
+            "candidates": ordered, "roles": roles,
+            "ctor_forms": learned_forms + constructor_forms(ctx), "seed": ctx.seed})
     failure = probe_failure(step, "constructing your network")
     if failure:
         return Verdict(ERROR, failure, 0.0, {"candidates": names})
@@ -232,9 +302,10 @@ def check_interface(ctx: GradingContext) -> Verdict:
         return Verdict(ERROR if errors else FAIL,
                        "your network could not be constructed: " + "; ".join(errors or names),
                        0.0, {"candidates": names, "attempts": len(attempts)})
+    steps = [asdict(call) for call in protocol.step] if protocol is not None else None
     explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
                                      "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
-                                     "seed": ctx.seed})
+                                     "seed": ctx.seed, "step": steps})
     trouble = probe_failure(explored, "predicting with your network")
     if trouble:  # predict exits, kills the process or hangs: the forward check's verdict
         ctx.facts.predict_failure = trouble
@@ -246,7 +317,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
                "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
                "backward_lr": chosen["backward_lr"], "lr_attr": chosen.get("lr_attr"),
                "backward_cache": chosen.get("backward_cache", False),
-               "input": chosen["input"], "params": [p["path"] for p in chosen["params"]]}
+               "input": chosen["input"], "params": [p["path"] for p in chosen["params"]],
+               "step": steps, "fixed_rate": bool(chosen.get("fixed_rate"))}
     ctx.facts.adapter = adapter
     reads = [(p["path"], p["shape"]) for p in chosen["params"]]
     layout, evidence = find_layout(ctx, adapter, reads) if reads else (None, {})
@@ -259,10 +331,13 @@ def check_interface(ctx: GradingContext) -> Verdict:
     if "step_signature" in chosen:
         ctx.facts.step_unusable = _step_in_words(chosen["step_signature"])
     details = _details(chosen)
+    details["program"] = program
     details["layout"] = layout.describe() if layout else None
     details["layout_evidence"] = evidence.get("tried", [])
-    credits, differences = _differences(ctx, chosen)
+    credits, differences = _differences(ctx, chosen, protocol)
     where = _parameters_in_words(chosen, layout)
+    if protocol is not None:
+        where += f"; built and stepped as your program does: {protocol.describe()}"
     if not differences:
         return Verdict(PASS, f"{chosen['class']}(dim=[2, 3, 3, 1]) with predict, backprop and "
                        f"update{where}", 1.0, details)
@@ -273,13 +348,17 @@ def check_interface(ctx: GradingContext) -> Verdict:
 
 
 UNEXPLORED = {"update_lr": True, "lr_attr": None, "backward_lr": False, "backward_cache": False,
+              "fixed_rate": False,
               "input": "rows", "params": [], "cached": [], "arrays": {}, "unexplored": True}
 """How the network is called when exploring predict failed: the lab's own convention."""
 
 
-def _differences(ctx: GradingContext, chosen: dict[str, Any]) -> tuple[list[float], list[str]]:
+def _differences(ctx: GradingContext, chosen: dict[str, Any],
+                 protocol: LearnedProtocol | None) -> tuple[list[float], list[str]]:
     """Where the class differs from the lab's interface, each with the rubric's credit."""
     cfg = conf(ctx)
+    if protocol is not None:
+        return _learned_differences(cfg, chosen, protocol)
     lab_class = chosen["class"] in cfg.class_names
     lab_methods = [chosen["methods"]["forward"], chosen["methods"]["backward"],
                    chosen["methods"].get("update")] == \
@@ -322,8 +401,40 @@ def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
                 "network holds" if held else "; but your network holds no weight arrays "
                 "(NumPy float arrays)") + " (the forward check reports it)"
     if layout is not None:
-        return f"; parameters: {layout.describe()}"
+        widths = "" if list(layout.dims) == LAB_DIMS else \
+            f" (a {'-'.join(str(d) for d in layout.dims)} network: the hidden widths are yours)"
+        return f"; parameters: {layout.describe()}{widths}"
     return "; its parameters do not map onto the lab's layers, so some checks compare less"
+
+
+LAB_STEP = ("predict(x)", "backprop(y)", "update(lr)")
+
+
+def _learned_differences(cfg: InterfaceCheck, chosen: dict[str, Any],
+                         protocol: LearnedProtocol) -> tuple[list[float], list[str]]:
+    """How a network the program built and stepped differs from the lab's interface."""
+    credits, differences = [], []
+    if chosen["class"] not in cfg.class_names:
+        differences.append(f"the class is named {chosen['class']}, not {cfg.class_names[0]}")
+        credits.append(cfg.class_alias_credit)
+    if not _lab_constructor(cfg, protocol.constructor):
+        differences.append(f"it is constructed as {chosen['class']}("
+                           f"{call_text(protocol.constructor)}), not NN(dim=[2, 3, 3, 1])")
+        credits.append(cfg.alias_credit)
+    calls = tuple(f"{c.method}({describe_roles([*c.args, *c.kwargs.values()])})"
+                  for c in protocol.step)
+    if calls != LAB_STEP:
+        differences.append(f"one training step is {'; '.join(calls)}, not "
+                           f"{'; '.join(LAB_STEP)}")
+        credits.append(cfg.alias_credit)
+    return credits, differences
+
+
+def _lab_constructor(cfg: InterfaceCheck, ctor: dict[str, Any]) -> bool:
+    """``NN(dim=[2, 3, 3, 1])`` or ``NN([2, 3, 3, 1])``, as the program wrote it."""
+    values = [d.get("value") for d in [*ctor.get("args", []), *ctor.get("kwargs", {}).values()]]
+    names = set(ctor.get("kwargs", {}))
+    return values == [list(cfg.dim)] and names <= {"dim"}
 
 
 def _step_in_words(problem: dict[str, Any]) -> str:
@@ -337,6 +448,8 @@ def _step_in_words(problem: dict[str, Any]) -> str:
 
 def _form(ctor: dict[str, Any]) -> str:
     """The call's arguments as written, e.g. ``dim=[2, 3, 3, 1]``."""
+    if ctor.get("described"):
+        return call_text(ctor)
     parts = [repr(a) for a in ctor.get("args", [])]
     parts += [f"{k}={v!r}" for k, v in ctor.get("kwargs", {}).items()]
     return ", ".join(parts)

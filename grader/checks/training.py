@@ -150,8 +150,11 @@ def _train_check(task: str, ctx: GradingContext) -> Verdict:
         # each attempt would wait for the same dead or endless step until its budget ran out
         return Verdict(ERROR, f"not trained: {ctx.facts.step_failure} (in the gradient "
                        "check), and training takes thousands of such steps", 0.0, details)
+    # the reference's robust starts exist for the lab's widths; other widths (the student's
+    # choice) train from the network's own initialisation, with restarts
+    lab_widths = layout is not None and list(layout.dims) == list(LAB_DIM)
     ref = reference_run(task, ctx.seed, len(X), float(conf.lr), layout.has_bias,
-                        int(conf.max_steps)) if layout is not None else None
+                        int(conf.max_steps)) if lab_widths else None
     attempts: list[dict[str, Any]] = []
     if ref is not None:
         plans, needed = _reference_starts(ref, layout, ctx, conf, len(X), details)
@@ -262,8 +265,11 @@ def _own_restarts(task: str, ctx: GradingContext, conf: TrainCheck, points: int,
     """Training plans from the student's own initialisation: as many restarts as the
     reference's measured convergence requires for a correct network to fail less often than
     the rubric allows; one success is enough."""
+    layout = ctx.facts.layout  # widths other than the lab's: the reference built to them
+    shape = (list(layout.dims), layout.has_bias) if layout is not None else (list(LAB_DIM), False)
     restart = plan_restarts(
-        convergence_profile(task, ctx.seed, points, float(conf.lr), int(conf.max_steps)),
+        convergence_profile(task, ctx.seed, points, float(conf.lr), int(conf.max_steps),
+                            *shape),
         float(conf.failure_probability), int(conf.attempts))
     details["restarts"] = {**asdict(restart), "why": restart.describe()}
     steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN), int(conf.max_steps))

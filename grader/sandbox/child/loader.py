@@ -320,7 +320,7 @@ class _Surroundings:
 # --- the student's modules may share our names ------------------------------------------------
 
 OWN_MODULE_NAMES = ("seeding", "probes", "loader", "definitions", "magics", "figures",
-                    "describe", "protocol", "worker", "bootstrap")
+                    "describe", "protocol", "worker", "bootstrap", "tracer")
 """The child's modules are imported as top-level modules: a submission's own ``loader.py`` or
 ``figures.py`` must still be what *its* ``import loader`` finds while it loads."""
 

@@ -135,8 +135,37 @@ def reseed(seed: int | None) -> None:
     seeding.reseed(seed)
 
 
+def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
+    """A value the student's program passed, from the tracer's descriptor (see
+    ``grader/learning.py``): numbers and literals as they were, a namespace as an
+    ``argparse.Namespace``, a function or class by its name in the student's module."""
+    kind = desc.get("type")
+    if kind in ("number", "literal"):
+        value = desc.get("value")
+        return tuple(value) if desc.get("tuple") and isinstance(value, list) else value
+    if kind == "namespace":
+        import argparse
+
+        return argparse.Namespace(**(desc.get("value") or {}))
+    if kind in ("function", "class"):
+        if desc.get("name") not in namespace:
+            raise ProbeError(f"{desc.get('name')!r} is not defined")
+        return namespace[desc["name"]]
+    raise ProbeError(f"a {kind} argument cannot be passed again")
+
+
+def constructor_call(ctor: dict[str, Any], namespace: dict[str, Any]
+                     ) -> tuple[list[Any], dict[str, Any]]:
+    """The constructor's arguments: as given, or rebuilt from the program's own call."""
+    if not ctor.get("described"):
+        return list(ctor.get("args", [])), dict(ctor.get("kwargs", {}))
+    return ([rebuild(d, namespace) for d in ctor.get("args", [])],
+            {k: rebuild(d, namespace) for k, d in ctor.get("kwargs", {}).items()})
+
+
 class Network:
-    """The student's network behind the adapter: predict, backprop and update in the lab's terms."""
+    """The student's network behind the adapter: predict, backprop and update in the lab's terms,
+    or the training step the student's own program showed (``adapter["step"]``)."""
 
     def __init__(self, namespace: dict[str, Any], adapter: dict[str, Any],
                  seed: int | None = None) -> None:
@@ -145,8 +174,12 @@ class Network:
         cls = namespace.get(adapter["class"])
         if cls is None:
             raise ProbeError(f"class {adapter['class']!r} is not defined")
-        ctor = adapter.get("ctor", {})
-        self.obj = cls(*ctor.get("args", []), **ctor.get("kwargs", {}))
+        self.namespace = namespace
+        args, kwargs = constructor_call(adapter.get("ctor", {}), namespace)
+        self.obj = cls(*args, **kwargs)
+        self.learned: list[dict[str, Any]] | None = adapter.get("step")
+        self.results: dict[int, Any] = {}
+        self.last_x: np.ndarray | None = None
         self.forward = getattr(self.obj, adapter["forward"])
         self.backward = getattr(self.obj, adapter["backward"])
         self.update_fn = getattr(self.obj, adapter["update"]) if adapter.get("update") else None
@@ -158,7 +191,13 @@ class Network:
         (a legitimate style: the lab's loop is per sample)."""
         if len(X) > 1 and self.adapter.get("single_only"):
             return np.vstack([self.predict(X[i:i + 1]).reshape(1, -1) for i in range(len(X))])
-        raw = self.forward(X.T if self.adapter.get("input") == "cols" else X)
+        batch = X.T if self.adapter.get("input") == "cols" else X
+        if self.learned:
+            self.last_x = batch
+            raw = self._call(self.learned[0], batch, None, None)
+            self.results = {0: raw}
+        else:
+            raw = self.forward(batch)
         # forwardPass(X) -> (A, cache) with backwardPass(Y, cache): keep what backward needs
         self.extra = tuple(raw[1:]) if isinstance(raw, tuple) else ()
         out = as_output(raw)
@@ -176,6 +215,10 @@ class Network:
         lr_attr = self.adapter.get("lr_attr")
         if lr_attr:
             setattr(self.obj, lr_attr, lr)
+        if self.learned:
+            for j, call in enumerate(self.learned[1:], start=1):
+                self.results[j] = self._call(call, self.last_x, self._target(y), lr)
+            return
         extra = self.extra if self.adapter.get("backward_cache") else ()
         if self.adapter.get("backward_lr"):
             self.backward(self._target(y), *extra, lr)
@@ -186,6 +229,25 @@ class Network:
                 self.update_fn(lr)
             else:
                 self.update_fn()
+
+    def _call(self, call: dict[str, Any], x: Any, y: Any, lr: float | None) -> Any:
+        """One call of the learned step, each argument supplied by its role."""
+        def value(role: dict[str, Any]) -> Any:
+            kind = role.get("role")
+            if kind == "x":
+                return x
+            if kind == "y":
+                return y
+            if kind == "lr":
+                return lr
+            if kind == "output":
+                result = self.results[role["of"]]
+                return result[role["item"]] if "item" in role else result
+            return rebuild(role.get("value") or {}, self.namespace)
+
+        method = getattr(self.obj, call["method"])
+        return method(*[value(r) for r in call.get("args", [])],
+                      **{k: value(r) for k, r in call.get("kwargs", {}).items()})
 
     def set_params(self, values: list[np.ndarray]) -> None:
         for path, value in zip(self.params, values):
@@ -218,6 +280,22 @@ def _positional_count(func: Any) -> int | None:
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
+def _takes_rate_at(func: Any, position: int) -> bool:
+    """Whether the positional parameter at ``position`` is named like a learning rate: a
+    backward with no update method may take the rate after the labels (``backward(y, lr)``),
+    but ``backward(y, function_type)`` must not be handed one."""
+    try:
+        params = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    if position >= len(params):
+        return False
+    name = params[position].name.lower()
+    return name in {a.lower() for a in RATE_ATTRIBUTES} or any(
+        part in name for part in ("lr", "rate", "eta", "alpha", "step_size"))
+
+
 def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Find a class that can play the lab's network and construct it.
 
@@ -238,7 +316,8 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
             attempts.append(record)
             reseed(args.get("seed"))
             try:
-                obj = cls(*form.get("args", []), **form.get("kwargs", {}))
+                args_, kwargs_ = constructor_call(form, namespace)
+                obj = cls(*args_, **kwargs_)
             except Exception as exc:  # noqa: BLE001 -- any student error is an observation
                 record["error"] = _error(exc)
                 continue
@@ -255,16 +334,19 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
 def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """How to call the constructed network, and which of its arrays are its parameters
     (:func:`_exercise`), on a fresh instance seeded from the grading seed."""
-    reseed(args.get("seed"))
-    cls = namespace.get(args["class"])
-    if not isinstance(cls, type):
-        raise ProbeError(f"class {args['class']!r} is not defined")
-    ctor = args.get("ctor", {})
-    obj = cls(*ctor.get("args", []), **ctor.get("kwargs", {}))
-    return _exercise(obj, args["methods"], args)
+    methods = args["methods"]
+    net = Network(namespace, {"class": args["class"], "ctor": args.get("ctor", {}),
+                              "forward": methods["forward"], "backward": methods["backward"],
+                              "update": methods.get("update"), "step": args.get("step")},
+                  args.get("seed"))
+    if net.learned:  # the program's own predict call, with its other arguments
+        return _exercise(net.obj, methods, args,
+                         lambda batch: net._call(net.learned[0], batch, None, None))
+    return _exercise(net.obj, methods, args, getattr(net.obj, methods["forward"]))
 
 
-def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
+              forward: Any) -> dict[str, Any]:
     """How to call this network, and which of its arrays are its parameters.
 
     No training step runs here: a broken backprop or update (a crash, an exit, a hang) must
@@ -280,12 +362,16 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any]) -> dict[s
     update_arity = _positional_count(update) if update is not None else 0
     found["update_lr"] = update is not None and (update_arity is None or update_arity >= 1)
     backward_arity = _positional_count(backward) or 0
-    found["lr_attr"] = next((a for a in ("lr", "learning_rate", "eta", "alpha")
-                             if isinstance(getattr(obj, a, None), (int, float))), None) \
-        if update is not None and not found["update_lr"] else None
+    rate_attr = next((a for a in RATE_ATTRIBUTES
+                      if isinstance(getattr(obj, a, None), (int, float))), None)
+    found["lr_attr"] = rate_attr if update is not None and not found["update_lr"] else None
+    passes_rate = False
+    if args.get("step"):  # a learned step: the rate is an argument of it, or the object's own
+        passes_rate = any(r.get("role") == "lr" for call in args["step"]
+                          for r in [*call.get("args", []), *call.get("kwargs", {}).values()])
+        found["lr_attr"] = None if passes_rate else rate_attr
     initial = {p: a.copy() for p, a in find_arrays(obj).items()}
     x = np.array(args["sample_x"], dtype=float)
-    forward = getattr(obj, methods["forward"])
     output = None
     for layout in ("rows", "cols"):
         try:
@@ -297,10 +383,17 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any]) -> dict[s
     found["output_type"] = type(output).__name__
     extra = tuple(output[1:]) if isinstance(output, tuple) else ()
     found["backward_cache"] = bool(extra) and backward_arity >= 1 + len(extra)
-    found["backward_lr"] = update is None and \
-        backward_arity >= 2 + (len(extra) if found["backward_cache"] else 0)
-    unusable = _uncallable_step(methods, backward, update, found,
-                                len(extra) if found["backward_cache"] else 0)
+    cache = len(extra) if found["backward_cache"] else 0
+    found["backward_lr"] = update is None and backward_arity >= 2 + cache and \
+        _takes_rate_at(backward, 1 + cache)
+    if args.get("step"):
+        found["fixed_rate"] = not passes_rate and rate_attr is None
+    else:
+        found["fixed_rate"] = not (found["update_lr"] or found["backward_lr"]
+                                   or found["lr_attr"])
+    # a step learned from the student's program was called so by the program itself
+    unusable = None if args.get("step") else _uncallable_step(
+        methods, backward, update, found, len(extra) if found["backward_cache"] else 0)
     if unusable:
         found["step_signature"] = unusable
     after_forward = find_arrays(obj)
@@ -350,6 +443,9 @@ def _uncallable_step(methods: dict[str, Any], backward: Any, update: Any,
     return None
 
 
+RATE_ATTRIBUTES = ("lr", "learning_rate", "eta", "alpha", "learningRate", "LearningRate",
+                   "rate", "l_rate", "lr_rate")
+"""Where a network that takes no rate in its step keeps it, set by the grader before a step."""
 SENSITIVITY_INPUTS = 8
 SENSITIVITY_DRAWS = 3
 """Independent redraws of one array before it is called unread: a predict that returns 0/1

@@ -141,6 +141,23 @@ def op_ping(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
                        for name in ("CPU", "AS", "FSIZE", "NOFILE", "NPROC")}}
 
 
+def _enter_program(ctx: Context, args: dict[str, Any]) -> str:
+    """What loading and tracing the student's program both do first: seed every source of
+    randomness when a ``seed`` is given, remember the main file and put its folder on the
+    path.  The main file's path."""
+    if args.get("seed") is not None:
+        import seeding
+
+        seeding.install(int(args["seed"]))
+        seeding.reseed(int(args["seed"]))
+    ctx.main = args["main"]
+    path = os.path.join(ctx.workdir, args["main"])
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return path
+
+
 def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     """Load the submission's main file into the namespace (see ``loader.py``).
 
@@ -150,17 +167,8 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     import describe
     import loader
 
-    if args.get("seed") is not None:
-        import seeding
-
-        seeding.install(int(args["seed"]))
-        seeding.reseed(int(args["seed"]))
-    ctx.main = args["main"]
+    path = _enter_program(ctx, args)
     mode = args.get("mode", "definitions")
-    path = os.path.join(ctx.workdir, args["main"])
-    folder = os.path.dirname(path)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
     if args.get("kind") == "notebook":
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
@@ -172,6 +180,22 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     result = report.to_dict()
     result["definitions"] = describe.describe(ctx.namespace, main_file=args["main"])
     return result
+
+
+def op_trace(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Run the student's own program in execute mode under the tracer (see ``tracer.py``):
+    how it constructs its classes and calls their methods, stopped after ``repeats`` calls of
+    one method of one object or ``seconds`` of running.  Seeded like ``load``.
+
+    ``{"main": path, "kind": "script"|"notebook", "cells": [...], "seconds": 10.0,
+    "repeats": 30, "seed": int|None}``."""
+    import tracer
+
+    path = _enter_program(ctx, args)
+    return tracer.trace(path, ctx.namespace, kind=args.get("kind", "script"),
+                        cells=args.get("cells"), seconds=float(args.get("seconds", 10.0)),
+                        repeats=int(args.get("repeats", 30)),
+                        on_cell_start=lambda i: ctx.progress(cell=i))
 
 
 def op_describe(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +275,7 @@ def observable(value: Any) -> Any:
 OPS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "ping": op_ping,
     "load": op_load,
+    "trace": op_trace,
     "describe": op_describe,
     "imports": op_imports,
     "call": op_call,
@@ -302,7 +327,8 @@ def main() -> None:
     apply_limits(spec["limits"])
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
-    for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding"):
+    for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding",
+                 "tracer"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:

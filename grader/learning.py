@@ -1,0 +1,318 @@
+"""Learn how to build and step a student's network from a trace of the student's own program.
+
+A TA learns how to drive a network by reading the main program; the grader does the same: the
+child runs the program under a tracer (``grader/sandbox/child/tracer.py``) that records how the
+student's classes are constructed and how their methods are called, with every argument
+described (numbers, literals, arrays by identity and shape, the student's objects).  This
+module, in the parent, turns that record into a :class:`LearnedProtocol`: which object is the
+network, the constructor call that built it (replayable, with the student's own widths,
+activation and rate), the method that predicts, and the calls that make one training step, each
+argument given a *role*: the input batch, the labels, the output of an earlier call of the
+step, the learning rate, or a constant.  The checks then drive the network through it, on the
+grader's data, weights and learning rate.
+
+Nothing here runs student code; a trace that shows no network (a file of definitions only, a
+program that never trains) gives None, and the name-based discovery of the interface check
+remains the way in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class"})
+"""Descriptor types the child can rebuild: a constructor made only of these can be called
+again as the student's program called it."""
+FEATURES = 2
+"""Inputs of the lab's data: (N, 2) rows, or (2, N) columns."""
+LARGEST_RATE = 10.0
+"""A number passed to a step call and at most this is read as a learning rate; larger numbers
+(epochs, batch sizes) are constants."""
+
+
+@dataclass
+class StepCall:
+    """One call of a training step: the method and the role of each argument.
+
+    A role is ``{"role": "x"}`` (the batch being learned), ``{"role": "y"}`` (its labels),
+    ``{"role": "output", "of": j}`` (what call ``j`` of the step returned; ``"item": t`` for the
+    t-th item of a returned tuple), ``{"role": "lr"}``, or ``{"role": "value", "value": desc}``
+    (the student's constant, replayed as is)."""
+
+    method: str
+    args: list[dict[str, Any]]
+    kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class LearnedProtocol:
+    """How the student's program builds and trains its network, as the grader replays it."""
+
+    network_class: str
+    constructor: dict[str, Any]
+    """``{"args": [desc], "kwargs": {name: desc}}``: descriptors the child rebuilds."""
+    predict: str
+    """The method that takes the batch and returns the network's output (the step's first
+    call)."""
+    step: list[StepCall]
+    """The calls of one training step, the predict call first."""
+    input: str
+    """``rows`` (N, 2) or ``cols`` (2, N): how the program feeds its batches."""
+    student_lr: float | None
+    """The learning rate the program itself passed in the step, if it passed one."""
+    samples_per_step: int
+    """How many samples the program's own steps took (1: per sample, as the lab's loop)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """The program's own calls, as the report shows them: ``net = Net(2, 4, 4, 1,
+        lr=0.1); out = net.forward(x); net.backward(x, y, out); net.update()``."""
+        parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
+        for j, call in enumerate(self.step):
+            args = [_role_text(r) for r in call.args]
+            args += [f"{k}={_role_text(r)}" for k, r in call.kwargs.items()]
+            returned = any(r.get("role") == "output" and r.get("of") == j
+                           for later in self.step[j + 1:]
+                           for r in [*later.args, *later.kwargs.values()])
+            lead = f"out{j} = " if returned or j == 0 else ""
+            parts.append(f"{lead}net.{call.method}({', '.join(args)})")
+        return "; ".join(parts)
+
+
+def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
+    """The protocol of the network the program trains, or None when the trace shows none."""
+    events = list(trace.get("events", []))
+    # a call that raised stays: a program whose update crashes on its first step still shows
+    # what its step is, and replaying it shows the crash where it belongs
+    calls = [e for e in events if e.get("kind") == "call"]
+    network = _network_object(calls)
+    if network is None:
+        return None
+    built = next((e for e in events if e.get("kind") == "construct"
+                  and e.get("object") == network), None)
+    if built is None or not _replayable(built):
+        return None
+    own = [e for e in calls if e["object"] == network and e.get("caller") != network]
+    predict = _predict_method(own)
+    if predict is None:
+        return None
+    segment = _typical_step(own, predict)
+    if segment is None:
+        return None
+    x = _array_arg(segment[0])
+    assert x is not None  # the predict call takes an array: that is how it was chosen
+    step = [_roles(call, segment, x) for call in segment]
+    rates = [r.get("value") for call in segment for r in _descs(call)
+             if _is_rate(r) and call is not segment[0]]
+    rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
+    samples = int(x["shape"][0] if rows else x["shape"][-1]) if len(x["shape"]) > 1 else 1
+    return LearnedProtocol(
+        network_class=built["class"],
+        constructor={"args": list(built.get("args", [])),
+                     "kwargs": dict(built.get("kwargs", {}))},
+        predict=predict, step=step, input="rows" if rows else "cols",
+        student_lr=float(rates[0]) if rates else None, samples_per_step=samples)
+
+
+# --- which object, which calls ---------------------------------------------------------------
+
+def _network_object(calls: Sequence[Mapping[str, Any]]) -> int | None:
+    """The object the program trains: of the objects whose arrays some call changed, the one
+    called most often from outside its own methods."""
+    learning = Counter(e["object"] for e in calls if e.get("changed"))
+    if not learning:
+        return None
+    outside = Counter(e["object"] for e in calls if e.get("caller") != e["object"])
+    return max(learning, key=lambda k: (outside[k], learning[k], -k))
+
+
+def _predict_method(own: Sequence[Mapping[str, Any]]) -> str | None:
+    """The method called most often with a batch of the lab's inputs that returns an array (or
+    a tuple holding one): the network's forward pass."""
+    counts = Counter(e["method"] for e in own
+                     if _array_arg(e) is not None and _returns_array(e))
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
+                  ) -> list[Mapping[str, Any]] | None:
+    """The calls from one predict to the next, in the most frequent pattern among those in which
+    a later call changes the network (a predict made only to print a loss is alone)."""
+    starts = [i for i, e in enumerate(own) if e["method"] == predict]
+    segments = [list(own[a:b]) for a, b in zip(starts, [*starts[1:], len(own)])]
+    learning = [s for s in segments if len(s) > 1 and any(e.get("changed") for e in s[1:])]
+    if not learning:
+        return None
+    patterns = Counter(tuple(e["method"] for e in s) for s in learning)
+    best = patterns.most_common(1)[0][0]
+    segment = next(s for s in learning if tuple(e["method"] for e in s) == best)
+    return [segment[0], *_one_repetition(segment[1:])]
+
+
+def _one_repetition(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The shortest unit the calls repeat: a program whose ``train(x, y)`` makes a whole step
+    by itself calls it again and again after one predict; one of them is one step."""
+    methods = [e["method"] for e in calls]
+    for size in range(1, len(methods) // 2 + 1):
+        if len(methods) % size == 0 and methods == methods[:size] * (len(methods) // size):
+            return list(calls[:size])
+    return list(calls)
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def _descs(call: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [*call.get("args", []), *call.get("kwargs", {}).values()]
+
+
+def _array_arg(call: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The call's first array argument shaped like a batch of the lab's inputs."""
+    for desc in _descs(call):
+        shape = desc.get("shape") or []
+        if desc.get("type") == "array" and shape and (
+                shape[-1] == FEATURES or (len(shape) == 2 and shape[0] == FEATURES)
+                or shape == [FEATURES]):
+            return desc
+    return None
+
+
+def _returns_array(call: Mapping[str, Any]) -> bool:
+    result = call.get("result") or {}
+    if result.get("type") == "array":
+        return True
+    return result.get("type") == "sequence" and any(
+        item.get("type") == "array" for item in result.get("items", []))
+
+
+def _is_rate(desc: Mapping[str, Any]) -> bool:
+    value = desc.get("value")
+    return desc.get("type") == "number" and isinstance(value, (int, float)) and \
+        not isinstance(value, bool) and 0 < value <= LARGEST_RATE
+
+
+def _results(segment: Sequence[Mapping[str, Any]]) -> dict[int, tuple[int, int | None]]:
+    """Array refs returned by the step's calls: ref -> (call index, tuple item or None)."""
+    refs: dict[int, tuple[int, int | None]] = {}
+    for j, call in enumerate(segment):
+        result = call.get("result") or {}
+        if "ref" in result:
+            refs.setdefault(result["ref"], (j, None))
+        items = result.get("items", []) if result.get("type") == "sequence" else []
+        for t, item in enumerate(items if isinstance(items, list) else []):
+            if "ref" in item:
+                refs.setdefault(item["ref"], (j, t))
+    return refs
+
+
+def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, tuple],
+          before: int, first: bool) -> dict[str, Any]:
+    """What an argument is, in terms the grader can supply again."""
+    if desc.get("ref") in outputs and outputs[desc["ref"]][0] < before:
+        j, item = outputs[desc["ref"]]
+        return {"role": "output", "of": j} | ({} if item is None else {"item": item})
+    if desc.get("type") not in ("array", *REPLAYABLE):
+        return {"role": "unknown", "value": dict(desc)}
+    if desc.get("type") == "array":
+        if desc.get("ref") == x.get("ref"):
+            return {"role": "x"}
+        if desc.get("ref") in outputs and outputs[desc["ref"]][0] < before:
+            j, item = outputs[desc["ref"]]
+            return {"role": "output", "of": j} | ({} if item is None else {"item": item})
+        if (desc.get("summary") or {}).get("binary") and _same_samples(desc, x):
+            return {"role": "y"}
+        return {"role": "unknown", "value": dict(desc)}
+    if not first and _is_rate(desc):
+        return {"role": "lr", "value": dict(desc)}
+    return {"role": "value", "value": dict(desc)}
+
+
+def _same_samples(desc: Mapping[str, Any], x: Mapping[str, Any]) -> bool:
+    """Labels have one entry per sample of the batch."""
+    shape, xs = desc.get("shape") or [], x.get("shape") or []
+    n = xs[0] if xs and xs[-1] == FEATURES else (xs[-1] if xs else 1)
+    return bool(shape) and n in shape and all(d in (1, n) for d in shape)
+
+
+def _roles(call: Mapping[str, Any], segment: Sequence[Mapping[str, Any]],
+           x: Mapping[str, Any]) -> StepCall:
+    index = list(segment).index(call)
+    outputs = _results(segment)
+    first = index == 0
+    return StepCall(call["method"],
+                    [_role(d, x, outputs, index, first) for d in call.get("args", [])],
+                    {k: _role(d, x, outputs, index, first)
+                     for k, d in call.get("kwargs", {}).items()})
+
+
+def constructions(trace: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per class, the first constructor call the program made itself (not inside another of
+    its objects) that can be made again: even a program whose training runs inside one long
+    method shows how its network is built."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in trace.get("events", []):
+        if event.get("kind") == "construct" and event.get("caller") is None \
+                and event.get("class") not in found and _replayable(event):
+            found[event["class"]] = {"args": list(event.get("args", [])),
+                                     "kwargs": dict(event.get("kwargs", {}))}
+    return found
+
+
+def _replayable(built: Mapping[str, Any]) -> bool:
+    return all(d.get("type") in REPLAYABLE
+               for d in [*built.get("args", []), *built.get("kwargs", {}).values()])
+
+
+def unsupported_roles(protocol: LearnedProtocol) -> list[str]:
+    """Arguments of the step the grader cannot supply again (an array the program computed
+    itself, such as its own loss gradient), as ``method(argument n)``; empty when the whole
+    step can be replayed."""
+    found = []
+    for call in protocol.step:
+        for n, role in enumerate(call.args):
+            if role["role"] == "unknown":
+                found.append(f"{call.method}(argument {n + 1})")
+        for name, role in call.kwargs.items():
+            if role["role"] == "unknown":
+                found.append(f"{call.method}({name}=...)")
+    return found
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def _value_text(desc: Mapping[str, Any]) -> str:
+    kind = desc.get("type")
+    if kind in ("number", "literal"):
+        return repr(desc.get("value"))
+    if kind in ("function", "class"):
+        return str(desc.get("name"))
+    if kind == "namespace":
+        return "Namespace(" + ", ".join(f"{k}={v!r}" for k, v in
+                                        (desc.get("value") or {}).items()) + ")"
+    if kind == "array":
+        return "array" + "x".join(str(d) for d in desc.get("shape", []))
+    return str(desc.get("class") or kind)
+
+
+def call_text(call: Mapping[str, Any]) -> str:
+    parts = [_value_text(d) for d in call.get("args", [])]
+    parts += [f"{k}={_value_text(d)}" for k, d in call.get("kwargs", {}).items()]
+    return ", ".join(parts)
+
+
+def _role_text(role: Mapping[str, Any]) -> str:
+    kind = role.get("role")
+    if kind in ("x", "y"):
+        return kind
+    if kind == "output":
+        return f"out{role['of']}" + (f"[{role['item']}]" if "item" in role else "")
+    if kind == "lr":
+        return "lr"
+    return _value_text(role.get("value") or {})
+
+
+def describe_roles(roles: Iterable[Mapping[str, Any]]) -> str:
+    return ", ".join(_role_text(r) for r in roles)

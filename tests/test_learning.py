@@ -1,0 +1,157 @@
+"""Learning how a program builds and steps its network, from the tracer's record
+(``grader/learning.py``), and the widths read off a network's arrays (``grader/layout.py``).
+
+The records here are written as the tracer writes them, for programs in the styles real
+students use; ``tests/test_child_tracer.py`` checks that the tracer writes them so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.layout import candidate_dims
+from grader.learning import learn, unsupported_roles
+
+
+def number(value: float) -> dict[str, Any]:
+    return {"type": "number", "value": value}
+
+
+def array(ref: int, shape: list[int], binary: bool = False) -> dict[str, Any]:
+    return {"type": "array", "ref": ref, "shape": shape, "dtype": "float64",
+            "summary": {"min": 0.0, "max": 1.0, "binary": binary}}
+
+
+def call(i: int, method: str, args: list, result: dict | None = None, changed=(),
+         kwargs: dict | None = None, obj: int = 0, caller=None) -> dict[str, Any]:
+    return {"i": i, "kind": "call", "object": obj, "method": method, "args": args,
+            "kwargs": kwargs or {}, "caller": caller, "result": result or {"type": "literal",
+                                                                           "value": None},
+            "changed": list(changed)}
+
+
+def construct(args: list, kwargs: dict | None = None, cls: str = "Net", obj: int = 0,
+              caller=None) -> dict[str, Any]:
+    return {"i": 0, "kind": "construct", "object": obj, "class": cls, "args": args,
+            "kwargs": kwargs or {}, "caller": caller}
+
+
+def per_sample_program(repeats: int = 5) -> dict[str, Any]:
+    """``net = Net(2, 4, 4, 1, lr=0.1)``; per sample: ``out = net.forward(x)``,
+    ``net.backward(x, y, out)``, ``net.update()``; and a loss print with ``net.forward(X)``."""
+    events = [construct([number(2), number(4), number(4), number(1)], {"lr": number(0.1)})]
+    ref = 10
+    for n in range(repeats):
+        x, y, out = ref, ref + 1, ref + 2
+        ref += 3
+        events += [call(len(events), "forward", [array(x, [1, 2])], array(out, [1, 1]),
+                        changed=["a1", "a2"]),
+                   call(len(events) + 1, "backward",
+                        [array(x, [1, 2]), array(y, [1, 1], binary=True), array(out, [1, 1])],
+                        changed=["dW1", "dW2", "dW3"]),
+                   call(len(events) + 2, "update", [], changed=["W1", "W2", "W3"])]
+    events.append(call(len(events), "forward", [array(999, [100, 2])], array(1000, [100, 1])))
+    return {"events": events, "stopped": "repeats"}
+
+
+def test_a_per_sample_program_is_learned_with_the_roles_of_its_arguments():
+    protocol = learn(per_sample_program())
+    assert protocol is not None
+    assert protocol.network_class == "Net" and protocol.predict == "forward"
+    assert [c.method for c in protocol.step] == ["forward", "backward", "update"]
+    assert protocol.step[0].args == [{"role": "x"}]
+    assert protocol.step[1].args == [{"role": "x"}, {"role": "y"}, {"role": "output", "of": 0}]
+    assert protocol.input == "rows" and protocol.samples_per_step == 1
+    assert protocol.student_lr is None and not unsupported_roles(protocol)
+    assert protocol.describe() == ("net = Net(2, 4, 4, 1, lr=0.1); out0 = net.forward(x); "
+                                   "net.backward(x, y, out0); net.update()")
+
+
+def test_the_rate_a_step_passes_becomes_the_graders_and_columns_are_recognised():
+    events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN")]
+    for n in range(4):
+        x, y, out = 10 * n, 10 * n + 1, 10 * n + 2
+        events += [call(0, "predict", [array(x, [2, 21])], array(out, [1, 21])),
+                   call(0, "backprop", [array(y, [1, 21], binary=True)], changed=["g"]),
+                   call(0, "update", [number(0.8)], changed=["W"])]
+    protocol = learn({"events": events})
+    assert protocol is not None and protocol.input == "cols" and protocol.samples_per_step == 21
+    assert protocol.step[2].args[0]["role"] == "lr" and protocol.student_lr == 0.8
+    assert protocol.describe().endswith("net.backprop(y); net.update(lr)")
+
+
+def test_a_tuple_returned_by_the_forward_pass_is_passed_on_by_item():
+    events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}])]
+    for n in range(3):
+        x, y, out, cache = 10 * n, 10 * n + 1, 10 * n + 2, 10 * n + 3
+        result = {"type": "sequence", "tuple": True,
+                  "items": [array(out, [21, 1]), array(cache, [21, 3])]}
+        events += [call(0, "forwardPass", [array(x, [21, 2])], result),
+                   call(0, "backwardPass", [array(y, [21, 1], binary=True), array(cache, [21, 3])],
+                        changed=["grads"]),
+                   call(0, "update", [number(1)], changed=["W"])]
+    protocol = learn({"events": events})
+    assert protocol is not None
+    assert protocol.step[1].args == [{"role": "y"}, {"role": "output", "of": 0, "item": 1}]
+    assert protocol.step[2].args[0]["role"] == "lr"  # a rate of 1, written as an int
+
+
+def test_what_cannot_be_replayed_is_said_or_not_learned():
+    # backward(dout): the loss gradient the program computed itself
+    events = [construct([])]
+    for n in range(3):
+        events += [call(0, "forward", [array(10 * n, [1, 2])], array(10 * n + 1, [1, 1])),
+                   call(0, "backward", [array(10 * n + 5, [1, 1])], changed=["W"])]
+    protocol = learn({"events": events})
+    assert protocol is not None and unsupported_roles(protocol) == ["backward(argument 1)"]
+    # a network built from the training data itself cannot be built again from literals
+    built = per_sample_program()
+    built["events"][0]["args"] = [array(500, [100, 2])]
+    assert learn(built) is None
+    # a program that only predicts, or defines and never trains, shows no step
+    only = [construct([]), call(1, "forward", [array(1, [1, 2])], array(2, [1, 1]))]
+    assert learn({"events": only}) is None and learn({"events": []}) is None
+
+
+def test_the_trained_object_is_the_network_not_a_layer_or_a_helper():
+    events = per_sample_program()["events"]
+    events.insert(1, construct([number(2), number(4)], cls="Dense", obj=1, caller=0))
+    events.insert(2, construct([], cls="Logger", obj=2))
+    events += [call(0, "log", [number(0.5)], obj=2, changed=["history"])]
+    protocol = learn({"events": events})
+    assert protocol is not None and protocol.network_class == "Net"
+
+
+def test_hidden_widths_are_read_off_the_arrays():
+    assert candidate_dims([("W1", (2, 4)), ("W2", (4, 4)), ("W3", (4, 1))], (2, 3, 3, 1)) \
+        == [(2, 4, 4, 1)]
+    assert candidate_dims([("w1", (3, 10)), ("w2", (11, 8)), ("w3", (9, 1))], (2, 3, 3, 1)) \
+        == [(2, 10, 8, 1)]  # biases folded in as a last row
+    lab = candidate_dims([("w1", (2, 3)), ("w2", (3, 3)), ("w3", (3, 1))], (2, 3, 3, 1))
+    assert lab[0] == (2, 3, 3, 1)  # the lab's widths first, when they fit
+    assert candidate_dims([("theta", (18,))], (2, 3, 3, 1)) == []
+
+
+def test_a_call_that_raised_stays_in_the_step():
+    """The program's update crashed on its first step: the step still ends with it, so that
+    replaying it reports the crash, not a network that never changes."""
+    events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN"),
+              call(1, "predict", [array(1, [1, 2])], array(2, [1, 1])),
+              call(2, "backprop", [array(3, [1, 1], binary=True)], changed=["grads[2]"]),
+              {**call(3, "update", [number(0.8)]), "raised": "ValueError"}]
+    protocol = learn({"events": events, "stopped": "error"})
+    assert protocol is not None
+    assert [c.method for c in protocol.step] == ["predict", "backprop", "update"]
+
+
+def test_a_method_that_makes_a_whole_step_is_one_step_however_often_it_is_repeated():
+    """``net.forward(X)`` to print the loss, then ``net.train(X, y)`` again and again, each a
+    full step: one step is one train call."""
+    events = [construct([], cls="Neural_Network")]
+    events.append(call(1, "forward", [array(1, [100, 2])], array(2, [100, 1])))
+    events += [call(2 + n, "train", [array(1, [100, 2]), array(3, [100, 1], binary=True)],
+                    changed=["W1", "W2", "W3"]) for n in range(12)]
+    protocol = learn({"events": events})
+    assert protocol is not None
+    assert [c.method for c in protocol.step] == ["forward", "train"]
+    assert protocol.step[1].args == [{"role": "x"}, {"role": "y"}]
