@@ -27,6 +27,9 @@ REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class"})
 again as the student's program called it."""
 FEATURES = 2
 """Inputs of the lab's data: (N, 2) rows, or (2, N) columns."""
+MIN_STEPS = 2
+"""Complete steps the program must have made: a program that exits or crashes within its first
+step has not shown what its step is (its update may never have been reached)."""
 LARGEST_RATE = 10.0
 """A number passed to a step call and at most this is read as a learning rate; larger numbers
 (epochs, batch sizes) are constants."""
@@ -144,13 +147,20 @@ def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
     a later call changes the network (a predict made only to print a loss is alone)."""
     starts = [i for i, e in enumerate(own) if e["method"] == predict]
     segments = [list(own[a:b]) for a, b in zip(starts, [*starts[1:], len(own)])]
-    learning = [s for s in segments if len(s) > 1 and any(e.get("changed") for e in s[1:])]
+    changing = {tuple(e["method"] for e in s) for s in segments
+                if len(s) > 1 and any(e.get("changed") for e in s[1:])}
+    # every repetition of a pattern that changed the network once counts: a saturated
+    # network's later steps change nothing, and are steps all the same
+    learning = [s for s in segments if tuple(e["method"] for e in s) in changing]
     if not learning:
         return None
     patterns = Counter(tuple(e["method"] for e in s) for s in learning)
     best = patterns.most_common(1)[0][0]
     segment = next(s for s in learning if tuple(e["method"] for e in s) == best)
-    return [segment[0], *_one_repetition(segment[1:])]
+    unit = _one_repetition(segment[1:])
+    if len(learning) + (len(segment) - 1) // len(unit) - 1 < MIN_STEPS:
+        return None
+    return [segment[0], *unit]
 
 
 def _one_repetition(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

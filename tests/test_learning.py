@@ -132,13 +132,24 @@ def test_hidden_widths_are_read_off_the_arrays():
     assert candidate_dims([("theta", (18,))], (2, 3, 3, 1)) == []
 
 
-def test_a_call_that_raised_stays_in_the_step():
-    """The program's update crashed on its first step: the step still ends with it, so that
-    replaying it reports the crash, not a network that never changes."""
+def test_a_program_that_stops_within_its_first_step_shows_no_step():
+    """The program's update crashed (or its backprop exited) on the first step: what it calls
+    is not a whole step, so the grader drives the network by the lab's names instead."""
     events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN"),
               call(1, "predict", [array(1, [1, 2])], array(2, [1, 1])),
               call(2, "backprop", [array(3, [1, 1], binary=True)], changed=["grads[2]"]),
               {**call(3, "update", [number(0.8)]), "raised": "ValueError"}]
+    assert learn({"events": events, "stopped": "error"}) is None
+
+
+def test_a_call_that_raised_after_whole_steps_stays_in_the_step():
+    events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN")]
+    for n in range(3):
+        events += [call(1, "predict", [array(10 * n, [1, 2])], array(10 * n + 1, [1, 1])),
+                   call(2, "backprop", [array(10 * n + 2, [1, 1], binary=True)],
+                        changed=["grads[2]"]),
+                   {**call(3, "update", [number(0.8)], changed=["W"]),
+                    **({"raised": "ValueError"} if n == 2 else {})}]
     protocol = learn({"events": events, "stopped": "error"})
     assert protocol is not None
     assert [c.method for c in protocol.step] == ["predict", "backprop", "update"]

@@ -356,3 +356,20 @@ def test_the_program_check_reads_loss_and_accuracy_printed_in_chinese():
     assert ACCURACY_LINE.search("準確率 100.0 %") and ACCURACY_LINE.search("accuracy: 0.95")
     assert LOSS_LINE.search("epoch 5000 損失: 0.0312") and LOSS_LINE.search("loss=0.03")
     assert not ACCURACY_LINE.search("epoch 5000 損失: 0.0312")
+
+
+# --- built and stepped as the student's own program does ---------------------------------------
+
+@pytest.mark.slow
+def test_the_network_is_built_and_stepped_as_the_program_does(graded):
+    pan = graded["DLP_LAB1_0856213_Pan.py"]["interface"]
+    assert "built and stepped as your program does: net = Net(2, 4, 4, 1, lr=1.0); " \
+        "out0 = net.forward(x); net.backward(x, y, out0); net.update()" in pan.message
+    assert pan.details["program"]["stopped"] == "repeats"
+    chiu = graded["DLP_LAB1_0856215_Chiu.py"]
+    assert "net = NeuralNet(); out0 = net.forward(x); net.train(x, y)" in \
+        chiu["interface"].message
+    assert "(a 2-5-5-1 network" in chiu["interface"].message
+    assert chiu["gradient"].status == PASS and "scale 0.25" in chiu["gradient"].message
+    lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
+    assert "(a 2-4-4-1 network" in lo.message

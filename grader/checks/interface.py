@@ -268,11 +268,6 @@ def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str,
           summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
     names = candidates(ctx)
-    if not names:
-        defined = ", ".join(sorted(ctx.loaded.classes)) if ctx.loaded and ctx.loaded.classes \
-            else "no classes"
-        return Verdict(FAIL, "no class NN with predict, backprop and update was found "
-                       f"(your code defines: {defined})", 0.0, {"candidates": []})
     protocol, program = learned_protocol(ctx)
     if protocol is not None:
         step = ctx.probe("interface", learned_request(protocol, ctx))
@@ -281,6 +276,12 @@ def check_interface(ctx: GradingContext) -> Verdict:
                                          "the network again"]
             protocol = None
     if protocol is None:
+        if not names:
+            defined = ", ".join(sorted(ctx.loaded.classes)) \
+                if ctx.loaded and ctx.loaded.classes else "no classes"
+            return Verdict(FAIL, "no class NN with predict, backprop and update was found, and "
+                           "your program trains no network the grader could follow (your code "
+                           f"defines: {defined})", 0.0, {"candidates": [], "program": program})
         roles = {role: role_names(conf(ctx), role)
                  for role in ("forward", "backward", "update")}
         # the program's own constructor calls first: the class it built, as it built it
@@ -305,7 +306,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     steps = [asdict(call) for call in protocol.step] if protocol is not None else None
     explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
                                      "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
-                                     "seed": ctx.seed, "step": steps})
+                                     "seed": ctx.seed, "step": steps,
+                                     "lab_dim": list(conf(ctx).dim)})
     trouble = probe_failure(explored, "predicting with your network")
     if trouble:  # predict exits, kills the process or hangs: the forward check's verdict
         ctx.facts.predict_failure = trouble
@@ -363,7 +365,8 @@ def _differences(ctx: GradingContext, chosen: dict[str, Any],
     lab_methods = [chosen["methods"]["forward"], chosen["methods"]["backward"],
                    chosen["methods"].get("update")] == \
         [role_names(cfg, role)[0] for role in ("forward", "backward", "update")]
-    lab_ctor = chosen["ctor"].get("form") in LAB_FORMS
+    lab_ctor = chosen["ctor"].get("form") in LAB_FORMS or \
+        bool(chosen.get("lab_calls", {}).get("constructor"))
     credits, differences = [], []
     if not lab_class:
         differences.append(f"the class is named {chosen['class']}, not "
@@ -414,16 +417,20 @@ def _learned_differences(cfg: InterfaceCheck, chosen: dict[str, Any],
                          protocol: LearnedProtocol) -> tuple[list[float], list[str]]:
     """How a network the program built and stepped differs from the lab's interface."""
     credits, differences = [], []
+    lab = chosen.get("lab_calls", {})
     if chosen["class"] not in cfg.class_names:
         differences.append(f"the class is named {chosen['class']}, not {cfg.class_names[0]}")
         credits.append(cfg.class_alias_credit)
-    if not _lab_constructor(cfg, protocol.constructor):
+    if not (_lab_constructor(cfg, protocol.constructor) or lab.get("constructor")):
         differences.append(f"it is constructed as {chosen['class']}("
                            f"{call_text(protocol.constructor)}), not NN(dim=[2, 3, 3, 1])")
         credits.append(cfg.alias_credit)
     calls = tuple(f"{c.method}({describe_roles([*c.args, *c.kwargs.values()])})"
                   for c in protocol.step)
-    if calls != LAB_STEP:
+    names = tuple(c.method for c in protocol.step)
+    lab_names = tuple(role_names(cfg, role)[0] for role in ("forward", "backward", "update"))
+    takes_lab_calls = names == lab_names and lab.get("backward") and lab.get("update")
+    if calls != LAB_STEP and not takes_lab_calls:
         differences.append(f"one training step is {'; '.join(calls)}, not "
                            f"{'; '.join(LAB_STEP)}")
         credits.append(cfg.alias_credit)

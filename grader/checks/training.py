@@ -244,12 +244,15 @@ def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
     it follows its own path, which may be slower, and may get stuck from some starts and not
     from others: it gets more room and all the robust starts, and must succeed from most of
     them (the reference converges from every one)."""
-    true_gradient = bool(ctx.facts.gradient_scale)
+    # a network whose step keeps its own rate follows its own path too
+    true_gradient = bool(ctx.facts.gradient_scale) and \
+        not (ctx.facts.adapter or {}).get("fixed_rate")
     margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
     biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
     starts = ref.starts()[:1] if true_gradient else ref.starts()
     plans = [{"params": layout.to_student(initial, biases),
-              "max_steps": min(int(init.worst_steps * margin) + 10 * points,
+              "max_steps": min(int(init.worst_steps * margin * _slowdown(ctx, conf))
+                               + 10 * points,
                                int(conf.max_steps)),
               "from": f"reference initialisation {init.seed}", "reference_steps": init.steps}
              for init, initial in starts]
@@ -272,11 +275,21 @@ def _own_restarts(task: str, ctx: GradingContext, conf: TrainCheck, points: int,
                             *shape),
         float(conf.failure_probability), int(conf.attempts))
     details["restarts"] = {**asdict(restart), "why": restart.describe()}
-    steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN), int(conf.max_steps))
+    steps = min(int(restart.steps_per_attempt * OWN_INIT_STEP_MARGIN * _slowdown(ctx, conf)),
+                int(conf.max_steps))
     plans = [{"params": None, "max_steps": steps, "seed": ctx.seed + k,
               "from": f"your own initialisation (seed {ctx.seed + k})"}
              for k in range(restart.attempts)]
     return plans, 1
+
+
+def _slowdown(ctx: GradingContext, conf: TrainCheck) -> float:
+    """How many times more steps a network needs whose step keeps its own learning rate (the
+    grader cannot set it): the lab's rate over the rate its step measured in the gradient
+    check.  1 for every network whose rate the grader sets."""
+    scale = ctx.facts.gradient_scale
+    fixed = bool((ctx.facts.adapter or {}).get("fixed_rate"))
+    return max(1.0, float(conf.lr) / scale) if fixed and scale else 1.0
 
 
 def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:

@@ -280,6 +280,23 @@ def _positional_count(func: Any) -> int | None:
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
+def _binds(func: Any, *args: Any, **kwargs: Any) -> bool:
+    try:
+        inspect.signature(func).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _lab_calls(cls: Any, backward: Any, update: Any, dim: Any) -> dict[str, bool]:
+    """Whether the class also takes the lab's own calls, ``NN(dim=...)`` (or ``NN(dims)``),
+    ``backprop(y)`` and ``update(lr)``, whatever the student's program called: the interface
+    is the class's, not the program's."""
+    return {"constructor": dim is not None and (_binds(cls, dim=dim) or _binds(cls, dim)),
+            "backward": _binds(backward, None),
+            "update": update is None or _binds(update, None)}
+
+
 def _takes_rate_at(func: Any, position: int) -> bool:
     """Whether the positional parameter at ``position`` is named like a learning rate: a
     backward with no update method may take the rate after the labels (``backward(y, lr)``),
@@ -391,6 +408,7 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
     else:
         found["fixed_rate"] = not (found["update_lr"] or found["backward_lr"]
                                    or found["lr_attr"])
+    found["lab_calls"] = _lab_calls(type(obj), backward, update, args.get("lab_dim"))
     # a step learned from the student's program was called so by the program itself
     unusable = None if args.get("step") else _uncallable_step(
         methods, backward, update, found, len(extra) if found["backward_cache"] else 0)
