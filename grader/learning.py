@@ -227,13 +227,14 @@ def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, t
     if desc.get("type") not in ("array", *REPLAYABLE):
         return {"role": "unknown", "value": dict(desc)}
     if desc.get("type") == "array":
+        ndim = len(desc.get("shape") or [])
         if desc.get("ref") == x.get("ref"):
-            return {"role": "x"}
+            return {"role": "x", "ndim": ndim}
         if desc.get("ref") in outputs and outputs[desc["ref"]][0] < before:
             j, item = outputs[desc["ref"]]
             return {"role": "output", "of": j} | ({} if item is None else {"item": item})
         if (desc.get("summary") or {}).get("binary") and _same_samples(desc, x):
-            return {"role": "y"}
+            return {"role": "y", "ndim": ndim}
         return {"role": "unknown", "value": dict(desc)}
     if not first and _is_rate(desc):
         return {"role": "lr", "value": dict(desc)}
@@ -243,7 +244,9 @@ def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, t
 def _same_samples(desc: Mapping[str, Any], x: Mapping[str, Any]) -> bool:
     """Labels have one entry per sample of the batch."""
     shape, xs = desc.get("shape") or [], x.get("shape") or []
-    n = xs[0] if xs and xs[-1] == FEATURES else (xs[-1] if xs else 1)
+    if len(xs) <= 1:  # one sample as a vector: one label, as a vector or (1, 1)
+        return all(d == 1 for d in shape)
+    n = xs[0] if xs[-1] == FEATURES else xs[-1]
     return bool(shape) and n in shape and all(d in (1, n) for d in shape)
 
 

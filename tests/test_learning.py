@@ -59,8 +59,9 @@ def test_a_per_sample_program_is_learned_with_the_roles_of_its_arguments():
     assert protocol is not None
     assert protocol.network_class == "Net" and protocol.predict == "forward"
     assert [c.method for c in protocol.step] == ["forward", "backward", "update"]
-    assert protocol.step[0].args == [{"role": "x"}]
-    assert protocol.step[1].args == [{"role": "x"}, {"role": "y"}, {"role": "output", "of": 0}]
+    assert protocol.step[0].args == [{"role": "x", "ndim": 2}]
+    assert protocol.step[1].args == [{"role": "x", "ndim": 2}, {"role": "y", "ndim": 2},
+                                     {"role": "output", "of": 0}]
     assert protocol.input == "rows" and protocol.samples_per_step == 1
     assert protocol.student_lr is None and not unsupported_roles(protocol)
     assert protocol.describe() == ("net = Net(2, 4, 4, 1, lr=0.1); out0 = net.forward(x); "
@@ -92,7 +93,8 @@ def test_a_tuple_returned_by_the_forward_pass_is_passed_on_by_item():
                    call(0, "update", [number(1)], changed=["W"])]
     protocol = learn({"events": events})
     assert protocol is not None
-    assert protocol.step[1].args == [{"role": "y"}, {"role": "output", "of": 0, "item": 1}]
+    assert protocol.step[1].args == [{"role": "y", "ndim": 2},
+                                     {"role": "output", "of": 0, "item": 1}]
     assert protocol.step[2].args[0]["role"] == "lr"  # a rate of 1, written as an int
 
 
@@ -165,4 +167,17 @@ def test_a_method_that_makes_a_whole_step_is_one_step_however_often_it_is_repeat
     protocol = learn({"events": events})
     assert protocol is not None
     assert [c.method for c in protocol.step] == ["forward", "train"]
-    assert protocol.step[1].args == [{"role": "x"}, {"role": "y"}]
+    assert protocol.step[1].args == [{"role": "x", "ndim": 2}, {"role": "y", "ndim": 2}]
+
+
+def test_one_sample_fed_as_a_vector_is_replayed_as_a_vector():
+    """``for x, y in zip(X, Y): out = net.forward(x); net.backward(y)`` with x of shape (2,)
+    and y of shape (1,): the roles keep the program's shapes."""
+    events = [construct([])]
+    for n in range(3):
+        events += [call(0, "forward", [array(10 * n, [2])], array(10 * n + 1, [1])),
+                   call(0, "backward", [array(10 * n + 2, [1], binary=True)], changed=["W"])]
+    protocol = learn({"events": events})
+    assert protocol is not None and protocol.samples_per_step == 1
+    assert protocol.step[0].args == [{"role": "x", "ndim": 1}]
+    assert protocol.step[1].args == [{"role": "y", "ndim": 1}]

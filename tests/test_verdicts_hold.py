@@ -373,3 +373,42 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
     assert chiu["gradient"].status == PASS and "scale 0.25" in chiu["gradient"].message
     lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
     assert "(a 2-4-4-1 network" in lo.message
+
+
+def test_a_program_that_feeds_one_sample_as_a_vector_is_replayed_so(tmp_path):
+    """``for x, y in zip(X, Y): net.forward(x); net.backward(y, 0.5)`` with x of shape (2,) and
+    a backward built on np.outer that takes nothing else: the grader feeds it the same way."""
+    path = tmp_path / "DLP_LAB1_0900305_Vec.py"
+    path.write_text(
+        "import numpy as np\n"
+        "def sigmoid(z):\n"
+        "    return 1 / (1 + np.exp(-z))\n"
+        "class Net:\n"
+        "    def __init__(self, sizes):\n"
+        "        self.W = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]\n"
+        "    def forward(self, x):\n"
+        "        self.a = [x]\n"
+        "        for W in self.W:\n"
+        "            self.a.append(sigmoid(self.a[-1] @ W))\n"
+        "        return self.a[-1]\n"
+        "    def backward(self, y, lr):\n"
+        "        d = 2 * (self.a[-1] - y) * self.a[-1] * (1 - self.a[-1])\n"
+        "        for i in (2, 1, 0):\n"
+        "            g = np.outer(self.a[i], d)\n"
+        "            d = (self.W[i] @ d) * self.a[i] * (1 - self.a[i])\n"
+        "            self.W[i] -= lr * g\n"
+        "if __name__ == '__main__':\n"
+        "    X = np.random.rand(50, 2)\n"
+        "    Y = (X[:, 0] > X[:, 1]).astype(float).reshape(-1, 1)\n"
+        "    net = Net([2, 3, 3, 1])\n"
+        "    for epoch in range(1000):\n"
+        "        for x, y in zip(X, Y):\n"
+        "            net.forward(x)\n"
+        "            net.backward(y, 0.5)\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    assert "built and stepped as your program does: net = Net([2, 3, 3, 1]); " \
+        "out0 = net.forward(x); net.backward(y, lr)" in verdicts["interface"].message
+    assert verdicts["forward"].status == PASS and verdicts["forward"].fraction == 1.0
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

@@ -189,7 +189,7 @@ class Network:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs ``(N, out)``; a network that takes one sample at a time is asked one by one
         (a legitimate style: the lab's loop is per sample)."""
-        if len(X) > 1 and self.adapter.get("single_only"):
+        if len(X) > 1 and (self.adapter.get("single_only") or self._vector_input()):
             return np.vstack([self.predict(X[i:i + 1]).reshape(1, -1) for i in range(len(X))])
         batch = X.T if self.adapter.get("input") == "cols" else X
         if self.learned:
@@ -206,6 +206,11 @@ class Network:
         if out.size % len(X) != 0:
             raise ValueError(f"predict returned {out.size} values for {len(X)} samples")
         return out.reshape(len(X), -1)
+
+    def _vector_input(self) -> bool:
+        """The program fed its network one sample at a time, as a vector."""
+        return bool(self.learned) and any(
+            r.get("role") == "x" and r.get("ndim") == 1 for r in self.learned[0]["args"])
 
     def _target(self, y: np.ndarray) -> np.ndarray:
         return y.T if self.adapter.get("input") == "cols" else y
@@ -234,10 +239,13 @@ class Network:
         """One call of the learned step, each argument supplied by its role."""
         def value(role: dict[str, Any]) -> Any:
             kind = role.get("role")
-            if kind == "x":
-                return x
-            if kind == "y":
-                return y
+            if kind in ("x", "y"):  # as the program passed them: one sample may be a vector
+                value = x if kind == "x" else y
+                # labels as a vector whenever the program passed a vector; an input only when it
+                # is one sample (a batch asked of such a network is asked one by one)
+                vector = role.get("ndim") == 1 and (kind == "y" or np.size(value) == np.shape(
+                    value)[-1 if self.adapter.get("input") != "cols" else 0])
+                return np.asarray(value).reshape(-1) if vector else value
             if kind == "lr":
                 return lr
             if kind == "output":
