@@ -282,16 +282,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
             return Verdict(FAIL, "no class NN with predict, backprop and update was found, and "
                            "your program trains no network the grader could follow (your code "
                            f"defines: {defined})", 0.0, {"candidates": [], "program": program})
-        roles = {role: role_names(conf(ctx), role)
-                 for role in ("forward", "backward", "update")}
-        # the program's own constructor calls first: the class it built, as it built it
-        built = program.get("constructors", {})
-        learned_forms = [{**call, "form": "learned", "described": True}
-                         for call in built.values()]
-        ordered = [n for n in names if n in built] + [n for n in names if n not in built]
-        step = ctx.probe("interface", {
-            "candidates": ordered, "roles": roles,
-            "ctor_forms": learned_forms + constructor_forms(ctx), "seed": ctx.seed})
+        step = ctx.probe("interface", named_request(ctx, names, program))
     failure = probe_failure(step, "constructing your network")
     if failure:
         return Verdict(ERROR, failure, 0.0, {"candidates": names})
@@ -314,14 +305,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
         chosen.update(UNEXPLORED)
     else:
         chosen.update(explored.result)
-    adapter = {"class": chosen["class"], "ctor": chosen["ctor"],
-               "forward": chosen["methods"]["forward"], "backward": chosen["methods"]["backward"],
-               "update": chosen["methods"].get("update"), "update_lr": chosen["update_lr"],
-               "backward_lr": chosen["backward_lr"], "lr_attr": chosen.get("lr_attr"),
-               "backward_cache": chosen.get("backward_cache", False),
-               "input": chosen["input"], "params": [p["path"] for p in chosen["params"]],
-               "step": steps, "fixed_rate": bool(chosen.get("fixed_rate"))}
-    ctx.facts.adapter = adapter
+    ctx.facts.adapter = adapter = _adapter(chosen, steps)
     reads = [(p["path"], p["shape"]) for p in chosen["params"]]
     layout, evidence = find_layout(ctx, adapter, reads) if reads else (None, {})
     if layout is not None:
@@ -347,6 +331,31 @@ def check_interface(ctx: GradingContext) -> Verdict:
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, with differences: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
+
+
+def named_request(ctx: GradingContext, names: list[str], program: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The interface probe's request when the program showed no step: the rubric's names, the
+    class the program built first, constructed as it built it, then the rubric's forms."""
+    roles = {role: role_names(conf(ctx), role) for role in ("forward", "backward", "update")}
+    built = program.get("constructors", {})
+    learned_forms = [{**call, "form": "learned", "described": True} for call in built.values()]
+    ordered = [n for n in names if n in built] + [n for n in names if n not in built]
+    return {"candidates": ordered, "roles": roles,
+            "ctor_forms": learned_forms + constructor_forms(ctx), "seed": ctx.seed}
+
+
+def _adapter(chosen: dict[str, Any], steps: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """How the probes drive the network (see ``probes.py``), from what the interface and
+    network probes found."""
+    methods = chosen["methods"]
+    return {"class": chosen["class"], "ctor": chosen["ctor"], "forward": methods["forward"],
+            "backward": methods["backward"], "update": methods.get("update"),
+            "update_lr": chosen["update_lr"], "backward_lr": chosen["backward_lr"],
+            "lr_attr": chosen.get("lr_attr"),
+            "backward_cache": chosen.get("backward_cache", False), "input": chosen["input"],
+            "params": [p["path"] for p in chosen["params"]], "step": steps,
+            "fixed_rate": bool(chosen.get("fixed_rate"))}
 
 
 UNEXPLORED = {"update_lr": True, "lr_attr": None, "backward_lr": False, "backward_cache": False,
