@@ -280,6 +280,10 @@ class Submission:
     main_reason: str | None = None
     main_class: str | None = None
     kind: Literal["script", "notebook"] | None = None
+    entry: str | None = None
+    """The program the student runs (the main file, or the file that runs and imports it): what
+    the program check runs and what the grader learns the network's training from."""
+    entry_kind: Literal["script", "notebook"] | None = None
     submitted_at: datetime | None = None
     submitted_at_source: SubmittedAtSource | None = None
     size_bytes: int = 0
@@ -301,7 +305,7 @@ class Submission:
             "source": str(self.source), "source_type": self.source_type, "root": str(self.root),
             "sha256": self.sha256, "files": list(self.files), "sources": list(self.sources),
             "main": self.main, "main_reason": self.main_reason, "main_class": self.main_class,
-            "kind": self.kind,
+            "kind": self.kind, "entry": self.entry, "entry_kind": self.entry_kind,
             "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
             "submitted_at_source": self.submitted_at_source, "size_bytes": self.size_bytes,
             "has_report_pdf": self.has_report_pdf, "report_pdfs": list(self.report_pdfs),
@@ -324,6 +328,8 @@ class _SourceInfo:
     problem: str | None = None  # why it could not be (fully) read, one sentence
     scanned: bool = False  # classes found by a text scan because the file does not parse
     unreadable: bool = False  # a notebook that nbformat cannot read at all
+    imports: set[str] = field(default_factory=set)  # every module name part it imports
+    runs: bool = False  # has top-level code that runs (a program, not only definitions)
 
 
 def _class_methods(tree: ast.AST) -> dict[str, set[str]]:
@@ -383,6 +389,28 @@ def _scan_classes(text: str) -> dict[str, set[str]]:
     return classes
 
 
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                ast.Assign, ast.AnnAssign, ast.Pass)
+
+
+def _program_facts(tree: ast.Module) -> tuple[set[str], bool]:
+    """The module names it imports (every dotted part, relative imports included), and whether
+    it runs anything at the top level (a call, a loop, ``if __name__ == "__main__":``): the
+    program a student runs, as opposed to a module of definitions it imports."""
+    imports: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports.update(part for alias in node.names for part in alias.name.split("."))
+        elif isinstance(node, ast.ImportFrom):
+            imports.update((node.module or "").split(".") if node.module else ())
+            if node.level:  # from . import model
+                imports.update(alias.name for alias in node.names)
+    imports.discard("")
+    runs = any(not isinstance(node, _DEFINITIONS) and not (
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in tree.body)
+    return imports, runs
+
+
 def _parse_classes(source: str | bytes) -> tuple[dict[str, set[str]], str | None]:
     """Classes of ``source`` by parsing it (never running it), or by a text scan if that fails."""
     try:
@@ -433,9 +461,14 @@ def _analyze_notebook(path: Path, info: _SourceInfo) -> None:
     if sum(len(c) for c in code) > MAX_PARSE_BYTES:
         info.problem = f"the notebook {info.path!r} has more code than the grader parses"
         return
+    info.runs = True  # a notebook is run cell by cell
     failures = []
     for number, cell in enumerate(code, 1):
         classes, reason = _parse_classes(cell)
+        if not reason:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                info.imports |= _program_facts(ast.parse(cell))[0]
         for name, methods in classes.items():
             info.classes.setdefault(name, set()).update(methods)
         if reason:
@@ -461,7 +494,12 @@ def _analyze(root: Path, relative: str) -> _SourceInfo:
     if info.size > MAX_PARSE_BYTES:
         info.problem = f"{relative!r} is larger than {MAX_PARSE_BYTES} bytes and was not parsed"
         return info
-    info.classes, reason = _parse_classes(path.read_bytes())
+    raw = path.read_bytes()
+    info.classes, reason = _parse_classes(raw)
+    if not reason:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info.imports, info.runs = _program_facts(ast.parse(raw))
     if reason:
         info.problem = f"{relative!r} does not parse ({reason})"
         info.scanned = True
@@ -558,6 +596,21 @@ def _choose_main(infos: list[_SourceInfo], hints: set[str], class_names: tuple[s
                        None, [i.path for i in hinted[1:]])
     largest = min(rank, key=lambda info: (-info.size, info.path))
     return _Choice(largest, f"the largest of {len(rank)} source files", None, [])
+
+
+def _choose_entry(infos: list[_SourceInfo], main: _SourceInfo | None, hints: set[str]
+                  ) -> _SourceInfo | None:
+    """The program the student runs: the main file when it runs something itself, else a file
+    that runs and imports the main file's module (``main.py`` importing ``model.py``, a
+    notebook importing the module beside it), the best named first."""
+    if main is None or main.runs:
+        return main
+    stems = {part.casefold() for part in PurePosixPath(main.path).with_suffix("").parts}
+    importers = [i for i in infos if i.runs and i is not main
+                 and stems & {name.casefold() for name in i.imports}]
+    if not importers:
+        return main
+    return min(importers, key=lambda info: _preference(info, hints))
 
 
 # --- copying and extracting into workdir ------------------------------------------------------
@@ -946,6 +999,7 @@ def _build(source: Path, opts: _Options) -> tuple[Submission, Path]:
     hints = set(MAIN_NAME_HINTS) | {_stem(source).casefold()}
     choice = _choose_main(infos, hints, opts.class_names, opts.method_names, opts.class_aliases)
     main = choice.info.path if choice else None
+    entry = _choose_entry(infos, choice.info if choice else None, hints)
     parsed, id_note = _identity(source, source_type, contents, main)
     pdfs = [f for f in contents.files if PurePosixPath(f).suffix.lower() == ".pdf"]
     at, at_source = _submission_time(source_type, source, staging, contents, sources, opts.tz)
@@ -954,7 +1008,9 @@ def _build(source: Path, opts: _Options) -> tuple[Submission, Path]:
         source_type=source_type, root=staging, sha256=contents.sha256, files=contents.files,
         sources=sources, main=main, main_reason=choice.reason if choice else None,
         main_class=choice.main_class if choice else None,
-        kind=choice.info.kind if choice else None, submitted_at=at, submitted_at_source=at_source,
+        kind=choice.info.kind if choice else None,
+        entry=entry.path if entry else None, entry_kind=entry.kind if entry else None,
+        submitted_at=at, submitted_at_source=at_source,
         size_bytes=contents.total_bytes, has_report_pdf=bool(pdfs), report_pdfs=pdfs,
         skipped=contents.skipped, notes=list(contents.notes))
     if id_note:

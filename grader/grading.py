@@ -88,6 +88,7 @@ def grade_submission(
         outcome.error = sub.errors[0] if sub.errors else "no Python source or notebook found"
         return outcome
     ctx = GradingContext(main=sub.main, kind=sub.kind or "script", sources=list(sub.sources),
+                         entry=sub.entry or sub.main, entry_kind=sub.entry_kind or sub.kind,
                          files_root=sub.root, configs=settings, seed=seed)
     run = needed_checks(registry, only)
     with Sandbox(sub.root, sandbox_settings) as sandbox:

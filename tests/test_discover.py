@@ -671,3 +671,45 @@ def test_limits_apply_to_folders_too(tmp_path):
     sub = one(discover(folder, workdir=tmp_path / "work", limits=ExtractionLimits(max_members=4)))
     assert sub.errors and "more than 4 files and folders" in sub.errors[0]
     assert sub.files == [] and list(sub.root.iterdir()) == []
+
+
+# --- the program the student runs ---------------------------------------------------------------
+
+MODEL = ("import numpy as np\n\nclass NN:\n    def predict(self, x):\n        return x\n"
+         "    def backprop(self, y):\n        pass\n    def update(self, lr):\n        pass\n")
+
+
+def test_the_program_that_imports_the_network_is_the_entry_point(tmp_path):
+    folder = tmp_path / "DLP_LAB1_0756172_Wang"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "model.py").write_text(MODEL)
+    (folder / "src" / "utils.py").write_text("def accuracy(p, y):\n    return (p == y).mean()\n")
+    (folder / "src" / "main.py").write_text(
+        "from model import NN\nfrom utils import accuracy\n\nif __name__ == '__main__':\n"
+        "    net = NN()\n    print(accuracy(net.predict(1), 1))\n")
+    (folder / "src" / "plot.py").write_text("import matplotlib\nprint('a helper that runs')\n")
+    [sub] = discover(folder, workdir=tmp_path / "work")
+    assert sub.main == "src/model.py"  # where the network is defined
+    assert sub.entry == "src/main.py" and sub.entry_kind == "script"  # what the student runs
+    assert sub.to_dict()["entry"] == "src/main.py"
+
+
+def test_a_notebook_importing_the_module_beside_it_is_the_entry_point(tmp_path):
+    import nbformat
+
+    folder = tmp_path / "DLP_LAB1_0756173_Lin"
+    folder.mkdir()
+    (folder / "network.py").write_text(MODEL)
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from network import NN"),
+        nbformat.v4.new_code_cell("net = NN()\nnet.predict(1)")])
+    nbformat.write(notebook, str(folder / "lab1.ipynb"))
+    [sub] = discover(folder, workdir=tmp_path / "work")
+    assert sub.main == "network.py" and (sub.entry, sub.entry_kind) == ("lab1.ipynb", "notebook")
+
+
+def test_a_main_file_that_runs_by_itself_is_its_own_entry_point(tmp_path):
+    path = tmp_path / "DLP_LAB1_0756174_Chen.py"
+    path.write_text(MODEL + "\nif __name__ == '__main__':\n    NN().predict(1)\n")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    assert sub.entry == sub.main == path.name

@@ -68,9 +68,17 @@ class GradingContext:
     configs: Mapping[str, Any]
     """Per check id, its rubric settings (the check's config dataclass)."""
     seed: int
+    entry: str | None = None
+    """The program the student runs (see :class:`grader.discover.Submission`), else ``main``."""
+    entry_kind: str | None = None
     sandbox: Sandbox | None = None
     loaded: LoadResult | None = None
     facts: Facts = field(default_factory=Facts)
+
+    @property
+    def program(self) -> tuple[str, str]:
+        """``(path, kind)`` of the program to run: the entry point, else the main file."""
+        return (self.entry or self.main), (self.entry_kind or self.kind)
 
     def config(self, check_id: str) -> Any:
         """The check's rubric settings; a check the rubric does not configure gets its

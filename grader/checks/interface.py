@@ -230,9 +230,11 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
     cfg = conf(ctx)
     if not cfg.learn_from_program or ctx.sandbox is None:
         return None, {}
-    trace = trace_files(ctx.files_root, ctx.main, ctx.kind, ctx.sandbox.settings,
+    entry, kind = ctx.program
+    trace = trace_files(ctx.files_root, entry, kind, ctx.sandbox.settings,
                         seconds=cfg.trace_seconds, seed=ctx.seed)
-    about: dict[str, Any] = {"stopped": trace.get("stopped"), "events": len(trace["events"])}
+    about: dict[str, Any] = {"program": entry, "stopped": trace.get("stopped"),
+                             "events": len(trace["events"])}
     if trace.get("failure"):
         about["failure"] = trace["failure"]
     protocol = learn(trace)

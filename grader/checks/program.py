@@ -74,7 +74,8 @@ def check_program(ctx: GradingContext) -> Verdict:
     assert ctx.sandbox is not None
     settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
                                             submission_timeout=budget * 2 + 30)
-    run = load_files(ctx.files_root, ctx.main, ctx.kind, settings, EXECUTE, seed=ctx.seed)
+    entry, kind = ctx.program
+    run = load_files(ctx.files_root, entry, kind, settings, EXECUTE, seed=ctx.seed)
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []
