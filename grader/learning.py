@@ -11,6 +11,11 @@ argument given a *role*: the input batch, the labels, the output of an earlier c
 step, the learning rate, or a constant.  The checks then drive the network through it, on the
 grader's data, weights and learning rate.
 
+The step is learned from the calls the program makes on the network from outside; when those
+show none (the program trains inside one long method, ``net.train(X, Y, epochs=50000,
+lr=0.1)``), from the calls that method makes on its own object, which the tracer records with
+``within``: the grader then makes those calls itself, as the method did.
+
 Nothing here runs student code; a trace that shows no network (a file of definitions only, a
 program that never trains) gives None, and the name-based discovery of the interface check
 remains the way in.
@@ -67,14 +72,21 @@ class LearnedProtocol:
     """The learning rate the program itself passed in the step, if it passed one."""
     samples_per_step: int
     """How many samples the program's own steps took (1: per sample, as the lab's loop)."""
+    within: str | None = None
+    """The network's own method the program steps inside (``train`` looping over
+    ``self.forward(x)``, ...), when the step was learned from there; None when the program
+    makes the step's calls itself."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         """The program's own calls, as the report shows them: ``net = Net(2, 4, 4, 1,
-        lr=0.1); out = net.forward(x); net.backward(x, y, out); net.update()``."""
+        lr=0.1); out0 = net.forward(x); net.backward(x, y, out0); net.update()``, or for a
+        program that steps inside its network's method, ``net = Net(2, 4, 4, 1);
+        net.train(...) steps by out0 = self.forward(x); self.backward(y); self.update(lr)``."""
         parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
+        steps = []
         for j, call in enumerate(self.step):
             args = [_role_text(r) for r in call.args]
             args += [f"{k}={_role_text(r)}" for k, r in call.kwargs.items()]
@@ -82,8 +94,11 @@ class LearnedProtocol:
                            for later in self.step[j + 1:]
                            for r in [*later.args, *later.kwargs.values()])
             lead = f"out{j} = " if returned or j == 0 else ""
-            parts.append(f"{lead}net.{call.method}({', '.join(args)})")
-        return "; ".join(parts)
+            steps.append(f"{lead}{'self' if self.within else 'net'}.{call.method}"
+                         f"({', '.join(args)})")
+        if self.within:  # the calls the program's own method makes, as that method writes them
+            steps[0] = f"net.{self.within}(...) steps by {steps[0]}"
+        return "; ".join(parts + steps)
 
 
 def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
@@ -100,12 +115,12 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     if built is None or not _replayable(built):
         return None
     own = [e for e in calls if e["object"] == network and e.get("caller") != network]
-    predict = _predict_method(own)
-    if predict is None:
+    outer, inner = _longest_outer_call(calls, network)
+    found = _step_of(own) or _step_of(inner)
+    if found is None:
         return None
-    segment = _typical_step(own, predict)
-    if segment is None:
-        return None
+    predict, segment = found
+    within = None if segment[0].get("within") is None else outer
     x = _array_arg(segment[0])
     assert x is not None  # the predict call takes an array: that is how it was chosen
     step = [_roles(call, segment, x) for call in segment]
@@ -118,7 +133,8 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
         constructor={"args": list(built.get("args", [])),
                      "kwargs": dict(built.get("kwargs", {}))},
         predict=predict, step=step, input="rows" if rows else "cols",
-        student_lr=float(rates[0]) if rates else None, samples_per_step=samples)
+        student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
+        within=within)
 
 
 # --- which object, which calls ---------------------------------------------------------------
@@ -131,6 +147,32 @@ def _network_object(calls: Sequence[Mapping[str, Any]]) -> int | None:
         return None
     outside = Counter(e["object"] for e in calls if e.get("caller") != e["object"])
     return max(learning, key=lambda k: (outside[k], learning[k], -k))
+
+
+def _longest_outer_call(calls: Sequence[Mapping[str, Any]], network: int
+                        ) -> tuple[str | None, list[Mapping[str, Any]]]:
+    """The method of the network's outside call that made the most calls on the network itself,
+    and those calls: a program that trains inside ``net.train(X, Y, epochs)`` shows its step
+    only there."""
+    inside: dict[int, list[Mapping[str, Any]]] = {}
+    for e in calls:
+        if e["object"] == network and e.get("within") is not None:
+            inside.setdefault(e["within"], []).append(e)
+    if not inside:
+        return None, []
+    index = max(inside, key=lambda i: (len(inside[i]), -i))
+    method = next((e["method"] for e in calls if e.get("i") == index), None)
+    return method, inside[index]
+
+
+def _step_of(calls: Sequence[Mapping[str, Any]]
+             ) -> tuple[str, list[Mapping[str, Any]]] | None:
+    """The predict method and one typical step of these calls, or None when they show none."""
+    predict = _predict_method(calls)
+    if predict is None:
+        return None
+    segment = _typical_step(calls, predict)
+    return None if segment is None else (predict, segment)
 
 
 def _predict_method(own: Sequence[Mapping[str, Any]]) -> str | None:

@@ -3,8 +3,9 @@ real sandbox under the tracer, tells how it constructs its network and what one 
 is.
 
 Every test writes a small program of its own, traces it in a fresh sandbox and asserts on the
-record: the constructions, the calls made from outside each object (never the calls a method
-makes on its own object), the student functions that drive them, and how the run ended.
+record: the constructions, the calls made from outside each object (and those the first such
+call of a method makes directly on its own object), the student functions that drive them, and
+how the run ended.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ def of_kind(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e for e in record["events"] if e["kind"] == kind]
 
 
+def outside(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The calls made from outside their object (not ``within`` another of its calls)."""
+    return [e for e in of_kind(record, "call") if "within" not in e]
+
+
 def literal(desc: dict[str, Any]) -> Any:
     assert desc["type"] in ("number", "literal"), desc
     return desc["value"]
@@ -116,15 +122,20 @@ def test_top_level_loop_is_recorded_step_by_step(tmp_path: Path) -> None:
     assert construct["where"].startswith("student.py:")
 
     calls = of_kind(record, "call")
-    methods = [c["method"] for c in calls]
+    outside = [c for c in calls if "within" not in c]
+    methods = [c["method"] for c in outside]
     assert methods == ["forward", "backward", "update"] * 30, methods
-    assert "sigmoid" not in methods  # forward's own calls on its object are internal
-    assert all(c["object"] == construct["object"] and c["caller"] is None for c in calls)
+    assert all(c["object"] == construct["object"] and c["caller"] is None for c in outside)
+    # forward's own calls on its object are internal, but for its first call's: a method may
+    # be where the program trains
+    inside = [c for c in calls if "within" in c]
+    assert [c["method"] for c in inside] == ["sigmoid"] * 3
+    assert all(c["within"] == calls[0]["i"] for c in inside)
 
 
 def test_top_level_loop_links_arrays_and_changes(tmp_path: Path) -> None:
     record = trace(tmp_path, TOP_LEVEL_LOOP, repeats=5)
-    calls = of_kind(record, "call")
+    calls = outside(record)
     for forward, backward, update in zip(calls[0::3], calls[1::3], calls[2::3]):
         assert backward["args"][2]["ref"] == forward["result"]["ref"]
         assert backward["args"][0]["ref"] == forward["args"][0]["ref"]  # the same X each time
@@ -139,6 +150,53 @@ def test_top_level_loop_links_arrays_and_changes(tmp_path: Path) -> None:
     assert arrays["W1"] == [2, 4] and arrays["W3"] == [4, 1]
     assert record["objects"]["0"]["class"] == "Net"
     assert record["objects"]["0"]["module_file"] == "student.py"
+
+
+# --- a network that trains inside its own method ------------------------------------------------
+
+TRAIN_METHOD = NET.replace("    def update(self):", """    def train(self, X, Y, epochs, lr):
+        for epoch in range(epochs):
+            for x, y in zip(X, Y):
+                x, y = x[None, :], y[None, :]
+                out = self.forward(x)
+                self.backward(x, y, out)
+                self.update(lr)
+
+    def update(self, lr):
+        self.lr = lr
+""").replace("        self.W1 -= self.lr", "        self.W1 -= lr") + '''
+
+if __name__ == "__main__":
+    net = Net(2, 4, 4, 1)
+    net.train(X, Y, epochs=50000, lr=0.2)
+    print("trained")
+'''
+
+
+def test_the_calls_a_long_method_makes_on_its_own_object_are_recorded_within_it(
+        tmp_path: Path) -> None:
+    record = trace(tmp_path, TRAIN_METHOD)
+    assert record["stopped"] == "repeats" and record["error"] is None
+    assert "trained" not in record["stdout"]
+    [construct] = of_kind(record, "construct")
+    train, *inside = of_kind(record, "call")
+    assert train["method"] == "train" and train["caller"] is None and train["unfinished"]
+    assert literal(train["kwargs"]["epochs"]) == 50000
+    # train's own calls; forward's self.sigmoid, one level deeper, is not there
+    methods = [c["method"] for c in inside]
+    assert methods == ["forward", "backward", "update"] * 30, methods
+    assert all(c["within"] == train["i"] and c["caller"] == construct["object"]
+               for c in inside)
+    forwards, backwards, updates = inside[0::3], inside[1::3], inside[2::3]
+    assert len({f["args"][0]["ref"] for f in forwards}) == 30  # a new slice every sample
+    assert all(f["args"][0]["shape"] == [1, 2] and f["result"]["shape"] == [1, 1]
+               for f in forwards)
+    assert all(b["args"][0]["ref"] == f["args"][0]["ref"] for f, b in zip(forwards, backwards))
+    assert all(b["args"][2]["ref"] == f["result"]["ref"] for f, b in zip(forwards, backwards))
+    assert all(b["args"][1]["summary"]["binary"] for b in backwards)
+    # (a sample of zeros moves no first-layer weight)
+    assert all(literal(u["args"][0]) == 0.2 and {"W2", "W3"} <= set(u["changed"])
+               for u in updates)
 
 
 # --- layers, a train function, a student's own except ------------------------------------------
@@ -180,7 +238,7 @@ def test_layers_built_inside_the_network_name_it_as_caller(tmp_path: Path) -> No
     assert [c["class"] for c in layers] == ["Dense", "Dense"]
     assert all(c["caller"] == network["object"] for c in layers)
     assert [literal(a) for a in layers[1]["args"]] == [3, 1]
-    inner = [c for c in of_kind(record, "call") if c["object"] != network["object"]]
+    inner = [c for c in outside(record) if c["object"] != network["object"]]
     assert inner and all(c["caller"] == network["object"] for c in inner)
     assert record["stopped"] == "repeats"
 
@@ -212,7 +270,7 @@ def test_a_train_function_drives_the_calls(tmp_path: Path) -> None:
     train_lines = {TRAIN_FUNCTION.splitlines().index(f"        {text}") + 1
                    for text in ("out = net.forward(X)", "net.backward(X, Y, out)",
                                 "net.update()")}
-    calls = of_kind(record, "call")
+    calls = outside(record)
     assert len(calls) == 12 and all(c["caller"] is None for c in calls)
     assert {int(c["where"].split(":")[1]) for c in calls} == train_lines
     assert all(e["name"] != "sigmoid" for e in of_kind(record, "function"))  # inside a method
@@ -230,7 +288,7 @@ for epoch in range(100000):
 '''
     record = trace(tmp_path, program, repeats=5)
     assert record["stopped"] == "repeats" and record["error"] is None
-    assert len(of_kind(record, "call")) == 15
+    assert len(outside(record)) == 15
     assert record["step_seconds"] < 10
 
 
@@ -246,7 +304,7 @@ def test_a_notebook_is_traced_cell_by_cell(tmp_path: Path) -> None:
     [construct] = of_kind(record, "construct")
     assert construct["where"] == "cell 2:1"
     assert literal(construct["kwargs"]["lr"]) == 0.3
-    calls = of_kind(record, "call")
+    calls = outside(record)
     assert [c["method"] for c in calls] == ["forward", "backward", "update"] * 4
     assert all(c["where"].startswith("cell 3:") for c in calls)
     assert record["load"]["errors"] == []
@@ -267,7 +325,7 @@ def test_a_notebooks_budget_bounds_the_whole_run_not_each_cell(tmp_path: Path) -
 def test_a_program_that_ends_before_the_repeats(tmp_path: Path) -> None:
     record = trace(tmp_path, NET + training_loop("Net(2, 4, 4, 1)", 5))
     assert record["stopped"] == "ended" and record["error"] is None
-    calls = of_kind(record, "call")
+    calls = outside(record)
     assert len(calls) == 15 and not any(c.get("unfinished") for c in calls)
     assert record["load"]["ok"] is True
 
@@ -288,7 +346,7 @@ class Fragile(Net):
     assert record["error"]["exception"] == "ValueError"
     assert "the loss diverged" in record["error"]["message"]
     assert record["load"]["errors"] == [record["error"]]
-    calls = of_kind(record, "call")
+    calls = outside(record)
     assert [c["method"] for c in calls] == ["forward", "backward", "update"] * 3
     assert calls[-1]["raised"] == "ValueError" and calls[-1]["result"] is None
     assert "raised" not in calls[-4]
@@ -358,7 +416,7 @@ for epoch in range(steps()):
 '''
     record = trace(tmp_path, program)
     assert record["stopped"] == "ended", record["error"]
-    assert [c["method"] for c in of_kind(record, "call")] == [
+    assert [c["method"] for c in outside(record)] == [
         "forward", "backward", "update", "update"]
     assert {"kind": "function", "name": "steps"}.items() <= of_kind(record, "function")[0].items()
 

@@ -7,10 +7,19 @@ students use; ``tests/test_child_tracer.py`` checks that the tracer writes them 
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from grader.batch import rubric_settings
+from grader.checks.base import PASS
+from grader.discover import discover
+from grader.grading import grade_submission
 from grader.layout import candidate_dims
 from grader.learning import learn, unsupported_roles
+from grader.rubric import load_rubric
 
 
 def number(value: float) -> dict[str, Any]:
@@ -124,6 +133,56 @@ def test_the_trained_object_is_the_network_not_a_layer_or_a_helper():
     assert protocol is not None and protocol.network_class == "Net"
 
 
+def inside_train_program(steps: int = 30, methods=("forward", "backward", "update"),
+                         first: int = 1) -> list[dict[str, Any]]:
+    """``net.train(X, Y, epochs=50000, lr=0.1)`` (event ``first``, never finished) whose body
+    calls, per sample, ``self.forward(x)``, ``self.backward(y)``, ``self.update(lr)``: x a new
+    slice of X every time, lr the number train was given."""
+    forward, backward, update = methods
+    train = {**call(first, "train", [array(1, [4, 2]), array(2, [4, 1], binary=True)],
+                    kwargs={"epochs": number(50000), "lr": number(0.1)}),
+             "result": None, "changed": None, "unfinished": True}
+    events = [train]
+    for n in range(steps):
+        x, y, out = 100 + 3 * n, 101 + 3 * n, 102 + 3 * n
+        i = first + len(events)
+        events += [{**call(i, forward, [array(x, [1, 2])], array(out, [1, 1]), changed=["a1"],
+                           caller=0), "within": first},
+                   {**call(i + 1, backward, [array(y, [1, 1], binary=True)], changed=["g1"],
+                           caller=0), "within": first},
+                   {**call(i + 2, update, [number(0.1)], changed=["W1"], caller=0),
+                    "within": first}]
+    return events
+
+
+def test_a_program_that_trains_inside_one_method_is_stepped_as_that_method_steps():
+    events = [construct([number(2), number(4), number(4), number(1)]), *inside_train_program()]
+    protocol = learn({"events": events, "stopped": "repeats"})
+    assert protocol is not None and protocol.within == "train"
+    assert [c.method for c in protocol.step] == ["forward", "backward", "update"]
+    assert [c.args for c in protocol.step] == [[{"role": "x", "ndim": 2}],
+                                               [{"role": "y", "ndim": 2}],
+                                               [{"role": "lr", "value": number(0.1)}]]
+    assert protocol.student_lr == 0.1 and protocol.samples_per_step == 1
+    assert protocol.input == "rows" and not unsupported_roles(protocol)
+    assert protocol.describe() == ("net = Net(2, 4, 4, 1); net.train(...) steps by "
+                                   "out0 = self.forward(x); self.backward(y); self.update(lr)")
+    # one step inside is not a step shown
+    short = [construct([]), *inside_train_program(steps=1)]
+    assert learn({"events": short, "stopped": "ended"}) is None
+
+
+def test_the_calls_made_from_outside_are_preferred_to_those_inside_a_method():
+    events = per_sample_program()["events"]
+    events += inside_train_program(methods=("_forward", "_backward", "_apply"),
+                                   first=len(events))
+    protocol = learn({"events": events})
+    assert protocol is not None and protocol.within is None
+    assert [c.method for c in protocol.step] == ["forward", "backward", "update"]
+    assert protocol.describe().endswith("out0 = net.forward(x); net.backward(x, y, out0); "
+                                        "net.update()")
+
+
 def test_hidden_widths_are_read_off_the_arrays():
     assert candidate_dims([("W1", (2, 4)), ("W2", (4, 4)), ("W3", (4, 1))], (2, 3, 3, 1)) \
         == [(2, 4, 4, 1)]
@@ -181,3 +240,70 @@ def test_one_sample_fed_as_a_vector_is_replayed_as_a_vector():
     assert protocol is not None and protocol.samples_per_step == 1
     assert protocol.step[0].args == [{"role": "x", "ndim": 1}]
     assert protocol.step[1].args == [{"role": "y", "ndim": 1}]
+
+
+TRAINS_INSIDE = """
+import numpy as np
+
+
+class Net:
+    def __init__(self, n_in, h1, h2, n_out):
+        rng = np.random.default_rng(1)
+        self.W1 = rng.normal(size=(n_in, h1))
+        self.W2 = rng.normal(size=(h1, h2))
+        self.W3 = rng.normal(size=(h2, n_out))
+
+    @staticmethod
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+
+    def _forward(self, x):
+        self.x = x
+        self.a1 = self.sigmoid(x @ self.W1)
+        self.a2 = self.sigmoid(self.a1 @ self.W2)
+        self.out = self.sigmoid(self.a2 @ self.W3)
+        return self.out
+
+    def _backward(self, y):
+        d3 = 2 * (self.out - y) * self.out * (1 - self.out)
+        d2 = (d3 @ self.W3.T) * self.a2 * (1 - self.a2)
+        d1 = (d2 @ self.W2.T) * self.a1 * (1 - self.a1)
+        self.g3, self.g2, self.g1 = self.a2.T @ d3, self.a1.T @ d2, self.x.T @ d1
+
+    def _apply(self, lr):
+        self.W1 -= lr * self.g1
+        self.W2 -= lr * self.g2
+        self.W3 -= lr * self.g3
+
+    def train(self, X, Y, epochs, lr):
+        for epoch in range(epochs):
+            for i in range(len(X)):
+                self._forward(X[i:i + 1])
+                self._backward(Y[i:i + 1])
+                self._apply(lr)
+
+
+if __name__ == "__main__":
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    Y = np.array([[0], [1], [1], [0]], dtype=float)
+    net = Net(2, 4, 4, 1)
+    net.train(X, Y, epochs=50000, lr=0.1)
+    print(net._forward(X))
+"""
+
+
+@pytest.mark.slow
+def test_a_network_that_trains_inside_its_own_method_is_graded_through_that_step(
+        tmp_path: Path) -> None:
+    """No method is named as the lab names them: only the step learned from inside ``train``
+    can drive the network."""
+    path = tmp_path / "DLP_LAB1_0900401_Inside.py"
+    path.write_text(textwrap.dedent(TRAINS_INSIDE), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    interface = verdicts["interface"]
+    assert "built and stepped as your program does" in interface.message, interface.message
+    assert "net.train(...) steps by out0 = self._forward(x); self._backward(y); " \
+        "self._apply(lr)" in interface.message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

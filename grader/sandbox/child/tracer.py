@@ -17,7 +17,11 @@ The record is a list of events, in the order they happened:
 * ``call``: a method of a student object was called from outside that object (the top level,
   a student function such as ``train``, or another object), with its arguments, its result (or
   the exception it raised), the float arrays of the object it changed, and its duration;
-  calls a method makes on its own object (``forward`` calling ``self.sigmoid``) are internal;
+  calls a method makes on its own object (``forward`` calling ``self.sigmoid``) are internal,
+  except those the first outside call of a method makes directly (``net.train(X, Y)`` calling
+  ``self.forward(x)``, not ``forward`` then calling ``self.sigmoid``): a program that trains
+  inside one long method shows its step there.  Those are recorded as calls too, with
+  ``"within"``: the number of the outside call's event, and the object as their caller;
 * ``function``: a plain function of a student file was called from the top level or from
   another such function (not from inside a method).
 
@@ -29,8 +33,8 @@ code: no ``repr`` of a student's object, no attribute that could be a property, 
 and ``__dict__``.
 
 The run stops when one method of one object is about to be called for the ``repeats + 1``-th
-time (that call does not run, so the last recorded step is whole: ``repeats``), when the
-``seconds`` are spent (``time``: the loader's time limit, for a script; for a notebook an
+time, from outside or within (that call does not run, so the last recorded step is whole:
+``repeats``), when the ``seconds`` are spent (``time``: the loader's time limit, for a script; for a notebook an
 enclosing timer that cuts every cell's own limit to what is left), or when the program ends
 (``ended``) or fails (``error``).
 
@@ -728,19 +732,36 @@ class Tracer:
             self._add({"kind": "construct", "object": number, "class": describe.type_name(obj),
                        **self._arguments(frame, info.function, 1), "caller": parent.owner,
                        "where": self._where(caller)})
-        elif parent.owner != number and not info.is_property:
+        elif not info.is_property and (parent.owner != number
+                                       or self._records_inside(parent, number)):
             key = (number, info.name)
             count = self.counts.get(key, 0) + 1
             if count > self.repeats:
                 self._stop("repeats")
             self.counts[key] = count
+            within = {} if parent.owner != number else {"within": parent.event["i"]}
             scope.event = self._add({"kind": "call", "object": number, "method": info.name,
                                      **self._arguments(frame, info.function, 1),
-                                     "caller": parent.owner, "where": self._where(caller)})
+                                     "caller": parent.owner, **within,
+                                     "where": self._where(caller)})
             if scope.event is not None:
                 scope.obj, scope.before = obj, _snapshot(obj)
                 scope.started = time.perf_counter()
         return scope
+
+    def _records_inside(self, parent: _Scope, number: int) -> bool:
+        """Whether a method of object ``number`` called by ``parent`` (a frame of the same
+        object) is recorded: a program that trains inside one long method (``net.train(X, Y,
+        epochs=50000)`` looping over ``self.forward(x)``, ``self.backward(y)``,
+        ``self.update(lr)``) shows its step only there.  Only the calls the outside call's own
+        frame makes (``forward``'s ``self.sigmoid`` is the step's inside, not a step), and only
+        in the first outside call of that method: a method the program calls again from outside
+        is driven from outside, and its every call's helpers would only crowd the record and
+        spend the repeats."""
+        outer = parent.event
+        return (outer is not None and outer["kind"] == "call" and "within" not in outer
+                and outer["object"] == number
+                and self.counts.get((number, outer["method"])) == 1)
 
     def _enter_function(self, frame: types.FrameType, code: types.CodeType,
                         caller: types.FrameType | None, parent: _Scope) -> _Scope:
