@@ -331,8 +331,8 @@ def check_isolated_world(run, accepted, outside) -> None:
                                                "PermissionError"), name
     assert not outside.exists() and not Path("/etc/labgrade-pwned").exists()
     seen = run.call("home").result["results"][0]
-    # a top-level folder is there only to hold the (read-only) Python the child runs on: a
-    # virtual environment under /work brings /work/<checkout>/.venv, and nothing else of /work
+    # a top-level folder is visible only when it holds the (read-only) Python the child runs
+    # on: the interpreter's or the virtual environment's own path, and nothing else beside it
     python_tops = {p.split("/")[1] for p in isolation.python_paths()}
     assert "work" not in seen["/"] or "work" in python_tops
     assert "home" not in seen["/"] or "home" in python_tops

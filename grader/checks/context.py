@@ -6,7 +6,8 @@ the child (a timeout in training, a crash), the next probe starts a fresh child 
 definitions again first, so one check's disaster does not become the next check's error.
 
 What one check establishes for the others lives in :class:`Facts`, whose fields are the only
-facts there are; every check declares which it reads and writes (:func:`grader.checks.base.register`).
+facts there are; every check declares which it reads and writes
+(:func:`grader.checks.base.register`).
 """
 
 from __future__ import annotations

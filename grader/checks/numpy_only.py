@@ -106,7 +106,8 @@ def source_units(root: Path, sources: list[str]) -> Iterator[tuple[str, str]]:
             continue
 
 
-@register("numpy_only", config=NumpyOnlyCheck, summary="imports only NumPy, the standard library and matplotlib")
+@register("numpy_only", config=NumpyOnlyCheck,
+          summary="imports only NumPy, the standard library and matplotlib")
 def check_numpy_only(ctx: GradingContext) -> Verdict:
     allowed, stdlib_ok = allowed_modules(ctx.config("numpy_only").allowed)
     own = {Path(s).stem for s in ctx.sources} | {Path(s).parts[0] for s in ctx.sources

@@ -56,7 +56,8 @@ class ProgramCheck(CheckConfig):
 
 
 LOSS_LINE = re.compile(r"(loss|損失|误差|誤差)\D{0,20}\d", re.IGNORECASE)
-ACCURACY_LINE = re.compile(r"(acc(uracy)?|準確率|准确率|正確率|正确率)\D{0,20}\d", re.IGNORECASE)
+ACCURACY_LINE = re.compile(r"(acc(uracy)?|準確率|准确率|正確率|正确率)\D{0,20}\d",
+                           re.IGNORECASE)
 """The course is taught in Taiwan: students print "準確率 100.0 %" as often as "accuracy"."""
 SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
 TRAP_MESSAGE = (

@@ -245,8 +245,7 @@ def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,
     from others: it gets more room and all the robust starts, and must succeed from most of
     them (the reference converges from every one)."""
     # a network whose step keeps its own rate follows its own path too
-    true_gradient = bool(ctx.facts.gradient_scale) and \
-        not (ctx.facts.adapter or {}).get("fixed_rate")
+    true_gradient = bool(ctx.facts.gradient_scale) and not _keeps_own_rate(ctx)
     margin = STEP_MARGIN if true_gradient else OWN_PATH_MARGIN
     biases = [np.zeros((1, n)) for n in LAB_DIM[1:]] if layout.has_bias else None
     starts = ref.starts()[:1] if true_gradient else ref.starts()
@@ -288,8 +287,12 @@ def _slowdown(ctx: GradingContext, conf: TrainCheck) -> float:
     grader cannot set it): the lab's rate over the rate its step measured in the gradient
     check.  1 for every network whose rate the grader sets."""
     scale = ctx.facts.gradient_scale
-    fixed = bool((ctx.facts.adapter or {}).get("fixed_rate"))
-    return max(1.0, float(conf.lr) / scale) if fixed and scale else 1.0
+    return max(1.0, float(conf.lr) / scale) if _keeps_own_rate(ctx) and scale else 1.0
+
+
+def _keeps_own_rate(ctx: GradingContext) -> bool:
+    """The network's step takes no rate the grader can set (see the interface's adapter)."""
+    return bool((ctx.facts.adapter or {}).get("fixed_rate"))
 
 
 def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:

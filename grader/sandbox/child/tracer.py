@@ -34,8 +34,9 @@ and ``__dict__``.
 
 The run stops when one method of one object is about to be called for the ``repeats + 1``-th
 time, from outside or within (that call does not run, so the last recorded step is whole:
-``repeats``), when the ``seconds`` are spent (``time``: the loader's time limit, for a script; for a notebook an
-enclosing timer that cuts every cell's own limit to what is left), or when the program ends
+``repeats``), when the ``seconds`` are spent (``time``: the loader's time limit, for a script;
+for a notebook an enclosing timer that cuts every cell's own limit to what is left), or when
+the program ends
 (``ended``) or fails (``error``).
 
 Student files are those ``describe.py`` calls the student's: notebook cells and files inside
