@@ -406,9 +406,26 @@ def _program_facts(tree: ast.Module) -> tuple[set[str], bool]:
             if node.level:  # from . import model
                 imports.update(alias.name for alias in node.names)
     imports.discard("")
-    runs = any(not isinstance(node, _DEFINITIONS) and not (
-        isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in tree.body)
-    return imports, runs
+    modules = {alias.asname or alias.name.split(".")[0] for node in tree.body
+               if isinstance(node, ast.Import) for alias in node.names}
+    return imports, any(_runs(node, modules) for node in tree.body)
+
+
+def _runs(node: ast.stmt, modules: set[str]) -> bool:
+    """Whether a top-level statement runs the program: a loop, ``if __name__ ...``, a call of
+    the file's own code.  A docstring or a library's setup call (``np.random.seed(16)``,
+    ``warnings.filterwarnings(...)``) in a module of definitions does not."""
+    if isinstance(node, _DEFINITIONS):
+        return False
+    if isinstance(node, ast.Expr):
+        if isinstance(node.value, ast.Constant):
+            return False
+        if isinstance(node.value, ast.Call):
+            root = node.value.func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            return not (isinstance(root, ast.Name) and root.id in modules)
+    return True
 
 
 def _parse_classes(source: str | bytes) -> tuple[dict[str, set[str]], str | None]:

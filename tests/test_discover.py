@@ -682,7 +682,7 @@ MODEL = ("import numpy as np\n\nclass NN:\n    def predict(self, x):\n        re
 def test_the_program_that_imports_the_network_is_the_entry_point(tmp_path):
     folder = tmp_path / "DLP_LAB1_0756172_Wang"
     (folder / "src").mkdir(parents=True)
-    (folder / "src" / "model.py").write_text(MODEL)
+    (folder / "src" / "model.py").write_text(MODEL + "np.random.seed(16)\n")  # setup, no program
     (folder / "src" / "utils.py").write_text("def accuracy(p, y):\n    return (p == y).mean()\n")
     (folder / "src" / "main.py").write_text(
         "from model import NN\nfrom utils import accuracy\n\nif __name__ == '__main__':\n"
