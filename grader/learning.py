@@ -27,6 +27,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from grader import lossgrad
+
 REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class"})
 """Descriptor types the child can rebuild: a constructor made only of these can be called
 again as the student's program called it."""
@@ -119,11 +121,11 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     found = _step_of(own) or _step_of(inner)
     if found is None:
         return None
-    predict, segment = found
+    predict, segment, similar = found
     within = None if segment[0].get("within") is None else outer
     x = _array_arg(segment[0])
     assert x is not None  # the predict call takes an array: that is how it was chosen
-    step = [_roles(call, segment, x) for call in segment]
+    step = [_roles(j, segment, similar, x) for j in range(len(segment))]
     rates = [r.get("value") for call in segment for r in _descs(call)
              if _is_rate(r) and call is not segment[0]]
     rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
@@ -141,12 +143,16 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
 
 def _network_object(calls: Sequence[Mapping[str, Any]]) -> int | None:
     """The object the program trains: of the objects whose arrays some call changed, the one
-    called most often from outside its own methods."""
+    the program itself (its functions and top level) calls most often, then the one called most
+    often from outside its own methods: a network's layers and its activation objects are called
+    by the network, and one activation object shared by two layers is called more often than the
+    network is."""
     learning = Counter(e["object"] for e in calls if e.get("changed"))
     if not learning:
         return None
+    program = Counter(e["object"] for e in calls if not isinstance(e.get("caller"), int))
     outside = Counter(e["object"] for e in calls if e.get("caller") != e["object"])
-    return max(learning, key=lambda k: (outside[k], learning[k], -k))
+    return max(learning, key=lambda k: (program[k], outside[k], learning[k], -k))
 
 
 def _longest_outer_call(calls: Sequence[Mapping[str, Any]], network: int
@@ -166,13 +172,14 @@ def _longest_outer_call(calls: Sequence[Mapping[str, Any]], network: int
 
 
 def _step_of(calls: Sequence[Mapping[str, Any]]
-             ) -> tuple[str, list[Mapping[str, Any]]] | None:
-    """The predict method and one typical step of these calls, or None when they show none."""
+             ) -> tuple[str, list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
+    """The predict method, one typical step of these calls and every step like it, or None
+    when they show none."""
     predict = _predict_method(calls)
     if predict is None:
         return None
-    segment = _typical_step(calls, predict)
-    return None if segment is None else (predict, segment)
+    found = _typical_step(calls, predict)
+    return None if found is None else (predict, *found)
 
 
 def _predict_method(own: Sequence[Mapping[str, Any]]) -> str | None:
@@ -184,9 +191,10 @@ def _predict_method(own: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
-                  ) -> list[Mapping[str, Any]] | None:
+                  ) -> tuple[list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
     """The calls from one predict to the next, in the most frequent pattern among those in which
-    a later call changes the network (a predict made only to print a loss is alone)."""
+    a later call changes the network (a predict made only to print a loss is alone), and every
+    step of that pattern the program made (their values tell what an argument is)."""
     starts = [i for i, e in enumerate(own) if e["method"] == predict]
     segments = [list(own[a:b]) for a, b in zip(starts, [*starts[1:], len(own)])]
     changing = {tuple(e["method"] for e in s) for s in segments
@@ -202,7 +210,8 @@ def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
     unit = _one_repetition(segment[1:])
     if len(learning) + (len(segment) - 1) // len(unit) - 1 < MIN_STEPS:
         return None
-    return [segment[0], *unit]
+    return [segment[0], *unit], [s for s in learning
+                                 if tuple(e["method"] for e in s) == best]
 
 
 def _one_repetition(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -292,15 +301,30 @@ def _same_samples(desc: Mapping[str, Any], x: Mapping[str, Any]) -> bool:
     return bool(shape) and n in shape and all(d in (1, n) for d in shape)
 
 
-def _roles(call: Mapping[str, Any], segment: Sequence[Mapping[str, Any]],
-           x: Mapping[str, Any]) -> StepCall:
-    index = list(segment).index(call)
+def _roles(index: int, segment: Sequence[Mapping[str, Any]],
+           similar: Sequence[Sequence[Mapping[str, Any]]], x: Mapping[str, Any]) -> StepCall:
+    call = segment[index]
     outputs = _results(segment)
     first = index == 0
-    return StepCall(call["method"],
-                    [_role(d, x, outputs, index, first) for d in call.get("args", [])],
-                    {k: _role(d, x, outputs, index, first)
-                     for k, d in call.get("kwargs", {}).items()})
+
+    def role(key: int | str) -> dict[str, Any]:
+        found = _role(_arg(call, key), x, outputs, index, first)
+        if found["role"] == "unknown" and found["value"].get("type") == "array":
+            gradient = lossgrad.recognise([(_arg(s[index], key), s[:index]) for s in similar
+                                           if index < len(s)])
+            if gradient is not None:
+                return gradient
+        return found
+
+    return StepCall(call["method"], [role(n) for n in range(len(call.get("args", [])))],
+                    {k: role(k) for k in call.get("kwargs", {})})
+
+
+def _arg(call: Mapping[str, Any], key: int | str) -> dict[str, Any]:
+    if isinstance(key, int):
+        args = call.get("args", [])
+        return dict(args[key]) if key < len(args) else {}
+    return dict(call.get("kwargs", {}).get(key, {}))
 
 
 def constructions(trace: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -366,6 +390,8 @@ def _role_text(role: Mapping[str, Any]) -> str:
         return f"out{role['of']}" + (f"[{role['item']}]" if "item" in role else "")
     if kind == "lr":
         return "lr"
+    if kind == "loss_grad":
+        return lossgrad.text(role)
     return _value_text(role.get("value") or {})
 
 

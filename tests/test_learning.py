@@ -307,3 +307,68 @@ def test_a_network_that_trains_inside_its_own_method_is_graded_through_that_step
     assert "net.train(...) steps by out0 = self._forward(x); self._backward(y); " \
         "self._apply(lr)" in interface.message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+# --- a loss gradient the program computes itself ------------------------------------------------
+
+def dout_program(gradient, values: bool = True, repeats: int = 4,
+                 n: int = 5) -> dict[str, Any]:
+    """``out = net.forward(X); net.backward(<gradient of out and Y>); net.update()`` on a batch
+    of ``n``, with the recorded values of ``out`` and of the gradient (``values`` or, as the
+    tracer records a large batch, ``head``), and one activation object the network calls."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    events = [construct([number(2), number(4), number(4), number(1)]),
+              construct([], cls="Sigmoid", obj=1, caller=0)]
+    ref = 10
+    for _ in range(repeats):
+        p = rng.uniform(0.05, 0.95, (n, 1))
+        y = rng.integers(0, 2, (n, 1)).astype(float)
+        out = array(ref + 1, [n, 1]) | {("values" if values else "head"): p.tolist()}
+        grad = array(ref + 2, [n, 1]) | {("values" if values else "head"):
+                                         gradient(p, y).tolist()}
+        events += [call(len(events), "forward", [array(ref, [n, 2])], out, changed=["a1"]),
+                   call(len(events) + 1, "forward", [array(ref + 5, [n, 4])],
+                        array(ref + 6, [n, 4]), changed=["cache"], obj=1, caller=0),
+                   call(len(events) + 2, "forward", [array(ref + 7, [n, 4])],
+                        array(ref + 8, [n, 4]), changed=["cache"], obj=1, caller=0),
+                   call(len(events) + 3, "backward", [grad], changed=["dW1"]),
+                   call(len(events) + 4, "update", [], changed=["W1", "W2", "W3"])]
+        ref += 10
+    return {"events": events, "stopped": "repeats"}
+
+
+@pytest.mark.parametrize("gradient, text, role", [
+    (lambda p, y: 2 * (p - y) / len(y), "net.backward(2*(out0 - y)/N)",
+     {"form": "mse", "scale": 2.0, "mean": True}),
+    (lambda p, y: y - p, "net.backward(-(out0 - y))", {"form": "mse", "scale": -1.0,
+                                                       "mean": False}),
+    (lambda p, y: -(y / p - (1 - y) / (1 - p)), "net.backward(dBCE(out0, y))",
+     {"form": "bce", "scale": 1.0, "mean": False}),
+])
+def test_a_loss_gradient_computed_by_the_program_is_recognised_from_its_values(gradient, text,
+                                                                              role):
+    for values in (True, False):
+        protocol = learn(dout_program(gradient, values=values))
+        assert protocol is not None and protocol.network_class == "Net"
+        assert protocol.step[1].args == [{"role": "loss_grad", "of": 0} | role]
+        assert not unsupported_roles(protocol)
+        assert text in protocol.describe()
+
+
+def test_an_array_that_is_no_loss_gradient_stays_unknown():
+    import numpy as np
+
+    protocol = learn(dout_program(lambda p, y: np.cos(3 * p) + y))
+    assert protocol is not None
+    assert protocol.step[1].args[0]["role"] == "unknown"
+    assert unsupported_roles(protocol) == ["backward(argument 1)"]
+
+
+def test_the_network_is_the_object_the_program_calls_not_an_activation_it_shares():
+    """One activation object used by both hidden layers is called twice per step, by the
+    network: more often than the network itself, which the program calls."""
+    protocol = learn(dout_program(lambda p, y: p - y))
+    assert protocol is not None and protocol.network_class == "Net"
+    assert [c.method for c in protocol.step] == ["forward", "backward", "update"]

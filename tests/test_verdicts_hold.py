@@ -371,6 +371,11 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
         chiu["interface"].message
     assert "(a 2-5-5-1 network" in chiu["interface"].message
     assert chiu["gradient"].status == PASS and "scale 0.25" in chiu["gradient"].message
+    kuo = graded["DLP_LAB1_0856217_Kuo.py"]  # its own loss gradient, its layers' own rate
+    assert "net = Classifier(hidden=6, rate=2.0); out0 = net.forward(x); " \
+        "net.backward(2*(out0 - y)/N); net.update()" in kuo["interface"].message
+    assert kuo["gradient"].status == PASS and "scale 2)" in kuo["gradient"].message, \
+        kuo["gradient"].message
     lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
     assert "(a 2-4-4-1 network" in lo.message
 

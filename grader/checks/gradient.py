@@ -110,7 +110,18 @@ def measure(ctx: GradingContext, layout: Layout, X: np.ndarray, Y: np.ndarray,
             entry["second"] = {"weights_before": after_w, "biases_before": after_b,
                                "weights": sw, "biases": sb}
         measured["runs"].append(entry)
+    if ctx.facts.adapter.get("lr_attr") and _same_step(step.result["runs"]):
+        # the grader set the rate through an attribute the step never reads (the network's
+        # layers keep their own copy): the network keeps its own rate, as a fixed-rate one
+        measured["runs"] = measured["runs"][:1]
     return measured
+
+
+def _same_step(runs: list[dict[str, Any]]) -> bool:
+    """Two runs at different rates left exactly the same weights."""
+    return len(runs) > 1 and all(
+        np.array_equal(np.asarray(a), np.asarray(b))
+        for a, b in zip(runs[0].get("after", []), runs[1].get("after", [])))
 
 
 def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float) -> Any:

@@ -135,6 +135,22 @@ def reseed(seed: int | None) -> None:
     seeding.reseed(seed)
 
 
+def loss_gradient(role: dict[str, Any], output: Any, labels: Any) -> np.ndarray:
+    """The loss gradient the program handed its backward pass (as ``grader/lossgrad.py``
+    recognised it from the trace), computed on the grader's batch."""
+    p = np.asarray(output)
+    y = np.asarray(labels, dtype=float)
+    y = y.reshape(p.shape) if y.size == p.size else y
+    g = p - y
+    if role.get("form") == "bce":
+        q = np.clip(p, 1e-12, 1 - 1e-12)
+        g = g / (q * (1 - q))
+    scale = float(role.get("scale", 1.0))
+    if role.get("mean"):
+        scale /= max(int(y.size), 1)
+    return (scale * g).astype(p.dtype if p.dtype.kind == "f" else float)
+
+
 def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
     """A value the student's program passed, from the tracer's descriptor (see
     ``grader/learning.py``): numbers and literals as they were, a namespace as an
@@ -248,9 +264,10 @@ class Network:
                 return np.asarray(value).reshape(-1) if vector else value
             if kind == "lr":
                 return lr
-            if kind == "output":
+            if kind in ("output", "loss_grad"):
                 result = self.results[role["of"]]
-                return result[role["item"]] if "item" in role else result
+                result = result[role["item"]] if "item" in role else result
+                return result if kind == "output" else loss_gradient(role, result, y)
             return rebuild(role.get("value") or {}, self.namespace)
 
         method = getattr(self.obj, call["method"])

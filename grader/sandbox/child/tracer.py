@@ -26,8 +26,9 @@ The record is a list of events, in the order they happened:
   another such function (not from inside a method).
 
 Values are *descriptors* (plain JSON) that the parent can replay: numbers and literals as they
-are, arrays by shape, dtype, a small summary and a ``ref`` that is the same for the same array
-object (so that ``backward(X, Y, out)`` can be seen to receive the very array ``forward``
+are, arrays by shape, dtype, a small summary, their values (or the first of them, for a large
+array: enough to recognise a loss gradient the program computed itself) and a ``ref`` that is
+the same for the same array object (so that ``backward(X, Y, out)`` can be seen to receive the very array ``forward``
 returned), student objects by the tracer's own object number.  Describing never runs student
 code: no ``repr`` of a student's object, no attribute that could be a property, only ``type``
 and ``__dict__``.
@@ -472,6 +473,8 @@ class Descriptors:
                                 "dtype": str(plain.dtype), "ref": ref}
         if numeric and plain.size <= MAX_ARRAY_VALUES:
             desc["values"] = plain.tolist()
+        elif numeric:  # the first samples of a batch: enough to tell a loss gradient by
+            desc["head"] = plain.flat[:MAX_ARRAY_VALUES].tolist()
         desc["summary"] = self._summary(plain, ref, numeric)
         return desc
 
