@@ -54,6 +54,9 @@ class StepCall:
     method: str
     args: list[dict[str, Any]]
     kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    returns: dict[int, int] = field(default_factory=dict)
+    """For a procedure: which item of the call's result becomes which weight (-1: the whole
+    result is one weight)."""
 
 
 @dataclass
@@ -78,6 +81,13 @@ class LearnedProtocol:
     """The network's own method the program steps inside (``train`` looping over
     ``self.forward(x)``, ...), when the step was learned from there; None when the program
     makes the step's calls itself."""
+    procedure: dict[str, Any] | None = None
+    """For a program without a network object (functions that take the weights as arguments
+    and return the new ones): ``{"functions": [names], "shapes": [shape per weight], "init":
+    {"function", "args", "kwargs", "items": {item: weight}} or None}``.  The child then plays
+    the network with an object of its own holding the weights (``weights[k]``), whose methods
+    are the student's functions; the roles ``{"role": "param", "index": k}`` pass weight k, and
+    a call's ``returns`` ({item: k}) stores what it returned as the new weight k."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,17 +97,26 @@ class LearnedProtocol:
         lr=0.1); out0 = net.forward(x); net.backward(x, y, out0); net.update()``, or for a
         program that steps inside its network's method, ``net = Net(2, 4, 4, 1);
         net.train(...) steps by out0 = self.forward(x); self.backward(y); self.update(lr)``."""
-        parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
+        if self.procedure is not None:
+            init = self.procedure.get("init")
+            weights = ", ".join(f"W{k + 1}" for k in range(len(self.procedure["shapes"])))
+            parts = [f"{weights} = {init['function']}({call_text(init)})" if init else
+                     f"{weights} = arrays of shapes " + ", ".join(
+                         "x".join(map(str, shape)) for shape in self.procedure["shapes"])]
+        else:
+            parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
         steps = []
+        owner = "" if self.procedure is not None else "self." if self.within else "net."
         for j, call in enumerate(self.step):
             args = [_role_text(r) for r in call.args]
             args += [f"{k}={_role_text(r)}" for k, r in call.kwargs.items()]
-            returned = any(r.get("role") == "output" and r.get("of") == j
+            returned = any(r.get("role") in ("output", "loss_grad") and r.get("of") == j
                            for later in self.step[j + 1:]
                            for r in [*later.args, *later.kwargs.values()])
             lead = f"out{j} = " if returned or j == 0 else ""
-            steps.append(f"{lead}{'self' if self.within else 'net'}.{call.method}"
-                         f"({', '.join(args)})")
+            if call.returns:
+                lead = ", ".join(f"W{k + 1}" for _, k in sorted(call.returns.items())) + " = "
+            steps.append(f"{lead}{owner}{call.method}({', '.join(args)})")
         if self.within:  # the calls the program's own method makes, as that method writes them
             steps[0] = f"net.{self.within}(...) steps by {steps[0]}"
         return "; ".join(parts + steps)
@@ -111,7 +130,7 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     calls = [e for e in events if e.get("kind") == "call"]
     network = _network_object(calls)
     if network is None:
-        return None
+        return learn_procedure(events)
     built = next((e for e in events if e.get("kind") == "construct"
                   and e.get("object") == network), None)
     if built is None or not _replayable(built):
@@ -392,8 +411,165 @@ def _role_text(role: Mapping[str, Any]) -> str:
         return "lr"
     if kind == "loss_grad":
         return lossgrad.text(role)
+    if kind == "param":
+        return f"W{role['index'] + 1}"
     return _value_text(role.get("value") or {})
 
 
 def describe_roles(roles: Iterable[Mapping[str, Any]]) -> str:
     return ", ".join(_role_text(r) for r in roles)
+
+
+# --- a program of functions ------------------------------------------------------------------
+
+PROCEDURE_CLASS = "__labgrade_program__"
+"""The name under which the child plays a program of functions as a network object."""
+
+
+def learn_procedure(events: Sequence[Mapping[str, Any]]) -> LearnedProtocol | None:
+    """The protocol of a program without a network object, whose functions take the weights as
+    arguments: ``Z1, Z2, out = forward(x, w1, w2, w3)``, then ``w1, w2, w3 = backward(x, Z1,
+    Z2, out, y, w1, w2, w3, lr)`` (or a backward that updates the arrays in place).  The
+    weights are the float arrays the forward function takes besides the batch; the step is
+    learned from the calls one caller makes (the top level, or the student's ``train``), as
+    for a network's methods.  None when no such function trains anything."""
+    functions = [e for e in events if e.get("kind") == "function"]
+    by_caller: dict[Any, list[Mapping[str, Any]]] = {}
+    for e in functions:
+        by_caller.setdefault(e.get("caller"), []).append(e)
+    best: LearnedProtocol | None = None
+    for group in by_caller.values():
+        found = _procedure_of(group, functions)
+        if found is not None and (best is None or len(found.step) > len(best.step)):
+            best = found
+    return best
+
+
+def _weight_args(call: Mapping[str, Any], x: Mapping[str, Any]) -> list[tuple[Any, dict]]:
+    """The float arrays a forward call takes besides the batch, as (argument key, descriptor):
+    the weights (labels, 0/1 arrays, are not)."""
+    found = []
+    keyed = [*enumerate(call.get("args", [])), *call.get("kwargs", {}).items()]
+    for key, desc in keyed:
+        if desc.get("type") == "array" and desc.get("ref") != x.get("ref") \
+                and str(desc.get("dtype", "")).startswith("float") \
+                and not (desc.get("summary") or {}).get("binary"):
+            found.append((key, desc))
+    return found
+
+
+def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]
+                  ) -> LearnedProtocol | None:
+    candidates = Counter(e["name"] for e in group if _array_arg(e) is not None
+                         and _returns_array(e) and _weight_args(e, _array_arg(e) or {}))
+    if not candidates:
+        return None
+    predict = candidates.most_common(1)[0][0]
+    starts = [i for i, e in enumerate(group) if e["name"] == predict]
+    segments = [list(group[a:b]) for a, b in zip(starts, [*starts[1:], len(group)])]
+
+    def weights(segment: Sequence[Mapping[str, Any]]) -> list[int]:
+        x = _array_arg(segment[0]) or {}
+        return [d.get("ref") for _, d in _weight_args(segment[0], x)]
+
+    def steps(n: int) -> bool:  # a later call takes the weights or returns the next ones
+        segment, refs = segments[n], set(weights(segments[n]))
+        following = set(weights(segments[n + 1])) if n + 1 < len(segments) else set()
+        return any(d.get("ref") in refs for e in segment[1:] for d in _descs(e)) or bool(
+            following - refs and following & set(_result_refs(segment[1:])))
+
+    learning = [n for n in range(len(segments)) if len(segments[n]) > 1 and steps(n)]
+    if len(learning) < MIN_STEPS:
+        return None
+    patterns = Counter(tuple(e["name"] for e in segments[n]) for n in learning)
+    pattern = patterns.most_common(1)[0][0]
+    chosen = [n for n in learning if tuple(e["name"] for e in segments[n]) == pattern]
+    n0 = chosen[0]
+    segment = segments[n0]
+    x = _array_arg(segment[0])
+    assert x is not None
+    refs = weights(segment)
+    shapes = [list(d.get("shape") or []) for _, d in _weight_args(segment[0], x)]
+    nxt = weights(segments[n0 + 1]) if n0 + 1 < len(segments) else []
+    similar = [segments[n] for n in chosen]
+    step = []
+    for j, call in enumerate(segment):
+        as_method = [dict(e, method=e["name"]) for e in segment]
+        role = _roles(j, as_method, [[dict(e, method=e["name"]) for e in s] for s in similar],
+                      x)
+        role.args = [_param(call.get("args", [])[n], refs) or r for n, r in enumerate(role.args)]
+        role.kwargs = {k: _param(call.get("kwargs", {})[k], refs) or r
+                       for k, r in role.kwargs.items()}
+        if j > 0:
+            role.returns = _returned_weights(call, nxt)
+        step.append(role)
+    rates = [r.get("value") for call in segment[1:] for r in _descs(call) if _is_rate(r)]
+    rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
+    samples = int(x["shape"][0] if rows else x["shape"][-1]) if len(x["shape"]) > 1 else 1
+    return LearnedProtocol(
+        network_class=PROCEDURE_CLASS, constructor={"args": [], "kwargs": {}},
+        predict=predict, step=step, input="rows" if rows else "cols",
+        student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
+        procedure={"functions": sorted({e["name"] for e in segment}), "shapes": shapes,
+                   "scales": _scales(segments[0][0], x),
+                   "init": _initialiser(everything, segment[0], refs)})
+
+
+def _scales(first: Mapping[str, Any], x: Mapping[str, Any]) -> list[float | None]:
+    """The spread of each weight at the program's first forward call (its own initialisation,
+    read from the recorded values), so that a start drawn again is drawn alike."""
+    import numpy as np
+
+    found: list[float | None] = []
+    for _, desc in _weight_args(first, x):
+        values = desc.get("values", desc.get("head"))
+        try:
+            flat = np.asarray(values, dtype=float).reshape(-1) if values is not None else None
+        except (TypeError, ValueError):
+            flat = None
+        found.append(float(np.sqrt(np.mean(flat ** 2))) if flat is not None and flat.size > 1
+                     else None)
+    return found
+
+
+def _param(desc: Mapping[str, Any], refs: Sequence[Any]) -> dict[str, Any] | None:
+    if desc.get("type") == "array" and desc.get("ref") in refs:
+        return {"role": "param", "index": list(refs).index(desc["ref"])}
+    return None
+
+
+def _result_refs(calls: Iterable[Mapping[str, Any]]) -> list[Any]:
+    found = []
+    for call in calls:
+        result = call.get("result") or {}
+        found.append(result.get("ref"))
+        if result.get("type") == "sequence" and isinstance(result.get("items"), list):
+            found += [item.get("ref") for item in result["items"]]
+    return [r for r in found if r is not None]
+
+
+def _returned_weights(call: Mapping[str, Any], following: Sequence[Any]) -> dict[int, int]:
+    """Which items of what the call returned are the weights the next forward call takes."""
+    result = call.get("result") or {}
+    if result.get("ref") in following:
+        return {-1: list(following).index(result["ref"])}
+    items = result.get("items") if result.get("type") == "sequence" else None
+    return {t: list(following).index(item["ref"]) for t, item in enumerate(items or [])
+            if item.get("ref") in following}
+
+
+def _initialiser(events: Sequence[Mapping[str, Any]], first: Mapping[str, Any],
+                 refs: Sequence[Any]) -> dict[str, Any] | None:
+    """The function that made the weights (``init_weights(2, 4, 4, 1)`` returning them), when
+    the program called one that can be called again."""
+    for event in events:
+        if event.get("i", 0) >= first.get("i", 0):
+            break
+        result = event.get("result") or {}
+        items = result.get("items") if result.get("type") == "sequence" else None
+        made = {t: list(refs).index(item["ref"]) for t, item in enumerate(items or [])
+                if item.get("ref") in refs}
+        if len(made) == len(refs) and _replayable(event):
+            return {"function": event["name"], "args": list(event.get("args", [])),
+                    "kwargs": dict(event.get("kwargs", {})), "items": made}
+    return None

@@ -80,6 +80,10 @@ class InterfaceCheck(CheckConfig):
         0.5, "Fraction of the check's points when a method or the constructor form is not "
              "the lab's (first) one. With several aliases, the lowest credit applies.",
         minimum=0, maximum=1)
+    procedure_credit: float = setting(
+        0.5, "Fraction of the check's points for a network written as functions that take the "
+             "weights as arguments (no class), which the grader plays as the program does.",
+        minimum=0, maximum=1)
     learn_from_program: bool = setting(
         True, "Run the student's own program under a tracer first, and build and step the "
               "network as it does (its constructor call, widths and training step); the names "
@@ -246,7 +250,8 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
         return None, about
     about["learned"] = protocol.describe()
     missing = unsupported_roles(protocol)
-    if missing or protocol.network_class not in (ctx.loaded.classes if ctx.loaded else {}):
+    if missing or (protocol.procedure is None and protocol.network_class
+                   not in (ctx.loaded.classes if ctx.loaded else {})):
         about["not_replayable"] = missing or [f"{protocol.network_class} is not a class the "
                                               "definitions define"]
         return None, about
@@ -261,7 +266,7 @@ def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str,
              "update": [step[-1].method] if len(step) > 2 else []}
     ctor = {**protocol.constructor, "form": "learned", "described": True}
     return {"candidates": [protocol.network_class], "roles": roles, "ctor_forms": [ctor],
-            "seed": ctx.seed}
+            "seed": ctx.seed, "procedure": protocol.procedure}
 
 
 @register("interface", config=InterfaceCheck,
@@ -300,7 +305,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
                                      "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
                                      "seed": ctx.seed, "step": steps,
-                                     "lab_dim": list(conf(ctx).dim)})
+                                     "lab_dim": list(conf(ctx).dim),
+                                     "procedure": protocol.procedure if protocol else None})
     trouble = probe_failure(explored, "predicting with your network")
     if trouble:  # predict exits, kills the process or hangs: the forward check's verdict
         ctx.facts.predict_failure = trouble
@@ -308,6 +314,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     else:
         chosen.update(explored.result)
     ctx.facts.adapter = adapter = _adapter(chosen, steps)
+    if protocol is not None and protocol.procedure is not None:
+        adapter["procedure"] = protocol.procedure
     reads = [(p["path"], p["shape"]) for p in chosen["params"]]
     layout, evidence = find_layout(ctx, adapter, reads) if reads else (None, {})
     if layout is not None:
@@ -326,6 +334,9 @@ def check_interface(ctx: GradingContext) -> Verdict:
     where = _parameters_in_words(chosen, layout)
     if protocol is not None:
         where += f"; built and stepped as your program does: {protocol.describe()}"
+    if protocol is not None and protocol.procedure is not None:
+        where = where.replace("; built and stepped as your program does: ",
+                              "; played as your program does: ", 1)
     if not differences:
         return Verdict(PASS, f"{chosen['class']}(dim=[2, 3, 3, 1]) with predict, backprop and "
                        f"update{where}", 1.0, details)
@@ -429,6 +440,11 @@ def _learned_differences(cfg: InterfaceCheck, chosen: dict[str, Any],
     """How a network the program built and stepped differs from the lab's interface."""
     credits, differences = [], []
     lab = chosen.get("lab_calls", {})
+    if protocol.procedure is not None:  # no class at all: the lab's interface is missing
+        names = ", ".join(protocol.procedure["functions"])
+        return [cfg.procedure_credit], [
+            f"your network is a set of functions ({names}) that take the weights as "
+            f"arguments, not a class {cfg.class_names[0]} with predict, backprop and update"]
     if chosen["class"] not in cfg.class_names:
         differences.append(f"the class is named {chosen['class']}, not {cfg.class_names[0]}")
         credits.append(cfg.class_alias_credit)

@@ -118,9 +118,17 @@ def read_params(obj: Any, paths: list[str]) -> list[np.ndarray]:
 # --- calling the student's network --------------------------------------------------------------
 
 def as_output(value: Any) -> np.ndarray:
-    """The prediction as a float array; a tuple's first array-like item (``(y, cache)``)."""
-    if isinstance(value, tuple) and value and not np.isscalar(value[0]):
-        value = value[0]
+    """The prediction as a float array.  Of a tuple, the smallest of its arrays (the last of
+    equals): the output layer is narrower than the hidden ones, whether forward returns ``(y,
+    cache)``, ``(Z1, Z2, Z3)`` or ``(z1, a1, z2, a2, z3, a3)``; a tuple without arrays gives
+    its first array-like item."""
+    if isinstance(value, tuple) and value:
+        arrays = [(v.size, -i) for i, v in enumerate(value) if isinstance(v, np.ndarray)
+                  and v.ndim >= 1 and v.size > 0 and v.dtype.kind in "fiu"]
+        if arrays:
+            value = value[-min(arrays)[1]]
+        elif not np.isscalar(value[0]):
+            value = value[0]
     return np.asarray(value, dtype=float)
 
 
@@ -149,6 +157,42 @@ def loss_gradient(role: dict[str, Any], output: Any, labels: Any) -> np.ndarray:
     if role.get("mean"):
         scale /= max(int(y.size), 1)
     return (scale * g).astype(p.dtype if p.dtype.kind == "f" else float)
+
+
+PROCEDURE_CLASS = "__labgrade_program__"
+"""The name of the object that plays a program of functions as a network (the parent's
+``grader/learning.py`` names it the same)."""
+
+
+def play_procedure(namespace: dict[str, Any], args: dict[str, Any]) -> None:
+    """For a program without a network object, define the class that plays one: it holds the
+    weights in ``weights`` (made by the program's own initialising function, or drawn at the
+    scale of its recorded shapes) and has the student's step functions as its methods."""
+    spec = args.get("procedure") or (args.get("adapter") or {}).get("procedure")
+    if not spec:
+        return
+    functions = {name: namespace[name] for name in spec["functions"] if name in namespace}
+
+    class Program:
+        def __init__(self) -> None:
+            init = spec.get("init")
+            if init and callable(namespace.get(init["function"])):
+                call_args, call_kwargs = constructor_call({**init, "described": True}, namespace)
+                made = namespace[init["function"]](*call_args, **call_kwargs)
+                weights: list[Any] = [None] * len(spec["shapes"])
+                for item, k in init["items"].items():
+                    weights[int(k)] = np.array(made[int(item)], dtype=float)
+                self.weights = weights
+            else:  # drawn inline by the program: the same shapes and spread, drawn again
+                scales = list(spec.get("scales") or []) + [None] * len(spec["shapes"])
+                self.weights = [np.random.normal(0.0, scale if scale else
+                                                 1.0 / np.sqrt(max(1, shape[0])), shape)
+                                for shape, scale in zip(spec["shapes"], scales)]
+
+    for name, function in functions.items():
+        setattr(Program, name, staticmethod(function))
+    Program.__name__ = Program.__qualname__ = "program"
+    namespace[PROCEDURE_CLASS] = Program
 
 
 def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
@@ -264,6 +308,8 @@ class Network:
                 return np.asarray(value).reshape(-1) if vector else value
             if kind == "lr":
                 return lr
+            if kind == "param":
+                return self.obj.weights[int(role["index"])]
             if kind in ("output", "loss_grad"):
                 result = self.results[role["of"]]
                 result = result[role["item"]] if "item" in role else result
@@ -271,8 +317,12 @@ class Network:
             return rebuild(role.get("value") or {}, self.namespace)
 
         method = getattr(self.obj, call["method"])
-        return method(*[value(r) for r in call.get("args", [])],
-                      **{k: value(r) for k, r in call.get("kwargs", {}).items()})
+        result = method(*[value(r) for r in call.get("args", [])],
+                        **{k: value(r) for k, r in call.get("kwargs", {}).items()})
+        for item, k in (call.get("returns") or {}).items():  # a function returning new weights
+            new = result if int(item) == -1 else result[int(item)]
+            self.obj.weights[int(k)][...] = np.asarray(new, dtype=float)
+        return result
 
     def set_params(self, values: list[np.ndarray]) -> None:
         for path, value in zip(self.params, values):

@@ -286,6 +286,7 @@ def _probe_op(name: str) -> Callable[[Context, dict[str, Any]], dict[str, Any]]:
     def run(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
         import probes
 
+        probes.play_procedure(ctx.namespace, args)
         return probes.OPS[name](ctx.namespace, args)
 
     run.__doc__ = f"The {name!r} probe (see probes.py)."
