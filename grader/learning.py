@@ -447,13 +447,13 @@ def learn_procedure(events: Sequence[Mapping[str, Any]]) -> LearnedProtocol | No
 
 def _weight_args(call: Mapping[str, Any], x: Mapping[str, Any]) -> list[tuple[Any, dict]]:
     """The float arrays a forward call takes besides the batch, as (argument key, descriptor):
-    the weights (labels, 0/1 arrays, are not)."""
+    the weights and biases (zero biases included; labels, 0/1 with one per sample, are not)."""
     found = []
     keyed = [*enumerate(call.get("args", [])), *call.get("kwargs", {}).items()]
     for key, desc in keyed:
+        labels = (desc.get("summary") or {}).get("binary") and _same_samples(desc, x)
         if desc.get("type") == "array" and desc.get("ref") != x.get("ref") \
-                and str(desc.get("dtype", "")).startswith("float") \
-                and not (desc.get("summary") or {}).get("binary"):
+                and str(desc.get("dtype", "")).startswith("float") and not labels:
             found.append((key, desc))
     return found
 

@@ -162,7 +162,9 @@ def test_the_sample_folder_is_a_batch_of_single_files(tmp_path):
         assert root_listing(sub) == [sub.source.name], "a single file never drags its siblings"
         assert sub.root == tmp_path / "work" / sub.key and sub.key == sub.student_id
         classes, parses = sample_classes(sub.source)
-        assert classes, f"{sub.source.name} defines no class"
+        if not classes:  # a network written as functions (row 35): no class to choose
+            assert parses and sub.main_class is None, sub.source.name
+            continue
         main_class, reason = expected_main_class(classes)
         if not parses:
             reason += " (found by a text scan: the file does not parse)"

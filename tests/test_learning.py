@@ -372,3 +372,65 @@ def test_the_network_is_the_object_the_program_calls_not_an_activation_it_shares
     protocol = learn(dout_program(lambda p, y: p - y))
     assert protocol is not None and protocol.network_class == "Net"
     assert [c.method for c in protocol.step] == ["forward", "backward", "update"]
+
+
+# --- a program of functions -------------------------------------------------------------------
+
+def function(i: int, name: str, args: list, result: dict | None = None,
+             caller=None) -> dict[str, Any]:
+    return {"i": i, "kind": "function", "name": name, "args": args, "kwargs": {},
+            "caller": caller, "result": result or {"type": "literal", "value": None}}
+
+
+def sequence(*items: dict) -> dict[str, Any]:
+    return {"type": "sequence", "items": list(items)}
+
+
+def functional_program(returns_new: bool = True, repeats: int = 4) -> dict[str, Any]:
+    """``w1, b1, w2 = init(2, 4, 1)``; per step ``h, out = forward(x, w1, b1, w2)`` (the zero
+    bias included), ``sigmoid`` called inside, then ``w1, b1, w2 = backward(x, y, h, out, w1,
+    b1, w2, 0.1)`` returning new arrays (or updating them in place and returning nothing)."""
+    weights = [array(1, [2, 4]), array(2, [1, 4], binary=True), array(3, [4, 1])]
+    events = [function(0, "init", [number(2), number(4), number(1)], sequence(*weights))]
+    ref = 100
+    for _ in range(repeats):
+        x, y, h, out = array(ref, [1, 2]), array(ref + 1, [1, 1], binary=True), \
+            array(ref + 2, [1, 4]), array(ref + 3, [1, 1])
+        events.append(function(len(events), "forward", [x, *weights], sequence(h, out)))
+        events.append(function(len(events), "sigmoid", [array(ref + 9, [1, 4])],
+                               array(ref + 8, [1, 4]), caller="forward"))
+        new = [array(ref + 4 + k, w["shape"]) for k, w in enumerate(weights)] \
+            if returns_new else weights
+        events.append(function(len(events), "backward", [x, y, h, out, *weights, number(0.1)],
+                               sequence(*new) if returns_new else None))
+        weights = new
+        ref += 10
+    return {"events": events, "stopped": "time"}
+
+
+@pytest.mark.parametrize("returns_new", [True, False])
+def test_a_program_of_functions_is_learned_with_its_weights(returns_new):
+    protocol = learn(functional_program(returns_new))
+    assert protocol is not None and protocol.procedure is not None
+    assert protocol.procedure["shapes"] == [[2, 4], [1, 4], [4, 1]]
+    assert protocol.procedure["init"]["function"] == "init"
+    assert protocol.procedure["functions"] == ["backward", "forward"]
+    params = [{"role": "param", "index": k} for k in range(3)]
+    assert protocol.step[0].args == [{"role": "x", "ndim": 2}, *params]
+    assert protocol.step[1].args[:4] == [{"role": "x", "ndim": 2}, {"role": "y", "ndim": 2},
+                                         {"role": "output", "of": 0, "item": 0},
+                                         {"role": "output", "of": 0, "item": 1}]
+    assert protocol.step[1].args[4:7] == params and protocol.student_lr == 0.1
+    assert protocol.step[1].returns == ({0: 0, 1: 1, 2: 2} if returns_new else {})
+    assert not unsupported_roles(protocol)
+    assert protocol.describe().startswith("W1, W2, W3 = init(2, 4, 1); out0 = forward(x, W1, "
+                                          "W2, W3); ")
+
+
+def test_functions_that_never_take_the_weights_back_are_no_network():
+    trace = functional_program()
+    for event in trace["events"]:
+        if event["name"] == "backward":
+            event["args"] = event["args"][:4]
+            event["result"] = {"type": "literal", "value": None}
+    assert learn(trace) is None

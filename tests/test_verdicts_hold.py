@@ -376,6 +376,12 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
         "net.backward(2*(out0 - y)/N); net.update()" in kuo["interface"].message
     assert kuo["gradient"].status == PASS and "scale 2)" in kuo["gradient"].message, \
         kuo["gradient"].message
+    liao = graded["DLP_LAB1_0856219_Liao.py"]  # no class: functions passing the weights
+    assert "played as your program does: W1, W2, W3 = init_weights(2, 5, 5, 1); " \
+        "out0 = forward(x, W1, W2, W3); W1, W2, W3 = backward(x, y, out0[0], out0[1], " \
+        "out0[2], W1, W2, W3, lr)" in liao["interface"].message, liao["interface"].message
+    assert liao["interface"].fraction == 0.5 and "a set of functions (backward, forward)" in \
+        liao["interface"].message
     lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
     assert "(a 2-4-4-1 network" in lo.message
 
