@@ -423,3 +423,15 @@ def test_a_program_that_feeds_one_sample_as_a_vector_is_replayed_so(tmp_path):
         "out0 = net.forward(x); net.backward(y, lr)" in verdicts["interface"].message
     assert verdicts["forward"].status == PASS and verdicts["forward"].fraction == 1.0
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+def test_a_notebook_exported_as_a_script_keeps_its_magics_and_still_loads(tmp_path):
+    """``%matplotlib inline`` left in a ``.py`` exported from a notebook is no syntax error of
+    the student's network: it is neutralised as in a notebook, and said so."""
+    sub = small_network(tmp_path, "0900306_Magic", "return self.w[0][:1, :1] + 0 * X[:, :1]")
+    sub.source.write_text("%matplotlib inline\n" + sub.source.read_text())
+    [sub] = discover(sub.source, workdir=tmp_path / "work2")
+    graded = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                              only={"interface"})
+    assert graded.verdicts["interface"].status == PASS, graded.verdicts["interface"].message
+    assert "invalid syntax" not in graded.verdicts["interface"].message

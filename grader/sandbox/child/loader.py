@@ -690,6 +690,20 @@ def _check_mode(mode: str) -> None:
 
 # --- scripts ------------------------------------------------------------------------------------
 
+def _without_magics(source: str, abspath: str, report: LoadReport,
+                    first: SyntaxError) -> ast.AST:
+    """The tree of a script whose only syntax errors are IPython magics; else ``first``."""
+    neutral = magics.neutralise(source)
+    if neutral.skip or not neutral.notes:
+        raise first
+    try:
+        tree = _compile_quietly(neutral.code, abspath, "exec", ast.PyCF_ONLY_AST, report.notes)
+    except SyntaxError:
+        raise first from None
+    report.notes += [f"{report.file}, {note} (IPython syntax)" for note in neutral.notes]
+    return tree
+
+
 def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
                 timeout: float | None = 60.0) -> LoadReport:
     """Load one script into ``namespace`` (see the module docstring)."""
@@ -709,7 +723,13 @@ def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
     if note:
         report.notes.append(note)
     try:
-        tree = _compile_quietly(source, abspath, "exec", ast.PyCF_ONLY_AST, report.notes)
+        try:
+            tree = _compile_quietly(source, abspath, "exec", ast.PyCF_ONLY_AST, report.notes)
+        except SyntaxError as first:
+            # a notebook exported as a script keeps its magics (``%matplotlib inline``, ``!pip
+            # install``): neutralised as in a notebook, else the first error stands
+            tree = _without_magics(source, abspath, report, first)
+            source = magics.neutralise(source).code
         code = _compile_quietly(tree, abspath, "exec", 0, report.notes)
     except SyntaxError as exc:
         report.errors.append(_syntax_error(exc, places, source=source))
