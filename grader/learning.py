@@ -491,12 +491,12 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
     refs = weights(segment)
     shapes = [list(d.get("shape") or []) for _, d in _weight_args(segment[0], x)]
     nxt = weights(segments[n0 + 1]) if n0 + 1 < len(segments) else []
-    similar = [segments[n] for n in chosen]
+    # function events read as method calls, so that roles are found as for a network's
+    as_method = [dict(e, method=e["name"]) for e in segment]
+    similar = [[dict(e, method=e["name"]) for e in segments[n]] for n in chosen]
     step = []
     for j, call in enumerate(segment):
-        as_method = [dict(e, method=e["name"]) for e in segment]
-        role = _roles(j, as_method, [[dict(e, method=e["name"]) for e in s] for s in similar],
-                      x)
+        role = _roles(j, as_method, similar, x)
         role.args = [_param(call.get("args", [])[n], refs) or r for n, r in enumerate(role.args)]
         role.kwargs = {k: _param(call.get("kwargs", {})[k], refs) or r
                        for k, r in role.kwargs.items()}
@@ -518,16 +518,10 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
 def _scales(first: Mapping[str, Any], x: Mapping[str, Any]) -> list[float | None]:
     """The spread of each weight at the program's first forward call (its own initialisation,
     read from the recorded values), so that a start drawn again is drawn alike."""
-    import numpy as np
-
     found: list[float | None] = []
     for _, desc in _weight_args(first, x):
-        values = desc.get("values", desc.get("head"))
-        try:
-            flat = np.asarray(values, dtype=float).reshape(-1) if values is not None else None
-        except (TypeError, ValueError):
-            flat = None
-        found.append(float(np.sqrt(np.mean(flat ** 2))) if flat is not None and flat.size > 1
+        flat = lossgrad.recorded_values(desc)
+        found.append(float((flat ** 2).mean() ** 0.5) if flat is not None and flat.size > 1
                      else None)
     return found
 

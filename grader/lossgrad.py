@@ -72,7 +72,8 @@ def _sources(earlier: Sequence[Mapping[str, Any]]) -> list[tuple[int, int | None
     return found
 
 
-def _values(desc: Mapping[str, Any]) -> np.ndarray | None:
+def recorded_values(desc: Mapping[str, Any]) -> np.ndarray | None:
+    """An array's recorded values, flat: all of a small one, the first of a large one."""
     values = desc.get("values", desc.get("head"))
     if values is None:
         return None
@@ -95,7 +96,7 @@ def _pair(desc: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
     shape_p, shape_d = result.get("shape"), desc.get("shape")
     if not shape_p or not shape_d or int(np.prod(shape_p)) != int(np.prod(shape_d)):
         return None
-    p, d = _values(result), _values(desc)
+    p, d = recorded_values(result), recorded_values(desc)
     if p is None or d is None:
         return None
     n = min(len(p), len(d))

@@ -691,8 +691,9 @@ def _check_mode(mode: str) -> None:
 # --- scripts ------------------------------------------------------------------------------------
 
 def _without_magics(source: str, abspath: str, report: LoadReport,
-                    first: SyntaxError) -> ast.AST:
-    """The tree of a script whose only syntax errors are IPython magics; else ``first``."""
+                    first: SyntaxError) -> tuple[ast.AST, str]:
+    """The tree and source of a script whose only syntax errors are IPython magics, with
+    them neutralised; else ``first`` is raised."""
     neutral = magics.neutralise(source)
     if neutral.skip or not neutral.notes:
         raise first
@@ -701,7 +702,7 @@ def _without_magics(source: str, abspath: str, report: LoadReport,
     except SyntaxError:
         raise first from None
     report.notes += [f"{report.file}, {note} (IPython syntax)" for note in neutral.notes]
-    return tree
+    return tree, neutral.code
 
 
 def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
@@ -728,8 +729,7 @@ def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
         except SyntaxError as first:
             # a notebook exported as a script keeps its magics (``%matplotlib inline``, ``!pip
             # install``): neutralised as in a notebook, else the first error stands
-            tree = _without_magics(source, abspath, report, first)
-            source = magics.neutralise(source).code
+            tree, source = _without_magics(source, abspath, report, first)
         code = _compile_quietly(tree, abspath, "exec", 0, report.notes)
     except SyntaxError as exc:
         report.errors.append(_syntax_error(exc, places, source=source))
