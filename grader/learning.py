@@ -36,7 +36,9 @@ FEATURES = 2
 """Inputs of the lab's data: (N, 2) rows, or (2, N) columns."""
 MIN_STEPS = 2
 """Complete steps the program must have made: a program that exits or crashes within its first
-step has not shown what its step is (its update may never have been reached)."""
+step has not shown what its step is (its update may never have been reached).  One step is
+enough when a call after it crashed and the step had updated arrays the network already held
+(:func:`_updated_then_crashed`): that step was whole."""
 LARGEST_RATE = 10.0
 """A number passed to a step call and at most this is read as a learning rate; larger numbers
 (epochs, batch sizes) are constants."""
@@ -215,7 +217,7 @@ def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
     a later call changes the network (a predict made only to print a loss is alone), and every
     step of that pattern the program made (their values tell what an argument is)."""
     starts = [i for i, e in enumerate(own) if e["method"] == predict]
-    segments = [list(own[a:b]) for a, b in zip(starts, [*starts[1:], len(own)])]
+    segments = [_before_crash(own[a:b]) for a, b in zip(starts, [*starts[1:], len(own)])]
     changing = {tuple(e["method"] for e in s) for s in segments
                 if len(s) > 1 and any(e.get("changed") for e in s[1:])}
     # every repetition of a pattern that changed the network once counts: a saturated
@@ -227,10 +229,35 @@ def _typical_step(own: Sequence[Mapping[str, Any]], predict: str
     best = patterns.most_common(1)[0][0]
     segment = next(s for s in learning if tuple(e["method"] for e in s) == best)
     unit = _one_repetition(segment[1:])
-    if len(learning) + (len(segment) - 1) // len(unit) - 1 < MIN_STEPS:
+    steps = len(learning) + (len(segment) - 1) // len(unit) - 1
+    if steps < MIN_STEPS and not (steps == 1 and _updated_then_crashed(own, segment)):
         return None
     return [segment[0], *unit], [s for s in learning
                                  if tuple(e["method"] for e in s) == best]
+
+
+def _before_crash(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The calls without those at their end that raised and changed nothing: a loss printed
+    after the update that crashes (``compute_loss`` called wrongly) is not part of the step."""
+    calls = list(calls)
+    while len(calls) > 1 and "raised" in calls[-1] and not calls[-1].get("changed"):
+        calls.pop()
+    return calls
+
+
+def _updated_then_crashed(own: Sequence[Mapping[str, Any]],
+                          segment: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the program's one step updated arrays the network held before it (not only
+    caches and gradients stored for the first time), then crashed in a call that evaluates
+    what the step predicted (a loss or an accuracy, passed the output): the step was whole.
+    A crash in a call not passed the output (``update(lr)``) may be the step's own end."""
+    after = next((k + 1 for k, e in enumerate(own) if e is segment[-1]), len(own))
+    if after >= len(own) or "raised" not in own[after]:
+        return False
+    output = _results(segment[:1])
+    evaluates = any(d.get("ref") in output for d in _descs(own[after]))
+    updated = any(set(e.get("changed") or ()) - set(e.get("new", ())) for e in segment[1:])
+    return evaluates and updated
 
 
 def _one_repetition(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

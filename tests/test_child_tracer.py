@@ -142,7 +142,11 @@ def test_top_level_loop_links_arrays_and_changes(tmp_path: Path) -> None:
         assert {"W1", "W2", "W3"} <= set(update["changed"])
         assert not {"W1", "W2", "W3"} & set(forward["changed"])
         assert update["result"] == {"type": "literal", "value": None}
+        assert "new" not in update  # the weights were there before: an update
         assert forward["result"]["shape"] == [4, 1] and forward["seconds"] >= 0
+    # the first forward and backward store their caches and gradients: new, not updated
+    assert set(calls[0]["new"]) == {"a1", "a2"} and set(calls[1]["new"]) == {"g1", "g2", "g3"}
+    assert "new" not in calls[3]
     x = calls[0]["args"][0]
     assert x["values"] == [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     assert x["summary"] == {"min": 0.0, "max": 1.0, "binary": True}

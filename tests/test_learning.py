@@ -203,6 +203,35 @@ def test_a_program_that_stops_within_its_first_step_shows_no_step():
     assert learn({"events": events, "stopped": "error"}) is None
 
 
+def one_step_then_loss_crash(backward_changes: dict[str, Any]) -> dict[str, Any]:
+    """``p = net.forward(X); net.backward(y, p)``, then ``net.compute_loss(p, y)`` raises: the
+    2020 skeleton's lineage, where a loss written wrongly ends the program after one step."""
+    return {"events": [
+        construct([{"type": "literal", "value": [10, 10]}], {"lr": number(0.1)},
+                  cls="SimpleNet"),
+        call(1, "forward", [array(1, [21, 2])], array(2, [21, 1]), changed=["a[1]"]),
+        {**call(2, "backward", [array(3, [21, 1], binary=True), array(2, [21, 1])]),
+         **backward_changes},
+        {**call(3, "compute_loss", [array(2, [21, 1]), array(3, [21, 1], binary=True)]),
+         "raised": "TypeError"}], "stopped": "error"}
+
+
+def test_one_whole_step_then_a_crash_evaluating_its_output_shows_the_step():
+    """The step updated the weights the network held; the crash came after, in a call
+    evaluating the step's output: the step was whole."""
+    protocol = learn(one_step_then_loss_crash({"changed": ["W[1]", "W[2]", "W[3]"]}))
+    assert protocol is not None
+    assert [c.method for c in protocol.step] == ["forward", "backward"]
+    assert protocol.step[1].args == [{"role": "y", "ndim": 2}, {"role": "output", "of": 0}]
+
+
+def test_one_step_that_only_stored_new_arrays_before_a_crash_shows_no_step():
+    """Gradients stored for the first time are no update: the update may be what the crash
+    kept the program from reaching."""
+    changes = {"changed": ["dW[1]", "dW[2]"], "new": ["dW[1]", "dW[2]"]}
+    assert learn(one_step_then_loss_crash(changes)) is None
+
+
 def test_a_call_that_raised_after_whole_steps_stays_in_the_step():
     events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN")]
     for n in range(3):

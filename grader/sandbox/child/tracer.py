@@ -16,7 +16,8 @@ The record is a list of events, in the order they happened:
   (the outermost one: a subclass's ``super().__init__`` adds nothing);
 * ``call``: a method of a student object was called from outside that object (the top level,
   a student function such as ``train``, or another object), with its arguments, its result (or
-  the exception it raised), the float arrays of the object it changed, and its duration;
+  the exception it raised), the float arrays of the object it changed (``"new"``: those of them
+  that appeared, a cache or a gradient stored for the first time), and its duration;
   calls a method makes on its own object (``forward`` calling ``self.sigmoid``) are internal,
   except those the first outside call of a method makes directly (``net.train(X, Y)`` calling
   ``self.forward(x)``, not ``forward`` then calling ``self.sigmoid``): a program that trains
@@ -794,6 +795,10 @@ class Tracer:
             event["raised"] = scope.exception or "?"
         if event["kind"] == "call":
             event["changed"] = _changed(scope.before, scope.obj)
+            appeared = [path for path in event["changed"] or ()
+                        if scope.before is not None and path not in scope.before]
+            if appeared:  # a cache or gradient stored the first time, not an update
+                event["new"] = appeared
 
     # the record
 
