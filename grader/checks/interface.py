@@ -32,6 +32,7 @@ from grader.layout import Layout, candidate_dims, candidate_layouts
 from grader.learning import (LearnedProtocol, call_text, constructions, describe_roles, learn,
                              unsupported_roles)
 from grader.load import trace_files
+from grader.unfollowed import why_unfollowed
 from grader.rubric import CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
 
@@ -247,6 +248,7 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
                              if c in defined}
     if protocol is None:
         about["learned"] = None
+        about["why"] = why_unfollowed(trace)
         return None, about
     about["learned"] = protocol.describe()
     missing = unsupported_roles(protocol)
@@ -286,9 +288,11 @@ def check_interface(ctx: GradingContext) -> Verdict:
         if not names:
             defined = ", ".join(sorted(ctx.loaded.classes)) \
                 if ctx.loaded and ctx.loaded.classes else "no classes"
+            why = f"; {program['why']}" if program.get("why") else ""
             return Verdict(FAIL, "no class NN with predict, backprop and update was found, and "
                            "your program trains no network the grader could follow (your code "
-                           f"defines: {defined})", 0.0, {"candidates": [], "program": program})
+                           f"defines: {defined}){why}", 0.0,
+                           {"candidates": [], "program": program})
         step = ctx.probe("interface", named_request(ctx, names, program))
     failure = probe_failure(step, "constructing your network")
     if failure:

@@ -1,0 +1,113 @@
+"""The sentence that says why the grader could not follow a program, and what to change."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.batch import rubric_settings
+from grader.checks.base import FAIL
+from grader.discover import discover
+from grader.grading import grade_submission
+from grader.rubric import load_rubric
+from grader.unfollowed import why_unfollowed
+
+
+def function(i: int, name: str, args: list, caller: Any = None, seconds: float = 0.001,
+             **more: Any) -> dict[str, Any]:
+    return {"i": i, "kind": "function", "name": name, "args": args, "kwargs": {},
+            "caller": caller, "seconds": seconds, **more}
+
+
+def floats(ref: int, shape: list[int]) -> dict[str, Any]:
+    return {"type": "array", "ref": ref, "shape": shape, "dtype": "float64"}
+
+
+def test_a_program_stopped_by_a_missing_command_line_argument_is_told_to_give_a_default():
+    trace = {"events": [], "stopped": "error", "error": {
+        "kind": "exception", "message": "IndexError: list index out of range",
+        "file": "lab1.py", "line": 174, "source_line": "if sys.argv[1] == 'linear':"}}
+    sentence = why_unfollowed(trace)
+    assert "lab1.py, line 174: IndexError: list index out of range" in sentence
+    assert "without command-line arguments" in sentence
+
+
+def test_an_inline_loop_names_its_function_and_what_to_write_instead():
+    events = [function(0, "network", [], seconds=7.9),
+              *[function(k, "sigmoid", [floats(k, [21, 3])], caller="network")
+                for k in range(1, 40)]]
+    sentence = why_unfollowed({"events": events, "stopped": "ended"})
+    assert sentence.startswith("your program trains inside network(), with the forward and "
+                               "backward passes written inline")
+    assert "class NN with predict, backprop and update" in sentence
+
+
+def test_a_function_calling_step_functions_that_take_the_weights_is_no_inline_loop():
+    events = [function(0, "train", [], seconds=7.9),
+              *[function(k, "forward", [floats(2 * k, [21, 2]), floats(2 * k + 1, [2, 4])],
+                         caller="train") for k in range(1, 10)]]
+    assert "inline" not in why_unfollowed({"events": events, "stopped": "time"})
+
+
+def test_a_network_built_and_never_trained_is_said():
+    events = [{"i": 0, "kind": "construct", "object": 0, "class": "Net", "args": [],
+               "kwargs": {}, "caller": None},
+              {"i": 1, "kind": "call", "object": 0, "method": "forward", "args": [],
+               "kwargs": {}, "caller": None, "changed": [], "seconds": 0.01}]
+    assert why_unfollowed({"events": events, "stopped": "ended"}).startswith(
+        "your program builds Net but no call it makes changes the network's weights")
+
+
+INLINE = '''
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def generate_XOR_easy():
+    inputs, labels = [], []
+    for i in range(11):
+        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)
+        if 0.1 * i == 0.5:
+            continue
+        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)
+    return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+def run(epochs, lr):
+    x, y = generate_XOR_easy()
+    rng = np.random.default_rng(1)
+    w1, w2, w3 = rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 1))
+    for epoch in range(epochs):
+        a1 = sigmoid(x @ w1)
+        a2 = sigmoid(a1 @ w2)
+        out = sigmoid(a2 @ w3)
+        d3 = (out - y) * out * (1 - out)
+        d2 = (d3 @ w3.T) * a2 * (1 - a2)
+        d1 = (d2 @ w2.T) * a1 * (1 - a1)
+        w3 -= lr * a2.T @ d3
+        w2 -= lr * a1.T @ d2
+        w1 -= lr * x.T @ d1
+    return w1, w2, w3
+
+
+run(200000, 0.5)
+'''
+
+
+@pytest.mark.slow
+def test_an_inline_training_loop_gets_an_interface_message_saying_what_to_change(
+        tmp_path: Path) -> None:
+    path = tmp_path / "DLP_LAB1_0900402_Inline.py"
+    path.write_text(textwrap.dedent(INLINE), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdict = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                               only={"interface"}).verdicts["interface"]
+    assert verdict.status == FAIL
+    assert "your program trains inside run(), with the forward and backward passes written " \
+        "inline" in verdict.message, verdict.message
