@@ -29,9 +29,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from grader import lossgrad
 
-REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class"})
+REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class", "data"})
 """Descriptor types the child can rebuild: a constructor made only of these can be called
-again as the student's program called it."""
+again as the student's program called it.  ``data`` is the training data a constructor was
+passed (``Model(X, y, hidden=10)``, see :func:`with_data_roles`): the child passes a batch of
+its own, and binds each batch it steps on where the network kept that data."""
 FEATURES = 2
 """Inputs of the lab's data: (N, 2) rows, or (2, N) columns."""
 MIN_STEPS = 2
@@ -133,13 +135,16 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     network = _network_object(calls)
     if network is None:
         return learn_procedure(events)
-    built = next((e for e in events if e.get("kind") == "construct"
+    built = next((with_data_roles(e) for e in events if e.get("kind") == "construct"
                   and e.get("object") == network), None)
     if built is None or not _replayable(built):
         return None
     own = [e for e in calls if e["object"] == network and e.get("caller") != network]
     outer, inner = _longest_outer_call(calls, network)
     found = _step_of(own) or _step_of(inner)
+    if found is None and _binds_data(built):
+        found = _whole_step(calls, own)
+        outer = None
     if found is None:
         return None
     predict, segment, similar = found
@@ -258,6 +263,58 @@ def _updated_then_crashed(own: Sequence[Mapping[str, Any]],
     evaluates = any(d.get("ref") in output for d in _descs(own[after]))
     updated = any(set(e.get("changed") or ()) - set(e.get("new", ())) for e in segment[1:])
     return evaluates and updated
+
+
+def _whole_step(calls: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]]
+                ) -> tuple[str, list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
+    """For a network built with its training data (``Model(X, y)``), whose program steps it
+    with a call that takes no batch (``loss = model.backward()``, ``nn.train()``) and predicts
+    inside it (``self.forward(self.X)``): the step is that predict, then that call."""
+    whole = Counter(e["method"] for e in own if e.get("changed") and _array_arg(e) is None
+                    and not any(d.get("type") == "array" for d in _descs(e)))
+    if not whole:
+        return None
+    method, count = whole.most_common(1)[0]
+    if count < MIN_STEPS:
+        return None
+    first = next(e for e in own if e["method"] == method)
+    predict = next((e for e in calls if e.get("within") == first.get("i")
+                    and e["object"] == first["object"] and _array_arg(e) is not None
+                    and _returns_array(e)), None)
+    if predict is None:
+        return None
+    segment = [predict, first]
+    return predict["method"], segment, [segment]
+
+
+def with_data_roles(built: Mapping[str, Any]) -> dict[str, Any]:
+    """The construct event with the training data it was passed marked as such: the batch of
+    the lab's inputs becomes ``{"type": "data", "role": "x"}`` and its 0/1 labels ``{"type":
+    "data", "role": "y"}`` (with their recorded shape and dtype), which the child supplies
+    from the batch it steps on.  Other arrays stay what they are (not replayable)."""
+    descs = [*built.get("args", []), *built.get("kwargs", {}).values()]
+    x = next((d for d in descs if d.get("type") == "array" and _array_arg({"args": [d]})
+              and len(d.get("shape") or []) == 2), None)
+    if x is None:
+        return dict(built)
+
+    def mark(desc: Mapping[str, Any]) -> dict[str, Any]:
+        if desc.get("type") != "array":
+            return dict(desc)
+        data = {"type": "data", "shape": list(desc["shape"]), "dtype": desc.get("dtype")}
+        if desc.get("ref") == x.get("ref"):
+            return {**data, "role": "x"}
+        if (desc.get("summary") or {}).get("binary") and _same_samples(desc, x):
+            return {**data, "role": "y"}
+        return dict(desc)
+
+    return {**built, "args": [mark(d) for d in built.get("args", [])],
+            "kwargs": {k: mark(d) for k, d in built.get("kwargs", {}).items()}}
+
+
+def _binds_data(built: Mapping[str, Any]) -> bool:
+    return any(d.get("type") == "data"
+               for d in [*built.get("args", []), *built.get("kwargs", {}).values()])
 
 
 def _one_repetition(calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -379,8 +436,10 @@ def constructions(trace: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     method shows how its network is built."""
     found: dict[str, dict[str, Any]] = {}
     for event in trace.get("events", []):
-        if event.get("kind") == "construct" and event.get("caller") is None \
-                and event.get("class") not in found and _replayable(event):
+        if event.get("kind") != "construct" or event.get("caller") is not None:
+            continue
+        event = with_data_roles(event)
+        if event.get("class") not in found and _replayable(event):
             found[event["class"]] = {"args": list(event.get("args", [])),
                                      "kwargs": dict(event.get("kwargs", {}))}
     return found
@@ -419,6 +478,8 @@ def _value_text(desc: Mapping[str, Any]) -> str:
                                         (desc.get("value") or {}).items()) + ")"
     if kind == "array":
         return "array" + "x".join(str(d) for d in desc.get("shape", []))
+    if kind == "data":  # the training data the program passed: the grader passes its batch
+        return desc.get("role", "x")
     return str(desc.get("class") or kind)
 
 

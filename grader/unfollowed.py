@@ -61,8 +61,9 @@ def _stopped(error: Mapping[str, Any]) -> str:
         sentence += ("; the grader runs your program without command-line arguments: give "
                      "them defaults (argparse defaults, or sys.argv[1] if len(sys.argv) > 1 "
                      "else ...)")
-    elif "input(" in line or "EOFError" in str(error.get("message", "")):
-        sentence += "; the grader cannot type: give input() a default when nothing is typed"
+    elif error.get("kind") == "input" or "input(" in line:
+        sentence += ("; give each choice a default the program uses when nothing is typed, "
+                     "or set it in the code")
     return sentence
 
 

@@ -115,9 +115,9 @@ def test_what_cannot_be_replayed_is_said_or_not_learned():
                    call(0, "backward", [array(10 * n + 5, [1, 1])], changed=["W"])]
     protocol = learn({"events": events})
     assert protocol is not None and unsupported_roles(protocol) == ["backward(argument 1)"]
-    # a network built from the training data itself cannot be built again from literals
+    # a network built from an array that is not the lab's data cannot be built again
     built = per_sample_program()
-    built["events"][0]["args"] = [array(500, [100, 2])]
+    built["events"][0]["args"] = [array(500, [100, 7])]
     assert learn(built) is None
     # a program that only predicts, or defines and never trains, shows no step
     only = [construct([]), call(1, "forward", [array(1, [1, 2])], array(2, [1, 1]))]
@@ -463,3 +463,39 @@ def test_functions_that_never_take_the_weights_back_are_no_network():
             event["args"] = event["args"][:4]
             event["result"] = {"type": "literal", "value": None}
     assert learn(trace) is None
+
+
+# --- a network built with its training data ------------------------------------------------------
+
+def data_bound_program(steps: int = 5) -> dict[str, Any]:
+    """``model = Model(X, y, hidden=4, lr=0.5)``; then ``loss = model.backward()`` again and
+    again, each predicting with ``self.forward(self.X)`` inside."""
+    x, y = array(1, [21, 2]), array(2, [21, 1], binary=True)
+    events = [construct([x, y], {"hidden": number(4), "lr": number(0.5)}, cls="Model")]
+    for n in range(steps):
+        outer = len(events)
+        events.append(call(outer, "backward", [], number(0.25), changed=["layers[0].W"]))
+        events.append({**call(outer + 1, "forward", [x], array(100 + n, [21, 1])),
+                       "within": outer, "caller": 0})
+    return {"events": events, "stopped": "repeats"}
+
+
+def test_a_network_built_with_its_data_is_stepped_by_its_own_call():
+    protocol = learn(data_bound_program())
+    assert protocol is not None
+    assert protocol.describe() == ("net = Model(x, y, hidden=4, lr=0.5); "
+                                   "out0 = net.forward(x); net.backward()")
+    x, y = protocol.constructor["args"]
+    assert (x["type"], x["role"], x["shape"]) == ("data", "x", [21, 2])
+    assert (y["type"], y["role"]) == ("data", "y")
+    assert protocol.within is None and protocol.samples_per_step == 21
+
+
+def test_data_that_is_no_batch_of_the_labs_inputs_stays_unreplayable():
+    trace = data_bound_program()
+    trace["events"][0]["args"][0] = array(1, [21, 3])  # three features: not the lab's data
+    assert learn(trace) is None
+
+
+def test_one_call_of_the_whole_step_is_not_enough():
+    assert learn(data_bound_program(steps=1)) is None

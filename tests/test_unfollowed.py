@@ -35,6 +35,17 @@ def test_a_program_stopped_by_a_missing_command_line_argument_is_told_to_give_a_
     assert "without command-line arguments" in sentence
 
 
+def test_a_program_waiting_for_the_keyboard_is_told_to_give_a_default():
+    trace = {"events": [], "stopped": "error", "error": {
+        "kind": "input", "file": "main.py", "line": 153,
+        "message": "your program waits for keyboard input (input()); a grader cannot type",
+        "source_line": "option = input('Choose a dataset to test. 1 : linear, 2 : xor')"}}
+    sentence = why_unfollowed(trace)
+    assert "main.py, line 153: your program waits for keyboard input" in sentence
+    assert sentence.endswith("give each choice a default the program uses when nothing is "
+                             "typed, or set it in the code")
+
+
 def test_an_inline_loop_names_its_function_and_what_to_write_instead():
     events = [function(0, "network", [], seconds=7.9),
               *[function(k, "sigmoid", [floats(k, [21, 3])], caller="network")

@@ -1,7 +1,7 @@
 """Verdicts that hold: the same grade every time, no points for what was not done, and a broken
 method costs only the checks that use it.
 
-Rows 24-30 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
+Rows 24-36 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
 rubric, and every verdict is compared with the README's; their methods may exit, kill the
 process or never end, so they never run in the test process.  The determinism test drives the
 ``labgrade grade`` command itself, with one and two jobs and after a resumed batch.
@@ -374,14 +374,18 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
     kuo = graded["DLP_LAB1_0856217_Kuo.py"]  # its own loss gradient, its layers' own rate
     assert "net = Classifier(hidden=6, rate=2.0); out0 = net.forward(x); " \
         "net.backward(2*(out0 - y)/N); net.update()" in kuo["interface"].message
-    assert kuo["gradient"].status == PASS and "scale 2)" in kuo["gradient"].message, \
-        kuo["gradient"].message
+    assert kuo["gradient"].status == PASS and "scale 2, which includes the learning rate " \
+        "your network keeps for itself" in kuo["gradient"].message, kuo["gradient"].message
     liao = graded["DLP_LAB1_0856219_Liao.py"]  # no class: functions passing the weights
     assert "played as your program does: W1, W2, W3 = init_weights(2, 5, 5, 1); " \
         "out0 = forward(x, W1, W2, W3); W1, W2, W3 = backward(x, y, out0[0], out0[1], " \
         "out0[2], W1, W2, W3, lr)" in liao["interface"].message, liao["interface"].message
     assert liao["interface"].fraction == 0.5 and "a set of functions (backward, forward)" in \
         liao["interface"].message
+    chao = graded["DLP_LAB1_0856221_Chao.py"]  # built with its data; a step of one call
+    assert "net = BinaryClassifier(x, y, hidden=8, lr=0.3); out0 = net.forward(x); " \
+        "net.fit_step()" in chao["interface"].message, chao["interface"].message
+    assert chao["gradient"].status == PASS, chao["gradient"].message
     lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
     assert "(a 2-4-4-1 network" in lo.message
 

@@ -207,6 +207,8 @@ def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
         import argparse
 
         return argparse.Namespace(**(desc.get("value") or {}))
+    if kind == "data":
+        return stand_in_data(desc)
     if kind in ("function", "class"):
         if desc.get("name") not in namespace:
             raise ProbeError(f"{desc.get('name')!r} is not defined")
@@ -223,6 +225,64 @@ def constructor_call(ctor: dict[str, Any], namespace: dict[str, Any]
             {k: rebuild(d, namespace) for k, d in ctor.get("kwargs", {}).items()})
 
 
+def stand_in_data(desc: dict[str, Any]) -> np.ndarray:
+    """For a constructor that takes the training data (``Model(X, y)``): inputs in (0, 1) and
+    their labels (x0 > x1), at the recorded shape and dtype, always the same; the network is
+    then bound to each batch it steps on (:class:`BoundData`)."""
+    shape = [int(d) for d in desc.get("shape") or [1, 2]]
+    cols = len(shape) == 2 and shape[-1] != 2 and shape[0] == 2
+    n = int(np.prod(shape)) // 2 if desc.get("role") == "x" else int(np.prod(shape))
+    X = np.random.default_rng(0).uniform(0.0, 1.0, (n, 2))
+    if desc.get("role") == "x":
+        return X.T.copy() if cols else X
+    labels = (X[:, 0] > X[:, 1]).astype(desc.get("dtype") or float)
+    return labels.reshape(shape)
+
+
+class BoundData:
+    """Where a network built with its training data keeps it (``self.X = X``, ``self.y =
+    y.T``): the attributes holding the very arrays the constructor was passed, as passed or
+    transposed.  Binding a batch writes it there, in the form the program used, so that a
+    step that reads ``self.X`` steps on the grader's batch."""
+
+    def __init__(self, obj: Any, ctor: dict[str, Any], args: list[Any],
+                 kwargs: dict[str, Any]) -> None:
+        self.obj = obj
+        self.slots: dict[str, list[tuple[str, bool, dict[str, Any]]]] = {}
+        passed = [*zip(ctor.get("args", []), args),
+                  *((d, kwargs[k]) for k, d in ctor.get("kwargs", {}).items() if k in kwargs)]
+        for desc, value in passed:
+            if not isinstance(desc, dict) or desc.get("type") != "data":
+                continue
+            for attr, held in list(vars(obj).items()):
+                if not isinstance(held, np.ndarray):
+                    continue
+                if held is value or (held.shape == value.shape and np.array_equal(held, value)):
+                    self.slots.setdefault(desc["role"], []).append((attr, False, desc))
+                elif held.shape == value.T.shape and np.array_equal(held, value.T):
+                    self.slots.setdefault(desc["role"], []).append((attr, True, desc))
+            if desc.get("role") == "x" and "x" not in self.slots:
+                raise ProbeError("your network keeps the training data it was built with in a "
+                                 "form the grader cannot replace with its own batch")
+
+    def __bool__(self) -> bool:
+        return bool(self.slots)
+
+    def bind(self, role: str, rows: np.ndarray) -> None:
+        """Write a batch (``(N, 2)`` inputs or ``(N, 1)`` labels) where the data was kept."""
+        for attr, transposed, desc in self.slots.get(role, []):
+            shape = desc.get("shape") or []
+            if role == "x":
+                value = rows.T if len(shape) == 2 and shape[0] == 2 and shape[-1] != 2 else rows
+            else:
+                value = np.asarray(rows).reshape(-1)
+                if len(shape) == 2:
+                    value = value.reshape(1, -1) if shape[0] == 1 and shape[-1] != 1 \
+                        else value.reshape(-1, 1)
+                value = value.astype(desc.get("dtype") or float)
+            setattr(self.obj, attr, value.T if transposed else value)
+
+
 class Network:
     """The student's network behind the adapter: predict, backprop and update in the lab's terms,
     or the training step the student's own program showed (``adapter["step"]``)."""
@@ -237,6 +297,7 @@ class Network:
         self.namespace = namespace
         args, kwargs = constructor_call(adapter.get("ctor", {}), namespace)
         self.obj = cls(*args, **kwargs)
+        self.data = BoundData(self.obj, adapter.get("ctor", {}), args, kwargs)
         self.learned: list[dict[str, Any]] | None = adapter.get("step")
         self.results: dict[int, Any] = {}
         self.last_x: np.ndarray | None = None
@@ -252,6 +313,8 @@ class Network:
         if len(X) > 1 and (self.adapter.get("single_only") or self._vector_input()):
             return np.vstack([self.predict(X[i:i + 1]).reshape(1, -1) for i in range(len(X))])
         batch = X.T if self.adapter.get("input") == "cols" else X
+        if self.data:
+            self.data.bind("x", X)
         if self.learned:
             self.last_x = batch
             raw = self._call(self.learned[0], batch, None, None)
@@ -280,6 +343,8 @@ class Network:
         lr_attr = self.adapter.get("lr_attr")
         if lr_attr:
             setattr(self.obj, lr_attr, lr)
+        if self.data:
+            self.data.bind("y", y)
         if self.learned:
             for j, call in enumerate(self.learned[1:], start=1):
                 self.results[j] = self._call(call, self.last_x, self._target(y), lr)
