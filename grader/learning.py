@@ -23,17 +23,19 @@ remains the way in.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from grader import lossgrad
+from grader import lossgrad, rebuilding
 
-REPLAYABLE = frozenset({"number", "literal", "namespace", "function", "class", "data"})
-"""Descriptor types the child can rebuild: a constructor made only of these can be called
-again as the student's program called it.  ``data`` is the training data a constructor was
-passed (``Model(X, y, hidden=10)``, see :func:`with_data_roles`): the child passes a batch of
-its own, and binds each batch it steps on where the network kept that data."""
+REPLAYABLE = rebuilding.PLAIN
+"""Descriptor types the child passes again as recorded (``grader/rebuilding.py`` rebuilds the
+student's own objects and containers of them too).  ``data`` is the training data a
+constructor was passed (``Model(X, y, hidden=10)``, see :func:`with_data_roles`): the child
+passes a batch of its own, and binds each batch it steps on where the network kept that
+data."""
 FEATURES = 2
 """Inputs of the lab's data: (N, 2) rows, or (2, N) columns."""
 MIN_STEPS = 2
@@ -109,6 +111,8 @@ class LearnedProtocol:
                          "x".join(map(str, shape)) for shape in self.procedure["shapes"])]
         else:
             parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
+            parts += [f"net.{c['method']}({call_text(c)})"
+                      for c in self.constructor.get("setup", [])]
         steps = []
         owner = "" if self.procedure is not None else "self." if self.within else "net."
         for j, call in enumerate(self.step):
@@ -135,15 +139,16 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     network = _network_object(calls)
     if network is None:
         return learn_procedure(events)
-    built = next((with_data_roles(e) for e in events if e.get("kind") == "construct"
-                  and e.get("object") == network), None)
-    if built is None or not _replayable(built):
+    constructs = rebuilding.constructs_by_object(events)
+    built = with_data_roles(constructs[network]) if network in constructs else None
+    ctor = None if built is None else rebuilding.rebuildable_call(built, constructs)
+    if built is None or ctor is None:
         return None
     own = [e for e in calls if e["object"] == network and e.get("caller") != network]
     outer, inner = _longest_outer_call(calls, network)
     found = _step_of(own) or _step_of(inner)
-    if found is None and _binds_data(built):
-        found = _whole_step(calls, own)
+    if found is None:
+        found = _whole_step(calls, own, bound=_binds_data(built))
         outer = None
     if found is None:
         return None
@@ -152,14 +157,25 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     x = _array_arg(segment[0])
     assert x is not None  # the predict call takes an array: that is how it was chosen
     step = [_roles(j, segment, similar, x) for j in range(len(segment))]
+    epochs = _epoch_arg(segment[-1]) if len(segment) == 2 else None
+    if epochs is not None:  # a whole training run, asked for one epoch: one step
+        one = {"role": "value", "value": {"type": "number", "value": 1}}
+        if isinstance(epochs, int):
+            step[-1].args[epochs] = one
+        else:
+            step[-1].kwargs[epochs] = one
     rates = [r.get("value") for call in segment for r in _descs(call)
              if _is_rate(r) and call is not segment[0]]
     rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
     samples = int(x["shape"][0] if rows else x["shape"][-1]) if len(x["shape"]) > 1 else 1
+    first = similar[0] if similar else segment
+    started = min([int(e["i"]) for e in first] + [int(e["within"]) for e in first[:1]
+                                                  if e.get("within") is not None])
+    setup = rebuilding.setup_calls(calls, network, started,
+                                   {c.method for c in step} | {within or ""}, constructs)
     return LearnedProtocol(
         network_class=built["class"],
-        constructor={"args": list(built.get("args", [])),
-                     "kwargs": dict(built.get("kwargs", {}))},
+        constructor={**ctor, **({"setup": setup} if setup else {})},
         predict=predict, step=step, input="rows" if rows else "cols",
         student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
         within=within)
@@ -265,26 +281,64 @@ def _updated_then_crashed(own: Sequence[Mapping[str, Any]],
     return evaluates and updated
 
 
-def _whole_step(calls: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]]
+def _whole_step(calls: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]],
+                bound: bool
                 ) -> tuple[str, list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
-    """For a network built with its training data (``Model(X, y)``), whose program steps it
-    with a call that takes no batch (``loss = model.backward()``, ``nn.train()``) and predicts
-    inside it (``self.forward(self.X)``): the step is that predict, then that call."""
-    whole = Counter(e["method"] for e in own if e.get("changed") and _array_arg(e) is None
-                    and not any(d.get("type") == "array" for d in _descs(e)))
+    """A step of one call, the predict that call makes inside it first: a network built with
+    its training data (``bound``) stepped by a call that takes no batch (``loss =
+    model.backward()``, ``nn.train()``, ``self.forward(self.X)`` inside), or a training run
+    taking the batch and an epoch count (``net.fit(X, y, epochs=5000, lr=0.5)``), which makes
+    one step when asked for one epoch, when it predicts on the whole batch each epoch.  The
+    calls inside such a run are made on the network's layers, which the grader cannot call."""
+    def batchless(e: Mapping[str, Any]) -> bool:
+        return bound and bool(e.get("changed")) and \
+            not any(d.get("type") == "array" for d in _descs(e))
+
+    whole = Counter(e["method"] for e in own if batchless(e) or (
+        _epoch_arg(e) is not None and _array_arg(e) is not None and _learned_during(e, calls)))
     if not whole:
         return None
     method, count = whole.most_common(1)[0]
-    if count < MIN_STEPS:
-        return None
     first = next(e for e in own if e["method"] == method)
+    if count < MIN_STEPS and _epoch_arg(first) is None:
+        return None
     predict = next((e for e in calls if e.get("within") == first.get("i")
                     and e["object"] == first["object"] and _array_arg(e) is not None
                     and _returns_array(e)), None)
-    if predict is None:
-        return None
+    if predict is None or (_array_arg(first) is not None and
+                           _array_arg(predict).get("shape") != _array_arg(first).get("shape")):
+        return None  # one sample at a time inside: one epoch is many steps
     segment = [predict, first]
     return predict["method"], segment, [segment]
+
+
+EPOCH_NAME = re.compile(r"epoch|iter|itr|step|round", re.IGNORECASE)
+NOT_EPOCH_NAME = re.compile(r"print|show|log|display|verbose|every|interval|size|save",
+                            re.IGNORECASE)
+
+
+def _epoch_arg(call: Mapping[str, Any]) -> int | str | None:
+    """The argument that counts a training run's epochs (``fit(X, y, 5000)`` with the
+    parameter named ``epochs``, ``train(x, y, n_iter=5000)``), by its parameter's name."""
+    names = list(call.get("names", []))
+    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
+             *call.get("kwargs", {}).items()]
+    for key, desc in keyed:
+        name = key if isinstance(key, str) else names[key] if key < len(names) else ""
+        value = desc.get("value")
+        if desc.get("type") == "number" and isinstance(value, int) and value >= 2 and \
+                EPOCH_NAME.search(name) and not NOT_EPOCH_NAME.search(name):
+            return key
+    return None
+
+
+def _learned_during(call: Mapping[str, Any], calls: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the call, or a call made after it began (by it, on the network's layers),
+    updated arrays that were there before: a run cut short by the tracer records no change
+    of its own."""
+    return bool(call.get("changed")) or any(
+        set(e.get("changed") or ()) - set(e.get("new", ())) for e in calls
+        if e.get("i", 0) > call.get("i", 0))
 
 
 def with_data_roles(built: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,19 +489,18 @@ def constructions(trace: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     its objects) that can be made again: even a program whose training runs inside one long
     method shows how its network is built."""
     found: dict[str, dict[str, Any]] = {}
+    constructs = rebuilding.constructs_by_object(trace.get("events", []))
     for event in trace.get("events", []):
         if event.get("kind") != "construct" or event.get("caller") is not None:
             continue
-        event = with_data_roles(event)
-        if event.get("class") not in found and _replayable(event):
-            found[event["class"]] = {"args": list(event.get("args", [])),
-                                     "kwargs": dict(event.get("kwargs", {}))}
+        call = rebuilding.rebuildable_call(with_data_roles(event), constructs)
+        if event.get("class") not in found and call is not None:
+            found[event["class"]] = call
     return found
 
 
 def _replayable(built: Mapping[str, Any]) -> bool:
-    return all(d.get("type") in REPLAYABLE
-               for d in [*built.get("args", []), *built.get("kwargs", {}).values()])
+    return rebuilding.rebuildable_call(built, {}) is not None
 
 
 def unsupported_roles(protocol: LearnedProtocol) -> list[str]:
@@ -480,6 +533,13 @@ def _value_text(desc: Mapping[str, Any]) -> str:
         return "array" + "x".join(str(d) for d in desc.get("shape", []))
     if kind == "data":  # the training data the program passed: the grader passes its batch
         return desc.get("role", "x")
+    if kind == "built":  # the student's object, built again as the program built it
+        return f"{desc.get('class')}({call_text(desc)})"
+    if kind == "sequence" and isinstance(desc.get("items"), list):
+        inner = ", ".join(_value_text(d) for d in desc["items"])
+        return f"({inner})" if desc.get("tuple") else f"[{inner}]"
+    if kind == "mapping" and isinstance(desc.get("items"), dict):
+        return "{" + ", ".join(f"{k!r}: {_value_text(d)}" for k, d in desc["items"].items()) + "}"
     return str(desc.get("class") or kind)
 
 

@@ -118,6 +118,7 @@ def test_top_level_loop_is_recorded_step_by_step(tmp_path: Path) -> None:
     [construct] = of_kind(record, "construct")
     assert construct["class"] == "Net" and construct["caller"] is None
     assert [literal(a) for a in construct["args"]] == [2, 4, 4, 1]
+    assert construct["names"] == ["n_in", "h1", "h2", "n_out"]  # the parameters' names
     assert list(construct["kwargs"]) == ["lr"] and literal(construct["kwargs"]["lr"]) == 0.5
     assert construct["where"].startswith("student.py:")
 

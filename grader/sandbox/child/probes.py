@@ -195,11 +195,29 @@ def play_procedure(namespace: dict[str, Any], args: dict[str, Any]) -> None:
     namespace[PROCEDURE_CLASS] = Program
 
 
-def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
+def rebuild(desc: dict[str, Any], namespace: dict[str, Any],
+            built: dict[Any, Any] | None = None) -> Any:
     """A value the student's program passed, from the tracer's descriptor (see
-    ``grader/learning.py``): numbers and literals as they were, a namespace as an
-    ``argparse.Namespace``, a function or class by its name in the student's module."""
+    ``grader/learning.py`` and ``grader/rebuilding.py``): numbers and literals as they were, a
+    namespace as an ``argparse.Namespace``, a function or class by its name in the student's
+    module, the student's object built again as the program built it (once per call: ``built``
+    keeps those made, so that an object the program passed twice is one object again), lists,
+    tuples and dicts of those."""
     kind = desc.get("type")
+    if kind == "built":
+        built = {} if built is None else built
+        if desc.get("object") not in built:
+            cls = namespace.get(str(desc.get("class")))
+            if not isinstance(cls, type):
+                raise ProbeError(f"class {desc.get('class')!r} is not defined")
+            args, kwargs = constructor_call({**desc, "described": True}, namespace, built)
+            built[desc.get("object")] = cls(*args, **kwargs)
+        return built[desc.get("object")]
+    if kind == "sequence":
+        items = [rebuild(d, namespace, built) for d in desc.get("items", [])]
+        return tuple(items) if desc.get("tuple") else items
+    if kind == "mapping":
+        return {k: rebuild(d, namespace, built) for k, d in desc.get("items", {}).items()}
     if kind in ("number", "literal"):
         value = desc.get("value")
         return tuple(value) if desc.get("tuple") and isinstance(value, list) else value
@@ -216,13 +234,28 @@ def rebuild(desc: dict[str, Any], namespace: dict[str, Any]) -> Any:
     raise ProbeError(f"a {kind} argument cannot be passed again")
 
 
-def constructor_call(ctor: dict[str, Any], namespace: dict[str, Any]
-                     ) -> tuple[list[Any], dict[str, Any]]:
+def constructor_call(ctor: dict[str, Any], namespace: dict[str, Any],
+                     built: dict[Any, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """The constructor's arguments: as given, or rebuilt from the program's own call."""
     if not ctor.get("described"):
         return list(ctor.get("args", [])), dict(ctor.get("kwargs", {}))
-    return ([rebuild(d, namespace) for d in ctor.get("args", [])],
-            {k: rebuild(d, namespace) for k, d in ctor.get("kwargs", {}).items()})
+    built = {} if built is None else built
+    return ([rebuild(d, namespace, built) for d in ctor.get("args", [])],
+            {k: rebuild(d, namespace, built) for k, d in ctor.get("kwargs", {}).items()})
+
+
+def construct(cls: type, ctor: dict[str, Any], namespace: dict[str, Any]
+              ) -> tuple[Any, list[Any], dict[str, Any]]:
+    """The network built as the program built it: the constructor call, then the calls that
+    built it further before it trained (``net.addLayer(...)``, ``net.setting(...)``), with the
+    objects the program passed built again once each; also the constructor's arguments."""
+    built: dict[Any, Any] = {}
+    args, kwargs = constructor_call(ctor, namespace, built)
+    obj = cls(*args, **kwargs)
+    for call in ctor.get("setup", []):
+        call_args, call_kwargs = constructor_call({**call, "described": True}, namespace, built)
+        getattr(obj, call["method"])(*call_args, **call_kwargs)
+    return obj, args, kwargs
 
 
 def stand_in_data(desc: dict[str, Any]) -> np.ndarray:
@@ -295,8 +328,7 @@ class Network:
         if cls is None:
             raise ProbeError(f"class {adapter['class']!r} is not defined")
         self.namespace = namespace
-        args, kwargs = constructor_call(adapter.get("ctor", {}), namespace)
-        self.obj = cls(*args, **kwargs)
+        self.obj, args, kwargs = construct(cls, adapter.get("ctor", {}), namespace)
         self.data = BoundData(self.obj, adapter.get("ctor", {}), args, kwargs)
         self.learned: list[dict[str, Any]] | None = adapter.get("step")
         self.results: dict[int, Any] = {}
@@ -473,8 +505,7 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
             attempts.append(record)
             reseed(args.get("seed"))
             try:
-                args_, kwargs_ = constructor_call(form, namespace)
-                obj = cls(*args_, **kwargs_)
+                obj, _, _ = construct(cls, form, namespace)
             except Exception as exc:  # noqa: BLE001 -- any student error is an observation
                 record["error"] = _error(exc)
                 continue

@@ -10,7 +10,9 @@ classes are constructed and how their methods are called, and stops the program 
 training steps.  The parent learns from the record how to construct the network again and what
 one training step is; nothing here judges.
 
-The record is a list of events, in the order they happened:
+The record is a list of events, in the order they happened (arguments as the call wrote
+them: ``args``, with ``names``, the parameters that took them, and ``kwargs``, each value a
+descriptor):
 
 * ``construct``: an ``__init__`` of a class defined in a student file ran for a new object
   (the outermost one: a subclass's ``super().__init__`` adds nothing);
@@ -315,8 +317,9 @@ def _plausible(site: tuple[int, tuple[str, ...]], parameters: tuple[str, ...],
 
 def bound_arguments(frame: types.FrameType, function: types.FunctionType | None,
                     site: tuple[int, tuple[str, ...]] | None, skip: int
-                    ) -> tuple[list[Any], dict[str, Any]]:
-    """The arguments a call passed, read from the new frame's locals at its first event.
+                    ) -> tuple[list[Any], dict[str, Any], list[str]]:
+    """The arguments a call passed, read from the new frame's locals at its first event, and
+    the names of the parameters that took the positional ones.
 
     ``site`` is what :meth:`_CallSites.call` read at the caller.  With it, the arguments are
     split as the call wrote them.  Without it, every positional parameter is positional except
@@ -350,7 +353,7 @@ def bound_arguments(frame: types.FrameType, function: types.FunctionType | None,
         if chosen:
             kwargs[name] = local.get(name)
     kwargs.update({k: v for k, v in extra_kw.items() if type(k) is str})
-    return args, kwargs
+    return args, kwargs, passed + [f"*{star}"] * len(extra)
 
 
 # --- descriptors ---------------------------------------------------------------------------------
@@ -723,9 +726,12 @@ class Tracer:
 
     def _arguments(self, frame: types.FrameType, function: types.FunctionType | None,
                    skip: int) -> dict[str, Any]:
-        args, kwargs = bound_arguments(frame, function, self.sites.call(frame.f_back), skip)
+        args, kwargs, names = bound_arguments(frame, function, self.sites.call(frame.f_back),
+                                              skip)
+        # the parameters' names tell an epoch count from a width (``fit(X, y, 1000, 4)``)
         return {"args": [self.values.describe(v) for v in args],
-                "kwargs": {k: self.values.describe(v) for k, v in kwargs.items()}}
+                "kwargs": {k: self.values.describe(v) for k, v in kwargs.items()},
+                **({"names": names} if names else {})}
 
     def _enter_method(self, frame: types.FrameType, method: tuple[Any, _Method],
                       caller: types.FrameType | None, parent: _Scope) -> _Scope:
