@@ -622,12 +622,24 @@ def _choose_entry(infos: list[_SourceInfo], main: _SourceInfo | None, hints: set
     notebook importing the module beside it), the best named first."""
     if main is None or main.runs:
         return main
-    stems = {part.casefold() for part in PurePosixPath(main.path).with_suffix("").parts}
-    importers = [i for i in infos if i.runs and i is not main
-                 and stems & {name.casefold() for name in i.imports}]
+    # main.py importing train.py importing model.py: the program is the file that runs, at
+    # the end of the chain of imports that reaches the main file's module
+    reached, stems = [main], _stems(main)
+    while True:
+        more = [i for i in infos if i not in reached
+                and stems & {name.casefold() for name in i.imports}]
+        if not more:
+            break
+        reached += more
+        stems |= {stem for i in more for stem in _stems(i)}
+    importers = [i for i in reached if i.runs and i is not main]
     if not importers:
         return main
     return min(importers, key=lambda info: _preference(info, hints))
+
+
+def _stems(info: _SourceInfo) -> set[str]:
+    return {part.casefold() for part in PurePosixPath(info.path).with_suffix("").parts}
 
 
 # --- copying and extracting into workdir ------------------------------------------------------

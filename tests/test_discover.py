@@ -696,6 +696,20 @@ def test_the_program_that_imports_the_network_is_the_entry_point(tmp_path):
     assert sub.to_dict()["entry"] == "src/main.py"
 
 
+def test_the_entry_point_may_import_the_network_through_another_module(tmp_path):
+    """``main.py`` imports ``train.py``, which imports the network's module and runs nothing
+    itself: the program is ``main.py``."""
+    folder = tmp_path / "DLP_LAB1_0756173_Lin"
+    folder.mkdir()
+    (folder / "model.py").write_text(MODEL)
+    (folder / "train.py").write_text("from model import NN\n\ndef run():\n    return NN()\n")
+    (folder / "main.py").write_text("from train import run\n\nif __name__ == '__main__':\n"
+                                    "    run()\n")
+    (folder / "plot.py").write_text("print('a helper that runs')\n")
+    [sub] = discover(folder, workdir=tmp_path / "work")
+    assert sub.main == "model.py" and sub.entry == "main.py"
+
+
 def test_a_notebook_importing_the_module_beside_it_is_the_entry_point(tmp_path):
     import nbformat
 
