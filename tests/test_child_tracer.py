@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from grader.learning import learn
 from grader.sandbox import Sandbox
 from grader.settings import SandboxSettings
 
@@ -155,6 +156,44 @@ def test_top_level_loop_links_arrays_and_changes(tmp_path: Path) -> None:
     assert arrays["W1"] == [2, 4] and arrays["W3"] == [4, 1]
     assert record["objects"]["0"]["class"] == "Net"
     assert record["objects"]["0"]["module_file"] == "student.py"
+
+
+# --- a program that never trains ----------------------------------------------------------------
+
+NEVER_TRAINS = NET.replace("    def update(self):", """    def fit(self, X, Y, epochs=50000):
+        for epoch in range(epochs):
+            out = self.forward(X)
+            self.backward(X, Y, out)
+            self.update()
+
+    def update(self):""") + '''
+
+if __name__ == "__main__":
+    net = Net(2, 4, 4, 1, lr=0.5)
+    # net.fit(X, Y)   (the runs are commented out)
+    print("built")
+'''
+
+
+def test_a_network_the_program_never_trains_is_trained_by_its_own_method(tmp_path: Path
+                                                                         ) -> None:
+    record = trace(tmp_path, NEVER_TRAINS)
+    assert "built" in record["stdout"] and record["stopped"] == "repeats"
+    [construct] = of_kind(record, "construct")
+    assert record["called"] == {"object": construct["object"], "method": "fit"}
+    assert any("the grader called Net.fit(X, y)" in note for note in record["notes"])
+    fit, *inside = of_kind(record, "call")
+    assert fit["method"] == "fit" and fit["caller"] is None
+    assert fit["args"][0]["shape"] == [21, 2] and fit["args"][1]["shape"] == [21, 1]
+    assert [c["method"] for c in inside[:6]] == ["forward", "backward", "update"] * 2
+    protocol = learn(record)
+    assert protocol is not None and protocol.within == "fit"
+
+
+def test_a_program_that_trains_is_not_trained_again(tmp_path: Path) -> None:
+    record = trace(tmp_path, NEVER_TRAINS.replace("# net.fit(X, Y)   (the runs are commented out)",
+                                                "net.fit(X, Y, 3)"))
+    assert "called" not in record and record["stopped"] == "ended"
 
 
 # --- a network that trains inside its own method ------------------------------------------------

@@ -499,3 +499,52 @@ def test_data_that_is_no_batch_of_the_labs_inputs_stays_unreplayable():
 
 def test_one_call_of_the_whole_step_is_not_enough():
     assert learn(data_bound_program(steps=1)) is None
+
+
+NEVER_TRAINS = '''
+import numpy as np
+
+
+class Net:
+    def __init__(self, hidden=4, rate=0.5):
+        self.W = [np.random.randn(2, hidden), np.random.randn(hidden, hidden),
+                  np.random.randn(hidden, 1)]
+        self.rate = rate
+
+    def forward(self, x):
+        self.a = [x]
+        for W in self.W:
+            self.a.append(1 / (1 + np.exp(-self.a[-1] @ W)))
+        return self.a[-1]
+
+    def backward(self, y):
+        d = 2 * (self.a[-1] - y) * self.a[-1] * (1 - self.a[-1])
+        for k in (2, 1, 0):
+            g = self.a[k].T @ d
+            d = (d @ self.W[k].T) * self.a[k] * (1 - self.a[k])
+            self.W[k] -= self.rate * g
+
+    def train(self, X, y, epochs=20000):
+        for epoch in range(epochs):
+            self.forward(X)
+            self.backward(y)
+
+
+net = Net(hidden=4, rate=0.5)
+# net.train(X, y)   the experiments were commented out before submitting
+'''
+
+
+@pytest.mark.slow
+def test_a_network_the_program_never_trains_is_graded_through_its_own_train(tmp_path: Path
+                                                                            ) -> None:
+    path = tmp_path / "DLP_LAB1_0900404_Never.py"
+    path.write_text(textwrap.dedent(NEVER_TRAINS), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    message = verdicts["interface"].message
+    assert "your program never trains its network, so the grader called its train(X, y) on " \
+        "the XOR data to see how it learns: net = Net(hidden=4, rate=0.5); net.train(...) " \
+        "steps by out0 = self.forward(x); self.backward(y)" in message, message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

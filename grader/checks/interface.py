@@ -242,6 +242,8 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
                              "events": len(trace["events"])}
     if trace.get("failure"):
         about["failure"] = trace["failure"]
+    if trace.get("called"):  # the program never trained: the grader called its train(X, y)
+        about["called"] = trace["called"]
     protocol = learn(trace)
     defined = ctx.loaded.classes if ctx.loaded else {}
     about["constructors"] = {c: call for c, call in constructions(trace).items()
@@ -336,7 +338,11 @@ def check_interface(ctx: GradingContext) -> Verdict:
     details["layout_evidence"] = evidence.get("tried", [])
     credits, differences = _differences(ctx, chosen, protocol)
     where = _parameters_in_words(chosen, layout)
-    if protocol is not None:
+    if protocol is not None and program.get("called"):
+        where += (f"; your program never trains its network, so the grader called its "
+                  f"{program['called']['method']}(X, y) on the XOR data to see how it learns: "
+                  f"{protocol.describe()}")
+    elif protocol is not None:
         where += f"; built and stepped as your program does: {protocol.describe()}"
     if protocol is not None and protocol.procedure is not None:
         where = where.replace("; built and stepped as your program does: ",

@@ -587,6 +587,34 @@ def _returned_normally(frame: types.FrameType, value: Any) -> bool:
     return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] in _RETURN_OPCODES
 
 
+TRAINING_METHODS = ("train", "fit", "training", "train_model", "train_network",
+                    "trainNetwork", "fit_model")
+"""The names of a network's own training method, ``train(X, y)``, that the grader calls when
+the program never trains (:meth:`Tracer.call_training`)."""
+MIN_CALL_SECONDS = 1.0
+
+
+def _xor_data() -> tuple[np.ndarray, np.ndarray]:
+    """The lab's ``generate_XOR_easy()``: 21 points and their 0/1 labels (N, 1)."""
+    inputs, labels = [], []
+    for i in range(11):
+        inputs.append([0.1 * i, 0.1 * i])
+        labels.append(0)
+        if 0.1 * i == 0.5:
+            continue
+        inputs.append([0.1 * i, 1 - 0.1 * i])
+        labels.append(1)
+    return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+def _binds(method: Any, *args: Any) -> bool:
+    try:
+        inspect.signature(method).bind(*args)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class Tracer:
     """The trace hook and what it recorded."""
 
@@ -825,6 +853,51 @@ class Tracer:
                                   "arrays": arrays}
         return found
 
+    def trained(self) -> bool:
+        """Whether any recorded call changed its object's arrays."""
+        return any(e.get("changed") for e in self.events if e["kind"] == "call")
+
+    def call_training(self, seconds: float) -> dict[str, Any] | None:
+        """For a program that built its network and never trained it (its runs commented out):
+        call the network's own training method, ``net.train(X, y)``, on the lab's XOR data,
+        recorded as the program's own call would be, within what is left of the budget.  A
+        TA would do the same to see how the network learns.  What was called, or None when no
+        object the program built has such a method."""
+        if seconds < MIN_CALL_SECONDS:
+            return None
+        X, Y = _xor_data()
+        for event in reversed([e for e in self.events if e["kind"] == "construct"
+                               and e.get("caller") is None]):
+            obj = self.values.objects[event["object"]]
+            for name in TRAINING_METHODS:
+                method = getattr(obj, name, None)
+                if callable(method) and _binds(method, X, Y):
+                    self.notes.append(f"your program never trains its network: the grader "
+                                      f"called {event['class']}.{name}(X, y) on the XOR data")
+                    self._run_call(method, X, Y, seconds)
+                    return {"object": event["object"], "method": name}
+        return None
+
+    def _run_call(self, method: Any, X: np.ndarray, Y: np.ndarray, seconds: float) -> None:
+        """The call, traced, stopped by the repeats, the time left, or the alarm (a loop that
+        calls none of the student's code between its steps); whatever it raises is recorded."""
+        def alarm(signum: int, frame: Any) -> None:
+            raise StopTracing("time")
+
+        previous = _set_handler(signal.SIGALRM, alarm)
+        self.seconds = seconds
+        _setitimer(signal.ITIMER_REAL, seconds + 1.0)
+        try:
+            with self.installed():
+                method(X, Y)
+        except StopTracing as stop:
+            self.reason = self.reason or str(stop)
+        except BaseException:  # noqa: BLE001 -- the raising call's event records it
+            pass
+        finally:
+            _setitimer(signal.ITIMER_REAL, 0)
+            _set_handler(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
     def unfinished(self) -> None:
         """Calls the stop cut short have no result: say so."""
         for event in self.events:
@@ -859,6 +932,7 @@ def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | No
     """Run the student's program (the script at ``path``, or a notebook's code ``cells``) in
     execute mode into ``namespace``, recording it; the record as plain JSON (see the module
     docstring and :func:`_outcome`)."""
+    started = time.monotonic()
     tracer = Tracer(_StudentCode(path if kind != "notebook" else None), seconds=seconds,
                     repeats=repeats)
     if kind == "notebook":
@@ -874,10 +948,16 @@ def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | No
         assert path is not None
         with tracer.installed():
             report = loader.load_script(path, namespace, mode=loader.EXECUTE, timeout=seconds)
+    outcome = _outcome(report, tracer.reason)
+    called = None
+    if outcome["stopped"] == "ended" and not tracer.trained():
+        called = tracer.call_training(started + seconds - time.monotonic())
+        if called is not None:
+            outcome["stopped"] = tracer.reason or "ended"
     tracer.unfinished()
     objects = tracer.objects()
     return {"events": tracer.events, "truncated": tracer.truncated, "objects": objects,
-            **_outcome(report, tracer.reason), "notes": tracer.notes}
+            **outcome, "notes": tracer.notes, **({"called": called} if called else {})}
 
 
 def _outcome(report: loader.LoadReport, reason: str | None) -> dict[str, Any]:
