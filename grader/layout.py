@@ -43,6 +43,15 @@ class Layout:
 
     dims: tuple[int, ...]
     slots: tuple[Slot, ...]
+    hidden: str = "sigmoid"
+    """The hidden layers' activation, found by matching the reference forward pass (the
+    template's ``NN(dim, activation=sigmoid)`` lets a student pass another)."""
+    output: str = "sigmoid"
+
+    @property
+    def activations(self) -> str:
+        """``relu hidden layers, sigmoid output``: for messages, when not the lab's sigmoid."""
+        return f"{self.hidden} hidden layers, {self.output} output"
 
     @property
     def has_bias(self) -> bool:

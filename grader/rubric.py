@@ -138,6 +138,8 @@ RUBRIC_NAME = (lambda text: bool(_RUBRIC_NAME.match(text)),
                "a name such as lab1 (letters, digits, _ . -)")
 CONSTRUCTOR_FORM = (lambda text: bool(_CONSTRUCTOR_FORM.match(text)),
                     "'name=' (a keyword argument), 'positional' or 'none'")
+ACTIVATION_NAMES = ("sigmoid", "relu", "tanh", "leaky_relu", "identity")
+ACTIVATION = (lambda text: text in ACTIVATION_NAMES, "one of " + ", ".join(ACTIVATION_NAMES))
 
 
 # --- the schema ----------------------------------------------------------------------------------

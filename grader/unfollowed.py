@@ -43,8 +43,9 @@ def why_unfollowed(trace: Mapping[str, Any]) -> str:
     changed = any(e.get("changed") for e in events if e.get("kind") == "call")
     if built and not changed:
         names = ", ".join(dict.fromkeys(e["class"] for e in built))
-        return (f"your program builds {names} but no call it makes changes the network's "
-                "weights: train it from the program, as the lab's main loop does")
+        return (f"your program builds {names} but no call it makes changes a NumPy array "
+                "those objects hold: keep the weights on the network (self.W1, ...) as arrays "
+                "its step changes, and train it from the program, as the lab's main loop does")
     if not events:
         return ("running your program calls none of its own functions or classes: the "
                 "program should build the network and train it (call your training loop)")

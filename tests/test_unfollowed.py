@@ -69,7 +69,8 @@ def test_a_network_built_and_never_trained_is_said():
               {"i": 1, "kind": "call", "object": 0, "method": "forward", "args": [],
                "kwargs": {}, "caller": None, "changed": [], "seconds": 0.01}]
     assert why_unfollowed({"events": events, "stopped": "ended"}).startswith(
-        "your program builds Net but no call it makes changes the network's weights")
+        "your program builds Net but no call it makes changes a NumPy array those objects "
+        "hold")
 
 
 INLINE = '''
@@ -90,10 +91,17 @@ def generate_XOR_easy():
     return np.array(inputs), np.array(labels).reshape(21, 1)
 
 
+class Model:
+    """Only holds the weights: the loop that trains them is written inline in run()."""
+
+    def __init__(self, dims):
+        rng = np.random.default_rng(1)
+        self.weight = [rng.normal(size=(a, b)) for a, b in zip(dims, dims[1:])]
+
+
 def run(epochs, lr):
     x, y = generate_XOR_easy()
-    rng = np.random.default_rng(1)
-    w1, w2, w3 = rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 1))
+    w1, w2, w3 = Model([2, 4, 4, 1]).weight
     for epoch in range(epochs):
         a1 = sigmoid(x @ w1)
         a2 = sigmoid(a1 @ w2)
@@ -120,5 +128,8 @@ def test_an_inline_training_loop_gets_an_interface_message_saying_what_to_change
     verdict = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
                                only={"interface"}).verdicts["interface"]
     assert verdict.status == FAIL
+    assert verdict.message.startswith("Model has no method for the forward pass, predict (or "
+                                      "forward, feed_forward), or none for backprop, so no "
+                                      "class is the network; "), verdict.message
     assert "your program trains inside run(), with the forward and backward passes written " \
         "inline" in verdict.message, verdict.message

@@ -107,7 +107,7 @@ def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: boo
                       "its forward pass cannot be compared"), details
     weights, biases = layout.to_reference(params)
     with np.errstate(all="ignore"):  # absurd (finite) weights may overflow: compared below
-        expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
+        expected, _ = reference_forward(weights, X, layout.hidden, layout.output, biases)
     if got.size != expected.size:
         return FAIL, (f"predict on {len(X)} random inputs returned {got.size} values (shape "
                       f"{tuple(got.shape)}); expected one output per input, shape "

@@ -126,7 +126,8 @@ def _same_step(runs: list[dict[str, Any]]) -> bool:
         for a, b in zip(runs[0].get("after", []), runs[1].get("after", [])))
 
 
-def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float) -> Any:
+def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float,
+          activations: tuple[str, str] = ("sigmoid", "sigmoid")) -> Any:
     """The diagnosis of one measurement (one sample, or the batch)."""
     from grader.diagnosis import diagnose
 
@@ -136,7 +137,8 @@ def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float) -> Any:
         (first["lr"], first["weights"] + (first["biases"] or [])),
         (other["lr"], other["weights"] + (other["biases"] or [])))
     return diagnose(weights, biases, X, Y, first["weights"], first["biases"], lr_pair=lr_pair,
-                    second_step=first.get("second"), tol=tol)
+                    second_step=first.get("second"), tol=tol, hidden=activations[0],
+                    output=activations[1])
 
 
 def xor_labels(X: np.ndarray) -> np.ndarray:
@@ -202,7 +204,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
         return check_by_finite_differences(ctx)
     cfg: GradientCheck = ctx.config("gradient")
     rng = ctx.rng("gradient")
-    weights, biases = well_conditioned_weights(list(layout.dims), rng, bias=layout.has_bias)
+    weights, biases = well_conditioned_weights(list(layout.dims), rng, bias=layout.has_bias,
+                                               activation=layout.hidden, output=layout.output)
     X_all, Y_all = generate_XOR_easy()
     # never the origin: without a bias, every first-layer gradient is 0 there
     picks = 1 + rng.choice(len(X_all) - 1, size=SINGLE_SAMPLES, replace=False)
@@ -227,7 +230,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
             what = "a batch" if name == "batch" else "one sample"
             return Verdict(ERROR, f"a gradient step on {what} raised "
                            + measured["student_error"], 0.0, {"case": name})
-        reports[name] = judge(weights, biases, X, Y, measured, cfg.tolerance)
+        reports[name] = judge(weights, biases, X, Y, measured, cfg.tolerance,
+                              (layout.hidden, layout.output))
     singles = [reports[k] for k in reports if k != "batch"]
     batch = reports.get("batch", {"skipped": "not asked for by the rubric"})
     batch_measured = hasattr(batch, "ok")

@@ -19,6 +19,7 @@ weights, a backprop or update that crashes, exits or hangs, cost the checks that
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 import itertools
@@ -33,7 +34,7 @@ from grader.learning import (LearnedProtocol, call_text, constructions, describe
                              unsupported_roles)
 from grader.load import trace_files
 from grader.unfollowed import why_unfollowed
-from grader.rubric import CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
+from grader.rubric import ACTIVATION, CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
 
 
@@ -92,6 +93,16 @@ class InterfaceCheck(CheckConfig):
     trace_seconds: float = setting(
         10.0, "Wall-clock seconds the traced program may run before the grader stops it (it "
               "stops by itself after a few dozen training steps).", above=0)
+    hidden_activations: tuple[str, ...] = setting(
+        ("sigmoid", "relu", "tanh", "leaky_relu", "identity"),
+        "Activations of the hidden layers the network is recognised with, tried in order "
+        "against the reference forward pass (the template's NN(dim, activation=sigmoid) lets "
+        "a student pass another); the checks then use the one found. ['sigmoid'] only: a "
+        "network with another activation is not mapped onto the lab's layers.",
+        nonempty=True, valid=ACTIVATION)
+    output_activations: tuple[str, ...] = setting(
+        ("sigmoid", "identity"), "Activations of the output layer, tried in the same way.",
+        nonempty=True, valid=ACTIVATION)
 
     def discovery_names(self) -> dict[str, tuple]:
         """The names that mark a submission's main file (:func:`grader.discover.discover`'s
@@ -181,21 +192,32 @@ def confirm_layout(ctx: GradingContext, adapter: dict[str, Any], layouts: list[L
         if "batch" not in obs:
             adapter["single_only"] = True  # one sample at a time works: use that everywhere
         got = np.asarray(obs.get("batch", obs.get("singles")), dtype=float).reshape(len(X), -1)
-        expected, _ = reference_forward(weights, X, "sigmoid", "sigmoid", biases)
-        if got.shape == expected.shape:
+        for hidden, output in activation_pairs(conf(ctx)):
+            with np.errstate(all="ignore"):
+                expected, _ = reference_forward(weights, X, hidden, output, biases)
+            if got.shape != expected.shape:
+                tried.append({"layout": layout.describe(), "shape": list(got.shape)})
+                break
+            found = dataclasses.replace(layout, hidden=hidden, output=output)
             diff = float(np.max(np.abs(got - expected)))
-            worst = int(np.argmax(np.max(np.abs(got - expected), axis=1)))
-            tried.append({"layout": layout.describe(), "max_abs_diff": diff,
-                          "x": X[worst].tolist(), "expected": expected[worst].tolist(),
-                          "got": got[worst].tolist()})
+            if hidden == output == "sigmoid":  # the lab's network: what the details show
+                worst = int(np.argmax(np.max(np.abs(got - expected), axis=1)))
+                tried.append({"layout": layout.describe(), "max_abs_diff": diff,
+                              "x": X[worst].tolist(), "expected": expected[worst].tolist(),
+                              "got": got[worst].tolist()})
             if diff < MATCH_TOLERANCE:
-                return layout, {"tried": tried, "labels": False}
+                return found, {"tried": tried, "labels": False}
             labels = (expected >= 0.5).astype(float)
-            if np.array_equal(got, labels) and not np.array_equal(labels, expected):
-                return layout, {"tried": tried, "labels": True}
-        else:
-            tried.append({"layout": layout.describe(), "shape": list(got.shape)})
+            if output == "sigmoid" and np.array_equal(got, labels) and \
+                    not np.array_equal(labels, expected):
+                return found, {"tried": tried, "labels": True}
     return None, {"tried": tried}
+
+
+def activation_pairs(cfg: InterfaceCheck) -> list[tuple[str, str]]:
+    """(hidden, output) activations in the order tried: the lab's sigmoid network first."""
+    pairs = [(h, o) for o in cfg.output_activations for h in cfg.hidden_activations]
+    return sorted(pairs, key=lambda pair: (pair != ("sigmoid", "sigmoid"), pairs.index(pair)))
 
 
 MAX_SUBSET_SEARCH = 8
@@ -302,11 +324,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
     chosen = step.result.get("chosen")
     attempts = step.result.get("attempts", [])
     if chosen is None:
-        errors = [f"{a['class']}({_form(a['ctor'])}): {describe_student_error(a['error'])}"
-                  for a in attempts if "error" in a][:3]
-        return Verdict(ERROR if errors else FAIL,
-                       "your network could not be constructed: " + "; ".join(errors or names),
-                       0.0, {"candidates": names, "attempts": len(attempts)})
+        return _unconstructed(ctx, names, attempts, program)
     steps = [asdict(call) for call in protocol.step] if protocol is not None else None
     explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
                                      "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
@@ -354,6 +372,26 @@ def check_interface(ctx: GradingContext) -> Verdict:
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, with differences: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
+
+
+def _unconstructed(ctx: GradingContext, names: list[str], attempts: list[dict[str, Any]],
+                   program: dict[str, Any]) -> Verdict:
+    """No candidate class was both constructed and found with the methods of the lab's roles:
+    the constructors' own errors if they raised, else which methods are missing; and why the
+    program showed no step to follow, when it said."""
+    why = f"; {program['why']}" if program.get("why") else ""
+    details = {"candidates": names, "attempts": len(attempts)}
+    built = sorted({a["class"] for a in attempts if "methods" in a})
+    raised = [f"{a['class']}({_form(a['ctor'])}): {describe_student_error(a['error'])}"
+              for a in attempts if "error" in a and "methods" not in a][:3]
+    if raised and not built:  # no form of the constructor built anything
+        return Verdict(ERROR, "your network could not be constructed: " + "; ".join(raised)
+                       + why, 0.0, details)
+    cfg = conf(ctx)
+    lab = f"{role_names(cfg, 'forward')[0]} (or {', '.join(role_names(cfg, 'forward')[1:3])})"
+    return Verdict(FAIL, f"{', '.join(built or names)} has no method for the forward pass, "
+                   f"{lab}, or none for backprop, so no class is the network{why}", 0.0,
+                   details)
 
 
 def named_request(ctx: GradingContext, names: list[str], program: dict[str, Any]
@@ -438,6 +476,8 @@ def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
     if layout is not None:
         widths = "" if list(layout.dims) == LAB_DIMS else \
             f" (a {'-'.join(str(d) for d in layout.dims)} network: the hidden widths are yours)"
+        if (layout.hidden, layout.output) != ("sigmoid", "sigmoid"):
+            widths += f" (activations: {layout.activations}; the checks use them)"
         return f"; parameters: {layout.describe()}{widths}"
     return "; its parameters do not map onto the lab's layers, so some checks compare less"
 
