@@ -83,6 +83,11 @@ class LearnedProtocol:
     """The learning rate the program itself passed in the step, if it passed one."""
     samples_per_step: int
     """How many samples the program's own steps took (1: per sample, as the lab's loop)."""
+    predict_calls: int = 1
+    """How many of the step's first calls make the prediction: one (the network's forward), or
+    a chain of its layers' for a network whose class has no forward of its own
+    (``layer1.forward(x); layer2.forward(out0); output.forward(out1)``, methods named by the
+    layers' paths from the network); the output is the last one's."""
     within: str | None = None
     """The network's own method the program steps inside (``train`` looping over
     ``self.forward(x)``, ...), when the step was learned from there; None when the program
@@ -121,7 +126,7 @@ class LearnedProtocol:
             returned = any(r.get("role") in ("output", "loss_grad") and r.get("of") == j
                            for later in self.step[j + 1:]
                            for r in [*later.args, *later.kwargs.values()])
-            lead = f"out{j} = " if returned or j == 0 else ""
+            lead = f"out{j} = " if returned or j < self.predict_calls else ""
             if call.returns:
                 lead = ", ".join(f"W{k + 1}" for _, k in sorted(call.returns.items())) + " = "
             steps.append(f"{lead}{owner}{call.method}({', '.join(args)})")
@@ -136,7 +141,7 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     # a call that raised stays: a program whose update crashes on its first step still shows
     # what its step is, and replaying it shows the crash where it belongs
     calls = [e for e in events if e.get("kind") == "call"]
-    network = _network_object(calls)
+    network = _network_object(calls, trace.get("objects") or {})
     if network is None:
         return learn_procedure(events)
     constructs = rebuilding.constructs_by_object(events)
@@ -147,9 +152,12 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     own = [e for e in calls if e["object"] == network and e.get("caller") != network]
     outer, inner = _longest_outer_call(calls, network)
     found = _step_of(own) or _step_of(inner)
+    predict_calls = 1
     if found is None:
-        found = _whole_step(calls, own, bound=_binds_data(built))
+        found = _whole_step(calls, own, bound=_binds_data(built), network=network,
+                            objects=trace.get("objects") or {})
         outer = None
+        predict_calls = len(found[1]) - 1 if found is not None else 1
     if found is None:
         return None
     predict, segment, similar = found
@@ -157,7 +165,7 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     x = _array_arg(segment[0])
     assert x is not None  # the predict call takes an array: that is how it was chosen
     step = [_roles(j, segment, similar, x) for j in range(len(segment))]
-    epochs = _epoch_arg(segment[-1]) if len(segment) == 2 else None
+    epochs = _epoch_arg(segment[-1]) if len(segment) == predict_calls + 1 else None
     if epochs is not None:  # a whole training run, asked for one epoch: one step
         one = {"role": "value", "value": {"type": "number", "value": 1}}
         if isinstance(epochs, int):
@@ -178,20 +186,28 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
         constructor={**ctor, **({"setup": setup} if setup else {})},
         predict=predict, step=step, input="rows" if rows else "cols",
         student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
-        within=within)
+        predict_calls=predict_calls, within=within)
 
 
 # --- which object, which calls ---------------------------------------------------------------
 
-def _network_object(calls: Sequence[Mapping[str, Any]]) -> int | None:
-    """The object the program trains: of the objects whose arrays some call changed, the one
-    the program itself (its functions and top level) calls most often, then the one called most
-    often from outside its own methods: a network's layers and its activation objects are called
-    by the network, and one activation object shared by two layers is called more often than the
-    network is."""
+def _network_object(calls: Sequence[Mapping[str, Any]], objects: Mapping[str, Any]
+                    ) -> int | None:
+    """The object the program trains: of the objects whose arrays some call changed (or that
+    hold such an object: a model whose training run was cut short records no change of its
+    own, its layers do), the one the program itself (its functions and top level) calls most
+    often, then the one called most often from outside its own methods: a network's layers and
+    its activation objects are called by the network, and one activation object shared by two
+    layers is called more often than the network is."""
     learning = Counter(e["object"] for e in calls if e.get("changed"))
     if not learning:
         return None
+    for changed, count in list(learning.items()):
+        holder, seen = changed, {changed}
+        while (held := (objects.get(str(holder)) or {}).get("held")) and held["by"] not in seen:
+            holder = held["by"]
+            seen.add(holder)
+            learning[holder] += count
     program = Counter(e["object"] for e in calls if not isinstance(e.get("caller"), int))
     outside = Counter(e["object"] for e in calls if e.get("caller") != e["object"])
     return max(learning, key=lambda k: (program[k], outside[k], learning[k], -k))
@@ -282,7 +298,7 @@ def _updated_then_crashed(own: Sequence[Mapping[str, Any]],
 
 
 def _whole_step(calls: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]],
-                bound: bool
+                bound: bool, network: int, objects: Mapping[str, Any]
                 ) -> tuple[str, list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
     """A step of one call, the predict that call makes inside it first: a network built with
     its training data (``bound``) stepped by a call that takes no batch (``loss =
@@ -305,11 +321,38 @@ def _whole_step(calls: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, A
     predict = next((e for e in calls if e.get("within") == first.get("i")
                     and e["object"] == first["object"] and _array_arg(e) is not None
                     and _returns_array(e)), None)
-    if predict is None or (_array_arg(first) is not None and
-                           _array_arg(predict).get("shape") != _array_arg(first).get("shape")):
+    chain = [predict] if predict is not None else _layer_chain(calls, first, network, objects)
+    if not chain or (_array_arg(first) is not None and
+                     _array_arg(chain[0]).get("shape") != _array_arg(first).get("shape")):
         return None  # one sample at a time inside: one epoch is many steps
-    segment = [predict, first]
-    return predict["method"], segment, [segment]
+    segment = [*chain, first]
+    return chain[-1]["method"], segment, [segment]
+
+
+def _layer_chain(calls: Sequence[Mapping[str, Any]], first: Mapping[str, Any], network: int,
+                 objects: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """For a network whose class has no forward of its own, the prediction its training run
+    makes through its layers: the calls the run makes on objects the network holds, the first
+    taking the run's batch, each next one taking the previous one's result
+    (``self.output.forward(self.layer2.forward(self.layer1.forward(x)))``), as calls on the
+    network by the layers' paths (``layer1.forward``); empty when there is no such chain."""
+    x = _array_arg(first)
+    paths = {int(k): v["held"]["path"] for k, v in objects.items()
+             if (v.get("held") or {}).get("by") == network}
+    if x is None or not paths:
+        return []
+    inside = [e for e in calls if e.get("i", 0) > first.get("i", 0)
+              and e.get("caller") == network and e.get("object") in paths]
+    chain: list[Mapping[str, Any]] = []
+    for e in inside:
+        wanted = x.get("ref") if not chain else (chain[-1].get("result") or {}).get("ref")
+        if wanted is not None and any(d.get("ref") == wanted for d in _descs(e)) \
+                and _returns_array(e):
+            chain.append(e)
+        elif chain:
+            break
+    return [{**e, "object": network, "method": f"{paths[e['object']]}.{e['method']}"}
+            for e in chain]
 
 
 EPOCH_NAME = re.compile(r"epoch|iter|itr|step|round", re.IGNORECASE)

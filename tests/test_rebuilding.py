@@ -168,3 +168,112 @@ def test_a_network_built_layer_by_layer_and_trained_by_fit_is_graded(tmp_path: P
     assert "out0 = net.Forward(x); net.fit(x, y, epochs=1, lr=lr)" in message
     assert "(a 2-4-4-1 network" in message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+def chain_program() -> dict[str, Any]:
+    """``model = Model(10)``; ``model.train(x, y, 100000)`` chains its layers' calls,
+    ``self.output.forward(self.layer2.forward(self.layer1.forward(x)))``, then steps them
+    backwards; the model has no forward of its own, and its run is cut short."""
+    x, y = array(1, [21, 2]), array(2, [21, 1], binary=True)
+    events = [construct([number(10)], cls="Model"),
+              {**construct([number(2), number(10)], cls="Layer", obj=1, caller=0), "i": 1},
+              {**construct([number(10), number(1)], cls="Layer", obj=2, caller=0), "i": 2},
+              {**call(3, "train", [x, y, number(100000)]), "names": ["x", "y", "epoch"],
+               "changed": None, "unfinished": True}]
+    for n in range(3):
+        base = 4 + 4 * n
+        events += [call(base, "forward", [x], array(10 + n, [21, 10]), obj=1, caller=0),
+                   call(base + 1, "forward", [array(10 + n, [21, 10])], array(20 + n, [21, 1]),
+                        obj=2, caller=0),
+                   call(base + 2, "backward", [array(30 + n, [21, 1])], changed=["w"], obj=2,
+                        caller=0),
+                   call(base + 3, "backward", [array(40 + n, [21, 10])], changed=["w"], obj=1,
+                        caller=0)]
+    objects = {"0": {"class": "Model"},
+               "1": {"class": "Layer", "held": {"by": 0, "path": "layer1"}},
+               "2": {"class": "Layer", "held": {"by": 0, "path": "output"}}}
+    return {"events": events, "stopped": "repeats", "objects": objects}
+
+
+def test_a_model_without_forward_predicts_through_its_layers_chain():
+    protocol = learn(chain_program())
+    assert protocol is not None and protocol.network_class == "Model"
+    assert protocol.predict_calls == 2
+    assert protocol.describe() == ("net = Model(10); out0 = net.layer1.forward(x); "
+                                   "out1 = net.output.forward(out0); net.train(x, y, 1)")
+
+
+def test_without_knowing_who_holds_the_layers_there_is_no_chain():
+    trace = chain_program()
+    trace["objects"] = {}
+    protocol = learn(trace)
+    assert protocol is None or protocol.network_class != "Model"
+
+
+CHAINED = '''
+import numpy as np
+
+
+def generate_XOR_easy():
+    inputs, labels = [], []
+    for i in range(11):
+        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)
+        if 0.1 * i == 0.5:
+            continue
+        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)
+    return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+class Layer:
+    def __init__(self, n_in, n_out):
+        self.w = np.random.randn(n_in, n_out)
+        self.b = np.zeros((1, n_out))
+
+    def forward(self, x):
+        self.x = x
+        self.z = 1 / (1 + np.exp(-(x @ self.w + self.b)))
+        return self.z
+
+    def backward(self, up, lr):
+        g = up * self.z * (1 - self.z)
+        down = g @ self.w.T
+        self.w -= lr * self.x.T @ g
+        self.b -= lr * g.sum(axis=0, keepdims=True)
+        return down
+
+
+class Model:
+    def __init__(self, hidden_size=10, lr=0.1):
+        self.layer1 = Layer(2, hidden_size)
+        self.layer2 = Layer(hidden_size, hidden_size)
+        self.output = Layer(hidden_size, 1)
+        self.lr = lr
+
+    def train(self, x, y, epoch=100000):
+        for i in range(epoch):
+            out = self.output.forward(self.layer2.forward(self.layer1.forward(x)))
+            grad = 2 * (out - y) / len(y)
+            self.layer1.backward(self.layer2.backward(self.output.backward(grad, self.lr),
+                                                      self.lr), self.lr)
+        return out
+
+
+x, y = generate_XOR_easy()
+model = Model(hidden_size=10, lr=0.5)
+model.train(x, y, 100000)
+'''
+
+
+@pytest.mark.slow
+def test_a_model_that_chains_its_layers_inside_train_is_graded(tmp_path: Path) -> None:
+    path = tmp_path / "DLP_LAB1_0900406_Chain.py"
+    path.write_text(textwrap.dedent(CHAINED), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    message = verdicts["interface"].message
+    assert "net = Model(hidden_size=10, lr=0.5); out0 = net.layer1.forward(x); " \
+        "out1 = net.layer2.forward(out0); out2 = net.output.forward(out1); " \
+        "net.train(x, y, 1)" in message, message
+    assert verdicts["forward"].status == PASS, verdicts["forward"].message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

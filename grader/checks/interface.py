@@ -287,9 +287,9 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
 def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str, Any]:
     """The interface probe's request for the network the program built: its class, its
     constructor call, and the methods its step calls."""
-    step = protocol.step
-    roles = {"forward": [protocol.predict], "backward": [step[1].method],
-             "update": [step[-1].method] if len(step) > 2 else []}
+    step, k = protocol.step, protocol.predict_calls
+    roles = {"forward": [protocol.predict], "backward": [step[k].method],
+             "update": [step[-1].method] if len(step) > k + 1 else []}
     ctor = {**protocol.constructor, "form": "learned", "described": True}
     return {"candidates": [protocol.network_class], "roles": roles, "ctor_forms": [ctor],
             "seed": ctx.seed, "procedure": protocol.procedure}
@@ -329,6 +329,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
     explored = ctx.probe("network", {"class": chosen["class"], "ctor": chosen["ctor"],
                                      "methods": chosen["methods"], "sample_x": [[0.2, 0.7]],
                                      "seed": ctx.seed, "step": steps,
+                                     "predict_calls": protocol.predict_calls if protocol
+                                     else 1,
                                      "lab_dim": list(conf(ctx).dim),
                                      "procedure": protocol.procedure if protocol else None})
     trouble = probe_failure(explored, "predicting with your network")
@@ -338,6 +340,7 @@ def check_interface(ctx: GradingContext) -> Verdict:
     else:
         chosen.update(explored.result)
     ctx.facts.adapter = adapter = _adapter(chosen, steps)
+    adapter["predict_calls"] = protocol.predict_calls if protocol is not None else 1
     if protocol is not None and protocol.procedure is not None:
         adapter["procedure"] = protocol.procedure
     reads = [(p["path"], p["shape"]) for p in chosen["params"]]

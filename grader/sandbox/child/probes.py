@@ -87,6 +87,20 @@ def _get(obj: Any, kind: str, key: Any) -> Any:
     return getattr(obj, key) if kind == "attr" else obj[key]
 
 
+_NO_DEFAULT = object()
+
+
+def method_at(obj: Any, path: str, default: Any = _NO_DEFAULT) -> Any:
+    """The method at ``path`` from the object: ``forward``, or a layer's, ``layer1.forward``,
+    ``layers[0].forward``; ``default`` when there is none (if given)."""
+    try:
+        return get_param(obj, path)
+    except (AttributeError, LookupError, TypeError, ProbeError):
+        if default is _NO_DEFAULT:
+            raise
+        return default
+
+
 def get_param(obj: Any, path: str) -> np.ndarray:
     value = obj
     for kind, key in _parse(path):
@@ -333,9 +347,12 @@ class Network:
         self.learned: list[dict[str, Any]] | None = adapter.get("step")
         self.results: dict[int, Any] = {}
         self.last_x: np.ndarray | None = None
-        self.forward = getattr(self.obj, adapter["forward"])
-        self.backward = getattr(self.obj, adapter["backward"])
-        self.update_fn = getattr(self.obj, adapter["update"]) if adapter.get("update") else None
+        # a predict made through the network's layers names them by path: layer1.forward
+        self.predict_calls = int(adapter.get("predict_calls") or 1)
+        self.forward = method_at(self.obj, adapter["forward"])
+        self.backward = method_at(self.obj, adapter["backward"])
+        self.update_fn = method_at(self.obj, adapter["update"]) if adapter.get("update") \
+            else None
         self.params = list(adapter.get("params", []))
         self.extra: tuple[Any, ...] = ()
 
@@ -348,9 +365,7 @@ class Network:
         if self.data:
             self.data.bind("x", X)
         if self.learned:
-            self.last_x = batch
-            raw = self._call(self.learned[0], batch, None, None)
-            self.results = {0: raw}
+            raw = self.learned_predict(batch)
         else:
             raw = self.forward(batch)
         # forwardPass(X) -> (A, cache) with backwardPass(Y, cache): keep what backward needs
@@ -361,6 +376,15 @@ class Network:
         if out.size % len(X) != 0:
             raise ValueError(f"predict returned {out.size} values for {len(X)} samples")
         return out.reshape(len(X), -1)
+
+    def learned_predict(self, batch: Any) -> Any:
+        """The program's own prediction on the batch: its predict call, or the chain of its
+        layers' calls, each passed what the one before returned."""
+        self.last_x = batch
+        self.results = {}
+        for j in range(self.predict_calls):
+            self.results[j] = self._call(self.learned[j], batch, None, None)
+        return self.results[self.predict_calls - 1]
 
     def _vector_input(self) -> bool:
         """The program fed its network one sample at a time, as a vector."""
@@ -378,7 +402,8 @@ class Network:
         if self.data:
             self.data.bind("y", y)
         if self.learned:
-            for j, call in enumerate(self.learned[1:], start=1):
+            for j, call in enumerate(self.learned[self.predict_calls:],
+                                     start=self.predict_calls):
                 self.results[j] = self._call(call, self.last_x, self._target(y), lr)
             return
         extra = self.extra if self.adapter.get("backward_cache") else ()
@@ -413,7 +438,7 @@ class Network:
                 return result if kind == "output" else loss_gradient(role, result, y)
             return rebuild(role.get("value") or {}, self.namespace)
 
-        method = getattr(self.obj, call["method"])
+        method = method_at(self.obj, call["method"])
         result = method(*[value(r) for r in call.get("args", [])],
                         **{k: value(r) for k, r in call.get("kwargs", {}).items()})
         for item, k in (call.get("returns") or {}).items():  # a function returning new weights
@@ -509,7 +534,8 @@ def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
             except Exception as exc:  # noqa: BLE001 -- any student error is an observation
                 record["error"] = _error(exc)
                 continue
-            methods = {role: next((m for m in names if callable(getattr(obj, m, None))), None)
+            methods = {role: next((m for m in names if callable(method_at(obj, m, None))),
+                                  None)
                        for role, names in roles.items()}
             record["methods"] = methods
             if not methods.get("forward") or not methods.get("backward"):
@@ -525,12 +551,12 @@ def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, 
     methods = args["methods"]
     net = Network(namespace, {"class": args["class"], "ctor": args.get("ctor", {}),
                               "forward": methods["forward"], "backward": methods["backward"],
-                              "update": methods.get("update"), "step": args.get("step")},
+                              "update": methods.get("update"), "step": args.get("step"),
+                              "predict_calls": args.get("predict_calls")},
                   args.get("seed"))
     if net.learned:  # the program's own predict call, with its other arguments
-        return _exercise(net.obj, methods, args,
-                         lambda batch: net._call(net.learned[0], batch, None, None))
-    return _exercise(net.obj, methods, args, getattr(net.obj, methods["forward"]))
+        return _exercise(net.obj, methods, args, net.learned_predict)
+    return _exercise(net.obj, methods, args, net.forward)
 
 
 def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
@@ -544,8 +570,8 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
     student's own initialisation.
     """
     found: dict[str, Any] = {}
-    update = getattr(obj, methods["update"]) if methods.get("update") else None
-    backward = getattr(obj, methods["backward"])
+    update = method_at(obj, methods["update"]) if methods.get("update") else None
+    backward = method_at(obj, methods["backward"])
     # bound methods: ``update(self, lr)`` has one positional parameter, ``update(self)`` none
     update_arity = _positional_count(update) if update is not None else 0
     found["update_lr"] = update is not None and (update_arity is None or update_arity >= 1)

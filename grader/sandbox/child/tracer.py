@@ -592,6 +592,8 @@ TRAINING_METHODS = ("train", "fit", "training", "train_model", "train_network",
 """The names of a network's own training method, ``train(X, y)``, that the grader calls when
 the program never trains (:meth:`Tracer.call_training`)."""
 MIN_CALL_SECONDS = 1.0
+MAX_HOLDER_OBJECTS = 200
+"""Constructed objects searched for which holds which (:meth:`Tracer._holders`)."""
 
 
 def _xor_data() -> tuple[np.ndarray, np.ndarray]:
@@ -851,7 +853,32 @@ class Tracer:
             found[str(number)] = {"class": describe.type_name(obj),
                                   "module_file": self.code.module_file(type(obj)),
                                   "arrays": arrays}
+        self._holders(found)
         return found
+
+    def _holders(self, found: dict[str, dict[str, Any]]) -> None:
+        """For each constructed object another recorded object holds, ``held``: ``{"by": n,
+        "path": "layer1"}`` (an attribute, or an item of a list, tuple or dict attribute):
+        a network whose class has no forward of its own predicts through its layers, which
+        the grader reaches by these paths."""
+        numbers = sorted(self.constructed)[:MAX_HOLDER_OBJECTS]
+        by_id = {id(self.values.objects[n]): n for n in numbers}
+        for holder in numbers:
+            try:
+                attributes = list(vars(self.values.objects[holder]).items())
+            except TypeError:
+                continue
+            for name, value in attributes:
+                items = [(name, value)]
+                if type(value) in (list, tuple):
+                    items = [(f"{name}[{k}]", v) for k, v in enumerate(value)]
+                elif type(value) is dict:
+                    items = [(f"{name}[{k!r}]", v) for k, v in value.items() if type(k) is str]
+                for path, item in items:
+                    held = by_id.get(id(item))
+                    if held is not None and held != holder and str(held) in found \
+                            and "held" not in found[str(held)]:
+                        found[str(held)]["held"] = {"by": holder, "path": path}
 
     def trained(self) -> bool:
         """Whether any recorded call changed its object's arrays."""
