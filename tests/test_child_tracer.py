@@ -196,6 +196,31 @@ def test_a_program_that_trains_is_not_trained_again(tmp_path: Path) -> None:
     assert "called" not in record and record["stopped"] == "ended"
 
 
+ASKS = NET + '''
+choice = input("Which data? (0: XOR / 1: linear) ")
+name = input("Your name: ")
+if choice == "0":
+    net = Net(2, 4, 4, 1)
+    for epoch in range(1000):
+        out = net.forward(X)
+        net.backward(X, Y, out)
+        net.update()
+'''
+
+
+def test_a_prompt_offering_choices_gets_the_first_and_one_offering_none_fails(
+        tmp_path: Path) -> None:
+    record = trace(tmp_path, ASKS)
+    # the first prompt answered "0"; the second offers no choice: the program stops there
+    assert record["stopped"] == "error" and record["error"]["kind"] == "input"
+    assert "Your name" in record["error"]["source_line"]
+    assert any("was answered '0'" in note for note in record["load"]["notes"])
+    assert not of_kind(record, "call")
+    record = trace(tmp_path / "one", ASKS.replace('name = input("Your name: ")\n', ""))
+    assert record["stopped"] == "repeats"
+    assert [c["method"] for c in outside(record)][:3] == ["forward", "backward", "update"]
+
+
 # --- a network that trains inside its own method ------------------------------------------------
 
 TRAIN_METHOD = NET.replace("    def update(self):", """    def train(self, X, Y, epochs, lr):

@@ -281,13 +281,20 @@ class _Surroundings:
     """``input()`` fails fast, ``breakpoint()`` is ignored, ``sys.argv`` is the script's, and
     the working directory is restored afterwards."""
 
-    def __init__(self, argv: list[str] | None, report: LoadReport) -> None:
+    def __init__(self, argv: list[str] | None, report: LoadReport,
+                 answer: Callable[[str], str | None] | None = None) -> None:
         self.argv = argv
         self.report = report
+        self.answer = answer
         self.prompts: list[str] = []
 
     def _input(self, prompt: object = "") -> str:
-        self.prompts.append(prompt[:80] if type(prompt) is str else "")
+        text = prompt if type(prompt) is str else ""
+        reply = self.answer(text) if self.answer is not None else None
+        if reply is not None:
+            self.report.notes.append(f"input({text[:60]!r}) was answered {reply!r}")
+            return reply
+        self.prompts.append(text[:80])
         raise KeyboardInputRequested(INPUT_MESSAGE)
 
     def __enter__(self) -> _Surroundings:
@@ -706,8 +713,10 @@ def _without_magics(source: str, abspath: str, report: LoadReport,
 
 
 def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
-                timeout: float | None = 60.0) -> LoadReport:
-    """Load one script into ``namespace`` (see the module docstring)."""
+                timeout: float | None = 60.0,
+                answer_input: Callable[[str], str | None] | None = None) -> LoadReport:
+    """Load one script into ``namespace`` (see the module docstring).  ``answer_input(prompt)``
+    answers ``input()`` where it returns a string (None: the call fails as it would)."""
     _check_mode(mode)
     start = time.perf_counter()
     abspath = os.path.abspath(path)
@@ -755,7 +764,7 @@ def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
         namespace.setdefault("__package__", None)
         namespace.setdefault("__spec__", None)
 
-    with _Surroundings([display], report), _Unshadow([folder, places.cwd]):
+    with _Surroundings([display], report, answer_input), _Unshadow([folder, places.cwd]):
         if mode == EXECUTE:
             namespace["__doc__"] = ast.get_docstring(tree, clean=False)
             _run_with_figures(lambda: _exec_code(code, namespace), timeout, report, places)
@@ -818,7 +827,8 @@ def _register_cell(filename: str, code: str) -> None:
 def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                   cell_timeout: float | None = 60.0,
                   on_cell_start: Callable[[int], None] | None = None,
-                  skip_cells: Iterable[int] = frozenset()) -> LoadReport:
+                  skip_cells: Iterable[int] = frozenset(),
+                  answer_input: Callable[[str], str | None] | None = None) -> LoadReport:
     """Run a notebook's code cells (their sources, in order) into ``namespace``.
 
     Each cell is neutralised (``magics.py``) and runs under its own time limit; a cell that
@@ -843,7 +853,8 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
     capture = figures.capture_figures() if mode == EXECUTE else None
     captured = capture.__enter__() if capture is not None else None
     try:
-        with _Surroundings(["notebook"], report), _Unshadow([places.cwd]) as unshadow:
+        with _Surroundings(["notebook"], report, answer_input), \
+                _Unshadow([places.cwd]) as unshadow:
             for index, source in enumerate(cells):
                 cell = CellReport(index=index, number=index + 1)
                 report.cells.append(cell)
