@@ -110,10 +110,13 @@ class LearnedProtocol:
         net.train(...) steps by out0 = self.forward(x); self.backward(y); self.update(lr)``."""
         if self.procedure is not None:
             init = self.procedure.get("init")
-            weights = ", ".join(f"W{k + 1}" for k in range(len(self.procedure["shapes"])))
+            shapes = self.procedure["shapes"]
+            weights = ", ".join("params" if isinstance(shape, dict) else f"W{k + 1}"
+                                for k, shape in enumerate(shapes))
             parts = [f"{weights} = {init['function']}({call_text(init)})" if init else
                      f"{weights} = arrays of shapes " + ", ".join(
-                         "x".join(map(str, shape)) for shape in self.procedure["shapes"])]
+                         "x".join(map(str, shape)) if isinstance(shape, list) else
+                         "{" + ", ".join(shape["arrays"]) + "}" for shape in shapes)]
         else:
             parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
             parts += [f"net.{c['method']}({call_text(c)})"
@@ -128,7 +131,10 @@ class LearnedProtocol:
                            for r in [*later.args, *later.kwargs.values()])
             lead = f"out{j} = " if returned or j < self.predict_calls else ""
             if call.returns:
-                lead = ", ".join(f"W{k + 1}" for _, k in sorted(call.returns.items())) + " = "
+                names = ["params" if isinstance(self.procedure and self.procedure["shapes"][k],
+                                                dict) else f"W{k + 1}"
+                         for _, k in sorted(call.returns.items())]
+                lead = ", ".join(names) + " = "
             steps.append(f"{lead}{owner}{call.method}({', '.join(args)})")
         if self.within:  # the calls the program's own method makes, as that method writes them
             steps[0] = f"net.{self.within}(...) steps by {steps[0]}"
@@ -603,7 +609,7 @@ def _role_text(role: Mapping[str, Any]) -> str:
     if kind == "loss_grad":
         return lossgrad.text(role)
     if kind == "param":
-        return f"W{role['index'] + 1}"
+        return role.get("name") or f"W{role['index'] + 1}"
     return _value_text(role.get("value") or {})
 
 
@@ -646,7 +652,30 @@ def _weight_args(call: Mapping[str, Any], x: Mapping[str, Any]) -> list[tuple[An
         if desc.get("type") == "array" and desc.get("ref") != x.get("ref") \
                 and str(desc.get("dtype", "")).startswith("float") and not labels:
             found.append((key, desc))
+        elif _weight_mapping(desc):
+            found.append((key, desc))
     return found
+
+
+def _weight_mapping(desc: Mapping[str, Any]) -> bool:
+    """A dict of the weights (``parameters = {"W1": ..., "b1": ...}``, Andrew Ng's style),
+    passed whole: its items include float arrays."""
+    items = desc.get("items")
+    return desc.get("type") == "mapping" and desc.get("ref") is not None and \
+        isinstance(items, dict) and any(
+            d.get("type") == "array" and str(d.get("dtype", "")).startswith("float")
+            for d in items.values())
+
+
+def _weight_shape(desc: Mapping[str, Any]) -> Any:
+    """A weight's shape, or for a dict of weights each item's: ``{"arrays": {key: shape},
+    "values": {key: descriptor}}`` (its other items, replayed as recorded)."""
+    if desc.get("type") != "mapping":
+        return list(desc.get("shape") or [])
+    items = desc.get("items") or {}
+    return {"arrays": {k: list(d.get("shape") or []) for k, d in items.items()
+                       if d.get("type") == "array"},
+            "values": {k: dict(d) for k, d in items.items() if d.get("type") != "array"}}
 
 
 def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]
@@ -680,7 +709,7 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
     x = _array_arg(segment[0])
     assert x is not None
     refs = weights(segment)
-    shapes = [list(d.get("shape") or []) for _, d in _weight_args(segment[0], x)]
+    shapes = [_weight_shape(d) for _, d in _weight_args(segment[0], x)]
     nxt = weights(segments[n0 + 1]) if n0 + 1 < len(segments) else []
     # function events read as method calls, so that roles are found as for a network's
     as_method = [dict(e, method=e["name"]) for e in segment]
@@ -709,17 +738,25 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
 def _scales(first: Mapping[str, Any], x: Mapping[str, Any]) -> list[float | None]:
     """The spread of each weight at the program's first forward call (its own initialisation,
     read from the recorded values), so that a start drawn again is drawn alike."""
-    found: list[float | None] = []
+    found: list[Any] = []
     for _, desc in _weight_args(first, x):
-        flat = lossgrad.recorded_values(desc)
-        found.append(float((flat ** 2).mean() ** 0.5) if flat is not None and flat.size > 1
-                     else None)
+        if desc.get("type") == "mapping":  # a dict of weights: each array's own spread
+            found.append({k: _spread(d) for k, d in (desc.get("items") or {}).items()
+                          if d.get("type") == "array"})
+        else:
+            found.append(_spread(desc))
     return found
 
 
+def _spread(desc: Mapping[str, Any]) -> float | None:
+    flat = lossgrad.recorded_values(desc)
+    return float((flat ** 2).mean() ** 0.5) if flat is not None and flat.size > 1 else None
+
+
 def _param(desc: Mapping[str, Any], refs: Sequence[Any]) -> dict[str, Any] | None:
-    if desc.get("type") == "array" and desc.get("ref") in refs:
-        return {"role": "param", "index": list(refs).index(desc["ref"])}
+    if desc.get("type") in ("array", "mapping") and desc.get("ref") in refs:
+        return {"role": "param", "index": list(refs).index(desc["ref"]),
+                **({"name": "params"} if desc.get("type") == "mapping" else {})}
     return None
 
 
@@ -754,6 +791,8 @@ def _initialiser(events: Sequence[Mapping[str, Any]], first: Mapping[str, Any],
         items = result.get("items") if result.get("type") == "sequence" else None
         made = {t: list(refs).index(item["ref"]) for t, item in enumerate(items or [])
                 if item.get("ref") in refs}
+        if result.get("ref") in refs and len(refs) == 1:  # returns the one dict of weights
+            made = {-1: 0}
         if len(made) == len(refs) and _replayable(event):
             return {"function": event["name"], "args": list(event.get("args", [])),
                     "kwargs": dict(event.get("kwargs", {})), "items": made}

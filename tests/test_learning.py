@@ -548,3 +548,116 @@ def test_a_network_the_program_never_trains_is_graded_through_its_own_train(tmp_
         "the XOR data to see how it learns: net = Net(hidden=4, rate=0.5); net.train(...) " \
         "steps by out0 = self.forward(x); self.backward(y)" in message, message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+# --- a program whose weights are one dict passed around (Andrew Ng's style) -------------------
+
+def params_dict(ref: int) -> dict[str, Any]:
+    return {"type": "mapping", "ref": ref, "items": {
+        "W1": array(ref + 1, [4, 2]), "b1": array(ref + 2, [4, 1]),
+        "W2": array(ref + 3, [1, 4]), "b2": array(ref + 4, [1, 1]),
+        "act": {"type": "literal", "value": "sigmoid"}}}
+
+
+def dict_program(repeats: int = 4) -> dict[str, Any]:
+    """``params = init([2, 4, 1])``; per step ``AL, caches = forward(X, params)``,
+    ``grads = backward(AL, Y, caches)``, ``params = update(params, grads, 0.5)``."""
+    params = params_dict(1)
+    events = [function(0, "init", [{"type": "literal", "value": [2, 4, 1]}], params)]
+    ref = 100
+    for _ in range(repeats):
+        x, y = array(7, [2, 21]), array(8, [1, 21], binary=True)
+        al, caches, grads = array(ref, [1, 21]), array(ref + 1, [4, 21]), \
+            {"type": "mapping", "ref": ref + 2, "items": {"dW1": array(ref + 3, [4, 2])}}
+        new = params_dict(ref + 10)
+        events += [function(len(events), "forward", [x, params], sequence(al, caches)),
+                   function(len(events) + 1, "backward", [al, y, caches], grads),
+                   function(len(events) + 2, "update", [params, grads, number(0.5)], new)]
+        params = new
+        ref += 20
+    return {"events": events, "stopped": "time"}
+
+
+def test_a_dict_of_weights_passed_around_is_one_weight():
+    protocol = learn(dict_program())
+    assert protocol is not None and protocol.procedure is not None
+    assert protocol.describe() == (
+        "params = init([2, 4, 1]); out0 = forward(x, params); "
+        "out1 = backward(out0[0], y, out0[1]); params = update(params, out1, lr)")
+    [shape] = protocol.procedure["shapes"]
+    assert shape["arrays"] == {"W1": [4, 2], "b1": [4, 1], "W2": [1, 4], "b2": [1, 1]}
+    assert shape["values"] == {"act": {"type": "literal", "value": "sigmoid"}}
+    assert protocol.procedure["init"]["items"] == {-1: 0}
+    assert protocol.input == "cols" and protocol.student_lr == 0.5
+
+
+NG_STYLE = '''
+import numpy as np
+
+
+def generate_XOR_easy():
+    inputs, labels = [], []
+    for i in range(11):
+        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)
+        if 0.1 * i == 0.5:
+            continue
+        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)
+    return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def initialize_parameters(layer_dims):
+    parameters = {}
+    for l in range(1, len(layer_dims)):
+        parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1])
+        parameters["b" + str(l)] = np.zeros((layer_dims[l], 1))
+    return parameters
+
+
+def forward_propagation(X, parameters):
+    caches = [X]
+    for l in range(1, 4):
+        caches.append(sigmoid(parameters["W%d" % l] @ caches[-1] + parameters["b%d" % l]))
+    return caches[-1], caches
+
+
+def backward_propagation(AL, Y, caches, parameters):
+    grads = {}
+    dZ = 2 * (AL - Y) / Y.shape[1] * AL * (1 - AL)
+    for l in range(3, 0, -1):
+        grads["dW%d" % l] = dZ @ caches[l - 1].T
+        grads["db%d" % l] = dZ.sum(axis=1, keepdims=True)
+        A = caches[l - 1]
+        dZ = (parameters["W%d" % l].T @ dZ) * A * (1 - A)
+    return grads
+
+
+def update_parameters(parameters, grads, learning_rate):
+    return {key: value - learning_rate * grads["d" + key] for key, value in parameters.items()}
+
+
+X, Y = generate_XOR_easy()
+parameters = initialize_parameters([2, 4, 4, 1])
+for i in range(20000):
+    AL, caches = forward_propagation(X.T, parameters)
+    grads = backward_propagation(AL, Y.T, caches, parameters)
+    parameters = update_parameters(parameters, grads, 1.0)
+'''
+
+
+@pytest.mark.slow
+def test_a_program_passing_a_dict_of_weights_is_played_and_graded(tmp_path: Path) -> None:
+    path = tmp_path / "DLP_LAB1_0900407_Ng.py"
+    path.write_text(textwrap.dedent(NG_STYLE), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient"}).verdicts
+    message = verdicts["interface"].message
+    assert "played as your program does: params = initialize_parameters([2, 4, 4, 1]); " \
+        "out0 = forward_propagation(x, params); out1 = backward_propagation(out0[0], y, " \
+        "out0[1], params); params = update_parameters(params, out1, lr)" in message, message
+    assert verdicts["forward"].status == PASS, verdicts["forward"].message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
 from grader.load import EXECUTE, load_files
+from grader.numpy_names import removed_name_hint
 from grader.rubric import CheckConfig, setting, weights_problems
 
 
@@ -89,7 +90,8 @@ def check_program(ctx: GradingContext) -> Verdict:
                         "able to stop? `while not done` never ends if the loss never gets "
                         "below 0.04)")
     elif run.errors:
-        problems.append("your program stopped with an error: " + run.errors[0])
+        problems.append("your program stopped with an error: " + run.errors[0]
+                        + removed_name_hint(run.errors[0]))
     # the lab's own `while not done` loop never ends from many XOR initialisations: with
     # timeout_keeps_run_share, a program that was training and printing when time ran out
     # keeps the share for running

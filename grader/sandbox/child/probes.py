@@ -195,18 +195,42 @@ def play_procedure(namespace: dict[str, Any], args: dict[str, Any]) -> None:
                 made = namespace[init["function"]](*call_args, **call_kwargs)
                 weights: list[Any] = [None] * len(spec["shapes"])
                 for item, k in init["items"].items():
-                    weights[int(k)] = np.array(made[int(item)], dtype=float)
+                    weights[int(k)] = _as_weight(made if int(item) == -1 else made[int(item)])
                 self.weights = weights
             else:  # drawn inline by the program: the same shapes and spread, drawn again
                 scales = list(spec.get("scales") or []) + [None] * len(spec["shapes"])
-                self.weights = [np.random.normal(0.0, scale if scale else
-                                                 1.0 / np.sqrt(max(1, shape[0])), shape)
+                self.weights = [_drawn(shape, scale, namespace)
                                 for shape, scale in zip(spec["shapes"], scales)]
 
     for name, function in functions.items():
         setattr(Program, name, staticmethod(function))
     Program.__name__ = Program.__qualname__ = "program"
     namespace[PROCEDURE_CLASS] = Program
+
+
+def _as_weight(value: Any) -> Any:
+    """A weight the program's initialiser made: a float array, or a dict of them (with its
+    other items kept as they are)."""
+    if isinstance(value, dict):
+        return {k: np.array(v, dtype=float) if isinstance(v, np.ndarray) else v
+                for k, v in value.items()}
+    return np.array(value, dtype=float)
+
+
+def _drawn(shape: Any, scale: Any, namespace: dict[str, Any]) -> Any:
+    """A weight drawn again at the program's recorded shape and spread (1/sqrt(rows) when
+    unknown); a dict of weights item by item, its other items as recorded."""
+    if isinstance(shape, dict):
+        scales = scale if isinstance(scale, dict) else {}
+        drawn: dict[str, Any] = {k: _drawn(s, scales.get(k), namespace)
+                                 for k, s in shape.get("arrays", {}).items()}
+        for k, desc in shape.get("values", {}).items():
+            try:
+                drawn[k] = rebuild(desc, namespace)
+            except ProbeError:
+                drawn[k] = None
+        return drawn
+    return np.random.normal(0.0, scale if scale else 1.0 / np.sqrt(max(1, shape[0])), shape)
 
 
 def rebuild(desc: dict[str, Any], namespace: dict[str, Any],
@@ -443,7 +467,16 @@ class Network:
                         **{k: value(r) for k, r in call.get("kwargs", {}).items()})
         for item, k in (call.get("returns") or {}).items():  # a function returning new weights
             new = result if int(item) == -1 else result[int(item)]
-            self.obj.weights[int(k)][...] = np.asarray(new, dtype=float)
+            held = self.obj.weights[int(k)]
+            if isinstance(held, dict):  # a dict of weights: its arrays, written in place
+                for key, value in dict(new).items():
+                    if isinstance(held.get(key), np.ndarray) and np.shape(value) == \
+                            held[key].shape:
+                        held[key][...] = value
+                    else:
+                        held[key] = value
+            else:
+                held[...] = np.asarray(new, dtype=float)
         return result
 
     def set_params(self, values: list[np.ndarray]) -> None:
