@@ -485,7 +485,7 @@ def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, t
         return {"role": "unknown", "value": dict(desc)}
     if desc.get("type") == "array":
         ndim = len(desc.get("shape") or [])
-        if desc.get("ref") == x.get("ref"):
+        if desc.get("ref") == x.get("ref") or _same_values(desc, x):
             return {"role": "x", "ndim": ndim}
         if desc.get("ref") in outputs and outputs[desc["ref"]][0] < before:
             j, item = outputs[desc["ref"]]
@@ -496,6 +496,14 @@ def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, t
     if not first and _is_rate(desc):
         return {"role": "lr", "value": dict(desc)}
     return {"role": "value", "value": dict(desc)}
+
+
+def _same_values(desc: Mapping[str, Any], x: Mapping[str, Any]) -> bool:
+    """The batch again, sliced anew (``net.backward(X[i:i+1], ...)`` after
+    ``net.forward(X[i:i+1])``): the same shape and the same recorded values."""
+    if desc.get("shape") != x.get("shape") or "values" not in desc or "values" not in x:
+        return False
+    return desc["values"] == x["values"]
 
 
 def _same_samples(desc: Mapping[str, Any], x: Mapping[str, Any]) -> bool:

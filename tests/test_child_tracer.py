@@ -221,6 +221,20 @@ def test_a_prompt_offering_choices_gets_the_first_and_one_offering_none_fails(
     assert [c["method"] for c in outside(record)][:3] == ["forward", "backward", "update"]
 
 
+def test_a_module_the_sandbox_lacks_is_a_stub_when_the_program_imports_it_unused(
+        tmp_path: Path) -> None:
+    program = "import pandas as pd\nimport numpy as np\n" + TOP_LEVEL_LOOP.replace(
+        "import numpy as np\n", "", 1)
+    record = trace(tmp_path, program)
+    assert record["stopped"] == "repeats", record["error"]
+    assert any("imported as stubs while tracing (any use fails): pandas" in note
+               for note in record["notes"])
+    # used, it fails as the import would have
+    record = trace(tmp_path / "uses", "import pandas as pd\nframe = pd.DataFrame()\n")
+    assert record["stopped"] == "error"
+    assert "No module named 'pandas'" in record["error"]["message"]
+
+
 # --- a network that trains inside its own method ------------------------------------------------
 
 TRAIN_METHOD = NET.replace("    def update(self):", """    def train(self, X, Y, epochs, lr):

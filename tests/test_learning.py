@@ -661,3 +661,18 @@ def test_a_program_passing_a_dict_of_weights_is_played_and_graded(tmp_path: Path
         "out0[1], params); params = update_parameters(params, out1, lr)" in message, message
     assert verdicts["forward"].status == PASS, verdicts["forward"].message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+def test_the_batch_sliced_anew_for_the_backward_call_is_the_batch():
+    """``net.forward(X[i:i+1])`` then ``net.backward(X[i:i+1], dout, out)``: two slices, one
+    sample."""
+    events = [construct([])]
+    for n in range(3):
+        x = {**array(10 * n, [1, 2]), "values": [[0.1 * n, 0.9]]}
+        again = {**x, "ref": 10 * n + 5}
+        events += [call(0, "forward", [x], array(10 * n + 1, [1, 1])),
+                   call(0, "backward", [again, array(10 * n + 2, [1, 1], binary=True)],
+                        changed=["W"])]
+    protocol = learn({"events": events})
+    assert protocol is not None
+    assert protocol.step[1].args[0] == {"role": "x", "ndim": 2}

@@ -60,8 +60,11 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dis
+import importlib.abc
+import importlib.util
 import inspect
 import itertools
+import os
 import re
 import signal
 import sys
@@ -968,6 +971,59 @@ def _run_budget(seconds: float) -> Iterator[None]:
         _set_handler(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
+class _AbsentModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """While tracing, ``import pandas`` of a module the sandbox does not have gives a stub: a
+    program that imports what it never uses (a common leftover) still runs and shows its
+    training; any use of the stub raises the ``ModuleNotFoundError`` the import would have.
+    Consulted last, after every real finder; top-level modules only."""
+
+    def __init__(self, is_student: Callable[[str], bool]) -> None:
+        self.is_student = is_student
+        self.stubbed: list[str] = []
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if path is not None or "." in fullname or not self._imported_by_student():
+            return None  # a library's optional import (try: import _winapi) fails as usual
+        self.stubbed.append(fullname)
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def _imported_by_student(self) -> bool:
+        """Whether the import statement is the student's: the first frame outside the import
+        machinery runs a student file."""
+        own = os.path.dirname(os.path.abspath(__file__)) + os.sep
+        frame = sys._getframe(1)
+        while frame is not None and (frame.f_code.co_filename.startswith(("<frozen", own))):
+            frame = frame.f_back  # the import machinery, and the worker's import recorder
+        return frame is not None and self.is_student(frame.f_code.co_filename)
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return _AbsentModule(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def installed(self, notes: list[str]) -> Iterator[None]:
+        sys.meta_path.append(self)
+        try:
+            yield
+        finally:
+            sys.meta_path.remove(self)
+            for name in self.stubbed:
+                if isinstance(sys.modules.get(name), _AbsentModule):
+                    del sys.modules[name]
+            if self.stubbed:
+                notes.append("not installed where the grader runs, imported as stubs while "
+                             "tracing (any use fails): " + ", ".join(sorted(set(self.stubbed))))
+
+
+class _AbsentModule(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ModuleNotFoundError(f"No module named {self.__name__!r}", name=self.__name__)
+
+
 def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | None = None,
           seconds: float = 10.0, repeats: int = 30,
           on_cell_start: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -977,19 +1033,20 @@ def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | No
     started = time.monotonic()
     tracer = Tracer(_StudentCode(path if kind != "notebook" else None), seconds=seconds,
                     repeats=repeats)
+    absent = _AbsentModules(tracer.code.files.is_student)
     if kind == "notebook":
         def cell_starts(index: int) -> None:
             if on_cell_start is not None:
                 on_cell_start(index)
             tracer.before_cell()
 
-        with _run_budget(seconds), tracer.installed():
+        with _run_budget(seconds), absent.installed(tracer.notes), tracer.installed():
             report = loader.load_notebook(list(cells or []), namespace, mode=loader.EXECUTE,
                                           cell_timeout=seconds, on_cell_start=cell_starts,
                                           answer_input=first_choice)
     else:
         assert path is not None
-        with tracer.installed():
+        with absent.installed(tracer.notes), tracer.installed():
             report = loader.load_script(path, namespace, mode=loader.EXECUTE, timeout=seconds,
                                         answer_input=first_choice)
     outcome = _outcome(report, tracer.reason)
