@@ -104,6 +104,7 @@ def grade_submission(
         for check_id, spec in registry.items():
             if check_id in run:
                 verdicts[check_id] = _run_check(spec, ctx, verdicts, outcome)
+    outcome.loaded = ctx.loaded  # the interface may have loaded the file defining the network
     outcome.verdicts = {c: v for c, v in verdicts.items() if only is None or c in only}
     outcome.facts = {k: v for k, v in ctx.facts.snapshot().items() if k != "layout"}
     outcome.seconds = time.monotonic() - start

@@ -676,3 +676,30 @@ def test_the_batch_sliced_anew_for_the_backward_call_is_the_batch():
     protocol = learn({"events": events})
     assert protocol is not None
     assert protocol.step[1].args[0] == {"role": "x", "ndim": 2}
+
+
+MULTI_FILE = {
+    "layers.py": '"""Layers: each one a fully connected layer with its sigmoid, forward, backward and update."""\nimport numpy as np\n\n\nclass Dense:\n    """A fully connected sigmoid layer that keeps its gradient until update."""\n\n    def __init__(self, n_in, n_out):\n        self.W = np.random.uniform(-1, 1, (n_in, n_out))\n        self.b = np.zeros((1, n_out))\n\n    def forward(self, x):\n        self.x = x\n        self.out = 1 / (1 + np.exp(-(x @ self.W + self.b)))\n        return self.out\n\n    def backward(self, grad):\n        delta = grad * self.out * (1 - self.out)\n        self.dW = self.x.T @ delta\n        self.db = delta.sum(axis=0, keepdims=True)\n        return delta @ self.W.T\n\n    def update(self, lr):\n        self.W -= lr * self.dW\n        self.b -= lr * self.db\n\n    def describe(self):\n        return f"Dense({self.W.shape[0]}, {self.W.shape[1]})"\n\n    def parameters(self):\n        return [self.W, self.b]\n\n    def gradients(self):\n        return [self.dW, self.db]\n',
+    "model.py": 'from layers import Dense\n\n\nclass Classifier:\n    def __init__(self, hidden=4):\n        self.layers = [Dense(2, hidden), Dense(hidden, hidden), Dense(hidden, 1)]\n\n    def forward(self, x):\n        for layer in self.layers:\n            x = layer.forward(x)\n        return x\n\n    def backward(self, grad):\n        for layer in reversed(self.layers):\n            grad = layer.backward(grad)\n\n    def update(self, lr):\n        for layer in self.layers:\n            layer.update(lr)\n',
+    "main.py": 'import numpy as np\nfrom model import Classifier\n\n\ndef generate_XOR_easy():\n    inputs, labels = [], []\n    for i in range(11):\n        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)\n        if 0.1 * i == 0.5:\n            continue\n        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)\n    return np.array(inputs), np.array(labels).reshape(21, 1)\n\n\nX, Y = generate_XOR_easy()\nnet = Classifier(hidden=4)\nfor epoch in range(20000):\n    pred = net.forward(X)\n    net.backward(2 * (pred - Y) / len(Y))\n    net.update(1.0)\n',
+}
+
+
+@pytest.mark.slow
+def test_the_network_is_loaded_from_the_file_defining_it_not_the_file_discovery_chose(
+        tmp_path: Path) -> None:
+    """``layers.py`` (the larger file, whose layer class has the same three methods) is the
+    main file discovery chooses; the program trains ``model.Classifier``: its file is loaded."""
+    folder = tmp_path / "DLP_LAB1_0900408_Multi"
+    folder.mkdir()
+    for name, text in MULTI_FILE.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    rubric = load_rubric("lab1")
+    [sub] = discover(folder, workdir=tmp_path / "work", **rubric.discovery_names())
+    assert sub.main == "layers.py" and sub.entry == "main.py"
+    graded = grade_submission(sub, settings=rubric_settings(rubric), seed=0,
+                              only={"interface", "gradient"})
+    interface = graded.verdicts["interface"]
+    assert "net = Classifier(hidden=4)" in interface.message, interface.message
+    assert interface.details["program"]["main"] == "model.py"
+    assert graded.verdicts["gradient"].status == PASS, graded.verdicts["gradient"].message

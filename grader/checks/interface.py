@@ -32,9 +32,9 @@ from grader.checks.context import GradingContext, describe_student_error, probe_
 from grader.layout import Layout, candidate_dims, candidate_layouts
 from grader.learning import (LearnedProtocol, call_text, constructions, describe_roles, learn,
                              unsupported_roles)
-from grader.load import trace_files
-from grader.unfollowed import why_unfollowed
+from grader.load import DEFINITIONS, Loader, trace_files
 from grader.rubric import ACTIVATION, CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
+from grader.unfollowed import why_unfollowed
 from reference.network import forward as reference_forward
 
 
@@ -275,13 +275,35 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
         about["why"] = why_unfollowed(trace)
         return None, about
     about["learned"] = protocol.describe()
+    if protocol.procedure is None and protocol.network_class not in defined:
+        moved = _load_defining_file(ctx, trace, protocol.network_class)
+        defined = ctx.loaded.classes if ctx.loaded else {}
+        if moved:
+            about["main"] = moved
     missing = unsupported_roles(protocol)
-    if missing or (protocol.procedure is None and protocol.network_class
-                   not in (ctx.loaded.classes if ctx.loaded else {})):
+    if missing or (protocol.procedure is None and protocol.network_class not in defined):
         about["not_replayable"] = missing or [f"{protocol.network_class} is not a class the "
                                               "definitions define"]
         return None, about
     return protocol, about
+
+
+def _load_defining_file(ctx: GradingContext, trace: dict[str, Any], cls: str) -> str | None:
+    """The network the program trains is defined in another of the submission's files than
+    the one discovery chose (``models/model.py`` beside ``models/layer.py``, whose layer class
+    has the same methods): load that file's definitions instead, and say which it is."""
+    files = {(o.get("module_file") or "") for o in (trace.get("objects") or {}).values()
+             if o.get("class") == cls}
+    found = next((f for f in sorted(files) if f in ctx.sources and f != ctx.main
+                  and f.endswith(".py")), None)
+    if found is None or ctx.sandbox is None:
+        return None
+    loaded = Loader(ctx.sandbox, found, "script", seed=ctx.seed).load(DEFINITIONS)
+    if cls not in loaded.classes:
+        Loader(ctx.sandbox, ctx.main, ctx.kind, seed=ctx.seed).load(DEFINITIONS)
+        return None
+    ctx.main, ctx.kind, ctx.loaded = found, "script", loaded
+    return found
 
 
 def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str, Any]:
