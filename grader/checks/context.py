@@ -51,6 +51,9 @@ class Facts:
     """``gradient``: a training step killed or hung the student's process (a sentence)."""
     program_figures: list[bytes] = field(default_factory=list)
     """``program``: the PNG figures the student's own program drew."""
+    observed: Any = None
+    """``interface``: a training loop written inline, which the grader can only watch
+    stepping (:class:`grader.observed.ObservedLoop`); there is then no adapter."""
 
     def snapshot(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

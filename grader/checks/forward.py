@@ -139,11 +139,16 @@ def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: boo
 
 @register("forward", config=ForwardCheck, requires=("interface",),
           reads=("adapter", "layout", "predict_labels", "predict_failure",
-                 "predict_ignores_arrays"),
+                 "predict_ignores_arrays", "observed"),
           summary="predict gives finite outputs in [0, 1] equal to the reference forward pass")
 def check_forward(ctx: GradingContext) -> Verdict:
     if ctx.facts.predict_failure:  # seen once already: asking again would wait as long again
         return Verdict(ERROR, ctx.facts.predict_failure)
+    if ctx.facts.observed is not None:  # watched, not called: its forward pass confirmed it
+        loop = ctx.facts.observed
+        return Verdict(PASS, "the prediction your training loop computes equals the reference "
+                       f"forward pass on its own weights ({loop.layout.activations}; watched "
+                       "in its first iteration: there is no predict to call on other inputs)")
     X, _ = generate_XOR_easy()
     adapter = ctx.facts.adapter
     step = ctx.probe("forward", {"adapter": adapter, "X": X, "seed": ctx.seed})

@@ -188,12 +188,14 @@ SCALE_AGREEMENT = 1e-6
 
 
 @register("gradient", config=GradientCheck, requires=("interface",),
-          reads=("adapter", "layout", "predict_failure", "step_unusable"),
+          reads=("adapter", "layout", "predict_failure", "step_unusable", "observed"),
           writes=("gradient_scale", "step_failure"),
           summary="backprop + update applies the true gradient, layer by layer")
 def check_gradient(ctx: GradingContext) -> Verdict:
     from grader.diagnosis import well_conditioned_weights
 
+    if ctx.facts.observed is not None:
+        return check_observed_steps(ctx)
     if ctx.facts.predict_failure:
         return Verdict(ERROR, f"not checked: {ctx.facts.predict_failure}, and every step "
                        "starts with predict")
@@ -261,6 +263,32 @@ def check_gradient(ctx: GradingContext) -> Verdict:
         return Verdict(FAIL, f"right for one sample at a time, wrong for a batch of "
                        f"{len(cases['batch'][0])}: {batch.message}", fraction, details)
     return Verdict(FAIL, single_message, fraction, details)
+
+
+def check_observed_steps(ctx: GradingContext) -> Verdict:
+    """A training loop written inline, watched stepping: each step it took, from its own
+    weights on its own batch, against the true gradient there (up to one positive factor,
+    which includes the loop's own learning rate)."""
+    from grader.diagnosis import diagnose
+
+    cfg: GradientCheck = ctx.config("gradient")
+    loop = ctx.facts.observed
+    reports = [diagnose(step.weights, step.biases, step.X, step.Y, step.applied_w,
+                        step.applied_b, hidden=loop.layout.hidden, output=loop.layout.output,
+                        tol=cfg.tolerance) for step in loop.steps]
+    details = {f"step {k + 1}": r.to_dict() for k, r in enumerate(reports)}
+    details["observed"] = loop.describe()
+    ok, message = _judge_singles(reports)
+    what = (f"the {len(reports)} steps" if len(reports) > 1 else "the step") + \
+        " your training loop took (watched, not replayed)"
+    if ok:
+        first = reports[0]
+        if first.scale and first.scale > 0:
+            ctx.facts.gradient_scale = float(first.scale)
+        return Verdict(PASS, f"{what} applied the true gradient in every layer (scale "
+                       f"{first.scale:.4g}, which includes your loop's own learning rate)",
+                       1.0, details)
+    return Verdict(FAIL, f"{what}: {message}", 0.0, details)
 
 
 def _judge_singles(singles: list[Any]) -> tuple[bool, str]:

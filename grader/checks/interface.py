@@ -33,6 +33,7 @@ from grader.layout import Layout, candidate_dims, candidate_layouts
 from grader.learning import (LearnedProtocol, call_text, constructions, describe_roles, learn,
                              unsupported_roles)
 from grader.load import DEFINITIONS, Loader, trace_files
+from grader.observed import observe
 from grader.rubric import ACTIVATION, CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from grader.unfollowed import why_unfollowed
 from reference.network import forward as reference_forward
@@ -86,6 +87,11 @@ class InterfaceCheck(CheckConfig):
         0.5, "Fraction of the check's points for a network written as functions that take the "
              "weights as arguments (no class), which the grader plays as the program does.",
         minimum=0, maximum=1)
+    observed_credit: float = setting(
+        0.25, "Fraction of the check's points for a training loop written inline (the weights "
+              "are its local variables; no class, no step function), which the grader can only "
+              "watch stepping: the gradient is checked on the steps it watched, the training "
+              "checks cannot run.", minimum=0, maximum=1)
     learn_from_program: bool = setting(
         True, "Run the student's own program under a tracer first, and build and step the "
               "network as it does (its constructor call, widths and training step); the names "
@@ -273,6 +279,10 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
     if protocol is None:
         about["learned"] = None
         about["why"] = why_unfollowed(trace)
+        loop = observe(trace)
+        if loop is not None:
+            ctx.facts.observed = loop
+            about["observed"] = loop.describe()
         return None, about
     about["learned"] = protocol.describe()
     if protocol.procedure is None and protocol.network_class not in defined:
@@ -319,7 +329,7 @@ def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str,
 
 @register("interface", config=InterfaceCheck,
           writes=("adapter", "layout", "predict_labels", "predict_failure",
-                  "predict_ignores_arrays", "step_unusable"),
+                  "predict_ignores_arrays", "step_unusable", "observed"),
           summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
     names = candidates(ctx)
@@ -331,6 +341,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
                                          "the network again"]
             protocol = None
     if protocol is None:
+        if not names and ctx.facts.observed is not None:
+            return _observed_verdict(ctx, program)
         if not names:
             defined = ", ".join(sorted(ctx.loaded.classes)) \
                 if ctx.loaded and ctx.loaded.classes else "no classes"
@@ -345,6 +357,8 @@ def check_interface(ctx: GradingContext) -> Verdict:
         return Verdict(ERROR, failure, 0.0, {"candidates": names})
     chosen = step.result.get("chosen")
     attempts = step.result.get("attempts", [])
+    if chosen is None and ctx.facts.observed is not None and protocol is None:
+        return _observed_verdict(ctx, program)
     if chosen is None:
         return _unconstructed(ctx, names, attempts, program)
     steps = [asdict(call) for call in protocol.step] if protocol is not None else None
@@ -397,6 +411,19 @@ def check_interface(ctx: GradingContext) -> Verdict:
     return Verdict(PASS if fraction > 0 else FAIL,
                    "the lab's interface, with differences: " + "; ".join(differences)
                    + " (the other checks use it as found)" + where, fraction, details)
+
+
+def _observed_verdict(ctx: GradingContext, program: dict[str, Any]) -> Verdict:
+    """A training loop written inline: nothing to call, but watched stepping."""
+    loop = ctx.facts.observed
+    cfg = conf(ctx)
+    return Verdict(PASS, "the lab's interface, with differences: your network is a training "
+                   f"loop written inline, {loop.describe()}, not a class "
+                   f"{cfg.class_names[0]} with predict, backprop and update: the grader "
+                   "watched its steps (the gradient is checked on them) but cannot call it "
+                   "(the training checks cannot run); write the network as a class NN with "
+                   "predict, backprop and update to be graded in full",
+                   cfg.observed_credit, {"program": program, "observed": loop.describe()})
 
 
 def _unconstructed(ctx: GradingContext, names: list[str], attempts: list[dict[str, Any]],

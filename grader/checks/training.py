@@ -131,6 +131,14 @@ def judge_predictions(prediction: Any, Y: np.ndarray) -> tuple[float, float, flo
 
 
 def _train_check(task: str, ctx: GradingContext) -> Verdict:
+    if ctx.facts.observed is not None:
+        return Verdict(SKIP, "not checked: your training loop is written inline, so the grader "
+                       "cannot run it on its own data and weights (the program check shows how "
+                       "your own run ended)")
+    return _trained(task, ctx)
+
+
+def _trained(task: str, ctx: GradingContext) -> Verdict:
     conf: TrainCheck = ctx.config(task)
     weights = asdict(conf.weights)
     threshold = float(conf.loss_threshold)
@@ -364,7 +372,7 @@ def _failure(task: str, attempt: dict[str, Any], conf: TrainCheck,
 
 @register("train_linear", config=LinearTrainCheck, requires=("interface",),
           reads=("adapter", "layout", "gradient_scale", "predict_failure", "step_failure",
-                 "step_unusable"),
+                 "step_unusable", "observed"),
           summary="trained by the grader on generate_linear() data, it converges")
 def check_train_linear(ctx: GradingContext) -> Verdict:
     return _train_check("train_linear", ctx)
@@ -372,7 +380,7 @@ def check_train_linear(ctx: GradingContext) -> Verdict:
 
 @register("train_xor", config=XorTrainCheck, requires=("interface",),
           reads=("adapter", "layout", "gradient_scale", "predict_failure", "step_failure",
-                 "step_unusable"),
+                 "step_unusable", "observed"),
           summary="trained by the grader on generate_XOR_easy() data, it converges")
 def check_train_xor(ctx: GradingContext) -> Verdict:
     return _train_check("train_xor", ctx)

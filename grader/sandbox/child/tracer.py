@@ -635,6 +635,55 @@ def _binds(method: Any, *args: Any) -> bool:
     return True
 
 
+MAX_VARIABLE_SIZE = 512
+"""Arrays of at most this many numbers are recorded among a loop's variables: the lab's
+weights, its batch and labels; not the activations of a large batch or a 100x100 layer."""
+MAX_VARIABLE_NUMBERS = 40_000
+"""Numbers recorded among all the variables' snapshots, at the most: a few dozen steps of the
+lab's network."""
+
+
+class _LoopVariables:
+    """What a training loop written inline holds in its own variables (``w1``, ``w2``, ``x``,
+    ``y``), snapshot whenever it calls one of the student's functions (``sigmoid``): a loop
+    that builds no network and calls no step function can still be watched stepping, the
+    weights before and after each step (``grader/observed.py``).  Each snapshot records only
+    the variables that changed since the frame's previous one, with their values."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[dict[str, Any]] = []
+        self.numbers = 0
+        self.state: dict[int, dict[str, np.ndarray]] = {}
+
+    def observe(self, frame: types.FrameType, at: int) -> None:
+        if self.numbers >= MAX_VARIABLE_NUMBERS:
+            return
+        try:
+            variables = {name: value for name, value in frame.f_locals.items()
+                         if type(value) is np.ndarray and value.dtype.kind in "fiub"
+                         and 0 < value.size <= MAX_VARIABLE_SIZE and type(name) is str}
+        except Exception:  # noqa: BLE001 -- a frame whose locals cannot be read is not watched
+            return
+        state = self.state.setdefault(id(frame.f_code), {})
+        changed = {name: value for name, value in variables.items()
+                   if name not in state or state[name].shape != value.shape
+                   or not np.array_equal(state[name], value)}
+        gone = [name for name in state if name not in variables]
+        if not changed and not gone:
+            return
+        for name in gone:
+            del state[name]
+        for name, value in changed.items():
+            state[name] = np.array(value, copy=True)
+            self.numbers += value.size
+        self.snapshots.append({
+            "frame": frame.f_code.co_name, "at": at,
+            "set": {name: {"shape": list(value.shape), "dtype": str(value.dtype),
+                           "values": value.astype(float).tolist()}
+                    for name, value in changed.items()},
+            **({"gone": gone} if gone else {})})
+
+
 class Tracer:
     """The trace hook and what it recorded."""
 
@@ -653,6 +702,7 @@ class Tracer:
         self.scopes: dict[types.FrameType, _Scope] = {}
         self.reason: str | None = None
         self.notes: list[str] = []
+        self.loops = _LoopVariables()
 
     # installing
 
@@ -825,6 +875,8 @@ class Tracer:
     def _enter_function(self, frame: types.FrameType, code: types.CodeType,
                         caller: types.FrameType | None, parent: _Scope) -> _Scope:
         scope = _Scope(owner=parent.owner, function=code.co_name)
+        if parent.owner is None and caller is not None:
+            self.loops.observe(caller, len(self.events))
         if parent.owner is not None or self.function_events >= MAX_FUNCTION_EVENTS:
             return scope
         function = frame.f_globals.get(code.co_name)
@@ -1058,7 +1110,8 @@ def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | No
     tracer.unfinished()
     objects = tracer.objects()
     return {"events": tracer.events, "truncated": tracer.truncated, "objects": objects,
-            **outcome, "notes": tracer.notes, **({"called": called} if called else {})}
+            **outcome, "notes": tracer.notes, **({"called": called} if called else {}),
+            "variables": tracer.loops.snapshots}
 
 
 def _outcome(report: loader.LoadReport, reason: str | None) -> dict[str, Any]:

@@ -1,0 +1,302 @@
+"""Watch a training loop written inline, step by step, when it cannot be called.
+
+Some students write the whole training in one function (or at the top level): the weights
+are local variables (``w1, w2, w3``), the forward and backward passes are written out inside
+the loop, and there is no predict or step to call.  The grader cannot replay such a program on
+its own weights, but it can watch it: the tracer snapshots the numeric variables of the frame
+that calls the student's helpers (``sigmoid``) each time it calls one
+(``tracer._LoopVariables``).  From those snapshots this module finds
+
+* the weights: variables the frame held before its loop began, whose shapes fit the lab's
+  layers (any hidden widths), confirmed by the forward pass: under the reference network with
+  those weights the batch gives a prediction the loop itself computed (which also tells the
+  activations);
+* the steps: from the weights before an iteration to the weights after it;
+* each step's batch: the inputs and labels the iteration used (the whole data set, or the
+  sample of a per-sample loop).
+
+The gradient check then compares each observed update with the true gradient, as it does for a
+step it takes itself, up to one positive factor (the loop's own learning rate is part of it).
+Nothing here runs student code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from grader.layout import Layout, candidate_dims, candidate_layouts
+from reference.network import forward as reference_forward
+
+LAB_DIMS = (2, 3, 3, 1)
+FEATURES = 2
+MATCH_TOLERANCE = 1e-6
+DISTINCT = 1e-3
+"""A prediction confirms the weights only if its values differ across the batch by this much
+(tiny weights give outputs all alike, which match any variable all alike)."""
+MAX_STEPS = 3
+"""Observed steps judged, at the most."""
+MAX_CANDIDATES = 12
+"""Weight-like variables searched for the weights, at the most."""
+MAX_GROUPS = 300
+"""Sets of variables tried as the weights, at the most (earliest seen first)."""
+SAMPLE_SHAPES = ((1, FEATURES), (FEATURES,), (FEATURES, 1))
+"""One input sample (or a layer of width one the lab never has): never a weight."""
+ACTIVATIONS = (("sigmoid", "sigmoid"), ("relu", "sigmoid"), ("tanh", "sigmoid"),
+               ("leaky_relu", "sigmoid"), ("identity", "sigmoid"), ("sigmoid", "identity"),
+               ("relu", "identity"), ("tanh", "tanh"))
+
+State = dict[str, np.ndarray]
+
+
+@dataclass
+class ObservedStep:
+    """One iteration of the loop: its batch (as rows), the weights before and after it (in
+    the reference's orientation)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    weights: list[np.ndarray]
+    biases: list[np.ndarray] | None
+    applied_w: list[np.ndarray]
+    """``before - after`` per layer: the loop's own learning rate times its gradient."""
+    applied_b: list[np.ndarray] | None
+
+
+@dataclass
+class ObservedLoop:
+    """What watching the loop showed."""
+
+    frame: str
+    layout: Layout
+    steps: list[ObservedStep] = field(default_factory=list)
+    per_sample: bool = False
+
+    def describe(self) -> str:
+        kind = "one sample per step" if self.per_sample else \
+            f"{len(self.steps[0].X)} samples per step" if self.steps else ""
+        widths = "-".join(str(d) for d in self.layout.dims)
+        where = "at your program's top level" if self.frame.startswith("<") else \
+            f"in {self.frame}()"
+        return (f"the loop {where} with the weights {', '.join(self.layout.paths)} "
+                f"(a {widths} network, {self.layout.activations}; {kind})")
+
+
+def observe(trace: Mapping[str, Any]) -> ObservedLoop | None:
+    """The training loop the trace watched stepping, or None when no frame's variables show
+    one (a loop whose weights live on an object, or that calls none of the student's
+    functions, is not watched)."""
+    snapshots = list(trace.get("variables") or [])
+    frames: dict[str, list[dict[str, Any]]] = {}
+    for snap in snapshots:
+        frames.setdefault(snap["frame"], []).append(snap)
+    for frame in sorted(frames, key=lambda f: -len(frames[f])):
+        found = _observe_frame(frame, _states(frames[frame]))
+        if found is not None:
+            return found
+    return None
+
+
+def _states(snapshots: Sequence[Mapping[str, Any]]) -> list[State]:
+    """The frame's variables after each snapshot (each records only what changed)."""
+    current: State = {}
+    states = []
+    for snap in snapshots:
+        current = dict(current)
+        for name in snap.get("gone", []):
+            current.pop(name, None)
+        for name, desc in snap.get("set", {}).items():
+            current[name] = np.asarray(desc["values"], dtype=float).reshape(desc["shape"])
+        states.append(current)
+    return states
+
+
+def _observe_frame(frame: str, states: list[State]) -> ObservedLoop | None:
+    if len(states) < 3:
+        return None
+    for names in itertools.islice(_weight_candidates(states), MAX_GROUPS):
+        for layout in _layouts(names, states):
+            steps = _steps(states, layout)
+            if not steps:
+                continue
+            loop = _confirmed(frame, layout, states, steps)
+            if loop is not None:
+                return loop
+    return None
+
+
+def _is_input(a: np.ndarray) -> bool:
+    return (a.ndim == 2 and (a.shape[1] == FEATURES or a.shape[0] == FEATURES)) or \
+        a.shape == (FEATURES,)
+
+
+def _is_labels(a: np.ndarray) -> bool:
+    return a.size > 0 and bool(np.all((a == 0) | (a == 1)))
+
+
+def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
+    """Sets of variable names that may be the weights, most likely first: the weight-shaped
+    variables the frame held before its first update (a gradient is made inside the loop, the
+    weights before it), then the largest subsets of them."""
+    first_seen: dict[str, int] = {}
+    for k, state in enumerate(states):
+        for name in state:
+            first_seen.setdefault(name, k)
+    changes = {name: sum(1 for a, b in zip(states, states[1:]) if name in a and name in b
+                         and not np.array_equal(a[name], b[name])) for name in first_seen}
+    last = states[-1]
+    # the data set: an input-shaped variable that never changes, (N, 2) or (2, N)
+    # (one with 0/1 labels as many as its samples: a frozen first layer is (2, h) too)
+    label_sizes = {last[n].size for n in last if _is_labels(last[n])}
+    data = [last[n] for n in last if changes[n] == 0 and last[n].ndim == 2
+            and _is_input(last[n])]
+    batch_rows = {a.shape[0] if a.shape[1] == FEATURES else a.shape[1] for a in data
+                  if (a.shape[1] == FEATURES and a.shape[0] > FEATURES)
+                  or a.shape[1] in label_sizes} - {1}
+    candidates = sorted(
+        (name for name in last if last[name].ndim in (1, 2)
+         and last[name].shape not in SAMPLE_SHAPES
+         and not (last[name].shape and last[name].shape[0] in batch_rows)
+         and not (last[name].ndim == 2 and last[name].shape[-1] in batch_rows)),
+        key=lambda name: (first_seen[name], name))[:MAX_CANDIDATES]
+    # the weights were there before the loop: the variables first seen earliest first, then
+    # with those seen next, and so on (a gradient or an activation appears inside the loop)
+    waves = sorted({first_seen[name] for name in candidates})
+    tried: set[tuple[str, ...]] = set()
+    for wave in waves:
+        pool = [name for name in candidates if first_seen[name] <= wave]
+        for size in range(min(len(pool), 6), 2, -1):
+            for group in itertools.combinations(pool, size):
+                if group not in tried:
+                    tried.add(group)
+                    yield list(group)
+
+
+def _layouts(names: list[str], states: list[State]) -> list[Layout]:
+    last = states[-1]
+    params = [(name, last[name].shape) for name in names]
+    return [layout for dims in candidate_dims(params, LAB_DIMS)
+            for layout in candidate_layouts(params, dims)][:8]
+
+
+def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
+    """(before, after) state indices of the loop's first iterations: from the last state
+    before any weight changes to the state where each has changed once (or where one changes
+    again: a weight that never changes is a frozen layer, still a step)."""
+    names = layout.paths
+    present = [k for k, s in enumerate(states) if all(n in s for n in names)]
+    if not present:
+        return []
+    steps: list[tuple[int, int]] = []
+    start: int | None = None
+    pending = set(names)
+    for k in range(present[0] + 1, len(states)):
+        if not all(n in states[k] for n in names):
+            break
+        changed = {n for n in names if not np.array_equal(states[k][n], states[k - 1][n])}
+        if not changed:
+            continue
+        if start is not None and changed - pending:  # a new iteration began
+            steps.append((start, k - 1))
+            start, pending = None, set(names)
+        if start is None:
+            start = k - 1
+        pending -= changed
+        if not pending:
+            steps.append((start, k))
+            start, pending = None, set(names)
+        if len(steps) > MAX_STEPS:
+            break
+    return steps[:MAX_STEPS + 1]
+
+
+def _confirmed(frame: str, layout: Layout, states: list[State],
+               steps: list[tuple[int, int]]) -> ObservedLoop | None:
+    """The loop, when the reference forward pass on the first step's weights and batch gives a
+    prediction the loop computed in that iteration (under some activations)."""
+    observed: list[ObservedStep] = []
+    activations = None
+    for before, after in steps:
+        batch = _batch(states, layout.paths, before)
+        if batch is None:
+            continue
+        X, Y, cols = batch
+        arrays_before = [states[before][n] for n in layout.paths]
+        arrays_after = [states[after][n] for n in layout.paths]
+        weights, biases = layout.to_reference(arrays_before)
+        if activations is None:  # the iteration's prediction shows by the time it updates
+            activations = _activations(weights, biases, X, states, range(after + 1))
+            if activations is None:
+                return None
+        applied = [b - a for b, a in zip(arrays_before, arrays_after)]
+        applied_w, applied_b = layout.to_reference(applied)
+        observed.append(ObservedStep(X, Y, weights, biases, applied_w, applied_b))
+    if not observed or activations is None:
+        return None
+    import dataclasses
+
+    found = dataclasses.replace(layout, hidden=activations[0], output=activations[1])
+    return ObservedLoop(frame, found, observed[:MAX_STEPS],
+                        per_sample=all(len(s.X) == 1 for s in observed))
+
+
+def _batch(states: list[State], weights: Sequence[str], before: int
+           ) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """The inputs and labels of the iteration ending at state ``before``: the input-shaped
+    variable set most recently (a per-sample loop's current sample, else the data set), and
+    the 0/1 labels with as many samples, set most recently; a sample without its own label
+    variable takes its row's label from the data set."""
+    state = states[before]
+
+    def set_at(name: str) -> int:
+        for k in range(before, -1, -1):
+            if name not in states[k]:
+                return k + 1
+            if k and (name not in states[k - 1]
+                      or not np.array_equal(states[k - 1][name], states[k][name])):
+                return k
+        return 0
+
+    inputs = sorted((n for n, a in state.items() if n not in weights and _is_input(a)
+                     and a.shape != (FEATURES, 1)),
+                    key=lambda n: (-set_at(n), state[n].size))  # a loop's sample, then data
+    for name in inputs:
+        x = state[name]
+        cols = x.ndim == 2 and x.shape[0] == FEATURES and x.shape[1] != FEATURES
+        rows = x.reshape(1, -1) if x.ndim == 1 else (x.T if cols else x)
+        labels = sorted((n for n, a in state.items() if n != name and _is_labels(a)
+                         and a.size == len(rows)), key=lambda n: -set_at(n))
+        if labels:
+            return rows, state[labels[0]].reshape(len(rows), 1), cols
+        for full_name, full in state.items():  # the sample's row in the data set
+            data = full.T if full.ndim == 2 and full.shape[0] == FEATURES else full
+            if full_name == name or data.ndim != 2 or data.shape[1] != FEATURES:
+                continue
+            match = [i for i in range(len(data)) if np.allclose(data[i], rows[0])]
+            ys = [a.reshape(-1) for n, a in state.items()
+                  if _is_labels(a) and a.size == len(data)]
+            if len(rows) == 1 and match and ys:
+                return rows, ys[0][match[:1]].reshape(1, 1), cols
+    return None
+
+
+def _activations(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: np.ndarray,
+                 states: list[State], window: Iterable[int]) -> tuple[str, str] | None:
+    """The (hidden, output) activations under which the reference forward pass reproduces a
+    prediction the loop computed in its first iteration."""
+    seen = [a for k in window for a in states[k].values()
+            if a.size == len(X) and a.ndim <= 2]
+    for hidden, output in ACTIVATIONS:
+        with np.errstate(all="ignore"):
+            expected, _ = reference_forward(weights, X, hidden, output, biases)
+        flat = expected.reshape(-1)
+        if not np.all(np.isfinite(flat)) or (np.ptp(flat) < DISTINCT if flat.size > 1 else
+                                             min(abs(flat[0]), abs(flat[0] - 0.5)) < DISTINCT):
+            continue  # outputs all alike (or 0, or sigmoid(0)) match too much: no evidence
+        if any(np.allclose(a.reshape(-1), flat, atol=MATCH_TOLERANCE, rtol=MATCH_TOLERANCE)
+               for a in seen):
+            return hidden, output
+    return None

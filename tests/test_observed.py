@@ -1,0 +1,113 @@
+"""Watching a training loop written inline step by step (``grader/observed.py``), and the
+checks that grade it so: the weights, steps and batches found from the loop's own variables,
+and the gradient judged on the steps it took."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.batch import rubric_settings
+from grader.checks.base import FAIL, PASS, SKIP
+from grader.discover import discover
+from grader.grading import grade_submission
+from grader.observed import observe
+from grader.rubric import load_rubric
+from reference.network import forward as reference_forward
+
+X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, 0.2]])
+Y = np.array([[0.0], [1.0], [1.0], [0.0], [1.0]])
+
+
+def snapshot(at: int, **values: np.ndarray) -> dict[str, Any]:
+    return {"frame": "train", "at": at,
+            "set": {k: {"shape": list(v.shape), "dtype": "float64", "values": v.tolist()}
+                    for k, v in values.items()}}
+
+
+def watched_loop(steps: int = 4, frozen: bool = False) -> dict[str, Any]:
+    """What the tracer records of ``train(x, y, w1, w2, w3)``: the loop computes the forward
+    pass (a snapshot at each sigmoid call), then updates every weight with the MSE gradient
+    (layer 1 left alone when ``frozen``)."""
+    rng = np.random.default_rng(0)
+    w = [rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 1))]
+    snaps = [snapshot(0, x=X, y=Y, w1=w[0], w2=w[1], w3=w[2])]
+    for step in range(steps):
+        out, cache = reference_forward(w, X, "sigmoid", "sigmoid")
+        a1, a2 = cache.outputs[1], cache.outputs[2]
+        snaps.append(snapshot(len(snaps), z1=X @ w[0]))
+        snaps.append(snapshot(len(snaps), a1=a1))
+        d3 = 2 * (out - Y) / len(Y) * out * (1 - out)
+        d2 = (d3 @ w[2].T) * a2 * (1 - a2)
+        d1 = (d2 @ w[1].T) * a1 * (1 - a1)
+        w = [w[0] - (0 if frozen else 0.5) * X.T @ d1, w[1] - 0.5 * a1.T @ d2,
+             w[2] - 0.5 * a2.T @ d3]
+        snaps.append(snapshot(len(snaps), out=out, w1=w[0], w2=w[1], w3=w[2]))
+    return {"events": [], "variables": snaps}
+
+
+def test_the_weights_steps_and_batch_of_a_watched_loop_are_found():
+    loop = observe(watched_loop())
+    assert loop is not None
+    assert loop.layout.paths == ["w1", "w2", "w3"] and loop.layout.dims == (2, 4, 4, 1)
+    assert (loop.layout.hidden, loop.layout.output) == ("sigmoid", "sigmoid")
+    assert len(loop.steps) == 3 and not loop.per_sample
+    first = loop.steps[0]
+    assert np.array_equal(first.X, X) and np.array_equal(first.Y, Y)
+    assert loop.describe() == ("the loop in train() with the weights w1, w2, w3 (a 2-4-4-1 "
+                               "network, sigmoid hidden layers, sigmoid output; 5 samples per "
+                               "step)")
+
+
+def test_a_layer_the_loop_never_updates_is_a_step_that_leaves_it_unchanged():
+    loop = observe(watched_loop(frozen=True))
+    assert loop is not None and len(loop.steps) >= 2
+    assert not np.any(loop.steps[0].applied_w[0]) and np.any(loop.steps[0].applied_w[2])
+
+
+def test_variables_whose_forward_pass_is_not_the_networks_show_no_loop():
+    trace = watched_loop()
+    for snap in trace["variables"]:  # the prediction the loop computed is not the network's
+        if "out" in snap["set"]:
+            snap["set"]["out"]["values"] = np.zeros((5, 1)).tolist()
+    assert observe(trace) is None
+
+
+PER_SAMPLE = 'import numpy as np\n\n\ndef generate_XOR_easy():\n    inputs, labels = [], []\n    for i in range(11):\n        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)\n        if 0.1 * i == 0.5:\n            continue\n        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)\n    return np.array(inputs), np.array(labels).reshape(21, 1)\n\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n\n\nx_all, y_all = generate_XOR_easy()\nnp.random.seed(3)\nw1, b1 = np.random.randn(2, 4), np.zeros((1, 4))\nw2, b2 = np.random.randn(4, 4), np.zeros((1, 4))\nw3, b3 = np.random.randn(4, 1), np.zeros((1, 1))\nlr = 0.5\nfor epoch in range(100000):\n    for i in range(len(x_all)):\n        x = x_all[i:i + 1]\n        y = y_all[i, 0]\n        a1 = sigmoid(x @ w1 + b1)\n        a2 = sigmoid(a1 @ w2 + b2)\n        out = sigmoid(a2 @ w3 + b3)\n        d3 = 2 * (out - y) * out * (1 - out)\n        d2 = (d3 @ w3.T) * a2 * (1 - a2)\n        d1 = (d2 @ w2.T) * a1 * (1 - a1)\n        w3 -= lr * a2.T @ d3\n        b3 -= lr * d3\n        w2 -= lr * a1.T @ d2\n        b2 -= lr * d2\n        w1 -= lr * x.T @ d1\n        b1 -= lr * d1\n'
+
+
+INLINE_BUG = PER_SAMPLE.replace("d1 = (d2 @ w2.T) * a1 * (1 - a1)", "d1 = (d2 @ w2) * a1 * (1 - a1)")
+
+
+def graded(tmp_path: Path, text: str) -> dict:
+    path = tmp_path / "DLP_LAB1_0900409_Inline.py"
+    path.write_text(text, encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    return grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                            only={"interface", "forward", "gradient", "train_xor"}).verdicts
+
+
+@pytest.mark.slow
+def test_a_per_sample_loop_at_the_top_level_is_watched_and_its_gradient_checked(tmp_path):
+    verdicts = graded(tmp_path, PER_SAMPLE)
+    interface = verdicts["interface"]
+    assert interface.status == PASS and interface.fraction == 0.25, interface.message
+    assert "a training loop written inline, the loop at your program's top level with the " \
+        "weights b1, b2, b3, w1, w2, w3" in interface.message
+    assert "one sample per step" in interface.message
+    assert verdicts["forward"].status == PASS
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+    assert "watched, not replayed" in verdicts["gradient"].message
+    assert verdicts["train_xor"].status == SKIP
+
+
+@pytest.mark.slow
+def test_a_watched_loop_with_a_wrong_backprop_fails_with_its_diagnosis(tmp_path):
+    verdicts = graded(tmp_path, INLINE_BUG)
+    gradient = verdicts["gradient"]
+    assert gradient.status == FAIL, gradient.message
+    assert "uses W instead of W.T" in gradient.message, gradient.message
