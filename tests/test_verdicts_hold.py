@@ -1,7 +1,7 @@
 """Verdicts that hold: the same grade every time, no points for what was not done, and a broken
 method costs only the checks that use it.
 
-Rows 24-36 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
+Rows 24-38 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
 rubric, and every verdict is compared with the README's; their methods may exit, kill the
 process or never end, so they never run in the test process.  The determinism test drives the
 ``labgrade grade`` command itself, with one and two jobs and after a resumed batch.
@@ -42,8 +42,8 @@ def readme_verdicts(name: str) -> dict[str, str]:
     """The seven verdicts of a sample's row in submissions/README.md."""
     for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
         if re.match(r"\|\s*\d+\s*\|\s*`" + re.escape(name) + "`", line):
-            pairs = re.findall(r"`(" + "|".join(CHECKS) + r")`:?\s*\**(pass|fail|error)\**",
-                               line)
+            pairs = re.findall(r"`(" + "|".join(CHECKS) + r")`:?\s*\**(pass|fail|error|skip)"
+                               r"\**", line)
             assert len(pairs) == len(CHECKS), f"README row of {name}: each check once, {pairs}"
             return dict(pairs)
     raise AssertionError(f"{name} has no row in submissions/README.md")
@@ -386,6 +386,13 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
     assert "net = BinaryClassifier(x, y, hidden=8, lr=0.3); out0 = net.forward(x); " \
         "net.fit_step()" in chao["interface"].message, chao["interface"].message
     assert chao["gradient"].status == PASS, chao["gradient"].message
+    tsao = graded["DLP_LAB1_0856223_Tsao.py"]  # built layer by layer; one epoch of fit
+    assert "net = Sequential(); net.AddLayer(Dense(2, 6)); net.AddLayer(Sigmoid())" in \
+        tsao["interface"].message, tsao["interface"].message
+    assert "net.fit(x, y, epochs=1, lr=lr)" in tsao["interface"].message
+    wei = graded["DLP_LAB1_0856225_Wei.py"]  # an inline loop, watched
+    assert wei["interface"].fraction == 0.25, wei["interface"].message
+    assert "uses W instead of W.T" in wei["gradient"].message, wei["gradient"].message
     lo = graded["DLP_LAB1_0856211_Lo.py"]["interface"]  # no step shown? still its constructor
     assert "(a 2-4-4-1 network" in lo.message
 
