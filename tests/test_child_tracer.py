@@ -235,6 +235,35 @@ def test_a_module_the_sandbox_lacks_is_a_stub_when_the_program_imports_it_unused
     assert "No module named 'pandas'" in record["error"]["message"]
 
 
+FUNCTIONS = '''
+import numpy as np
+
+
+def label(point):
+    return float(point[0] > point[1])
+
+
+def forward(x, w):
+    return 1 / (1 + np.exp(-(x @ w)))
+
+
+points = np.random.default_rng(0).uniform(0, 1, (200, 2))
+labels = np.array([[label(p)] for p in points])  # a helper per point: never a stop
+w = np.zeros((2, 1))
+for epoch in range(10 ** 6):
+    out = forward(points, w)
+    w -= 0.1 * points.T @ (out - labels)
+'''
+
+
+def test_a_program_of_functions_is_stopped_after_enough_calls_of_its_step_functions(
+        tmp_path: Path) -> None:
+    record = trace(tmp_path, FUNCTIONS)
+    assert record["stopped"] == "repeats", record["stopped"]
+    calls = [e for e in of_kind(record, "function") if e["name"] == "forward"]
+    assert len(calls) >= 30 and record["step_seconds"] < 8
+
+
 # --- a network that trains inside its own method ------------------------------------------------
 
 TRAIN_METHOD = NET.replace("    def update(self):", """    def train(self, X, Y, epochs, lr):

@@ -82,6 +82,9 @@ import probes
 
 MAX_EVENTS = 3000
 MAX_FUNCTION_EVENTS = 200
+MAX_EVENTS_PER_FUNCTION = 64
+"""Events of one function at the most: a helper a data generator calls per point leaves room
+for the step's functions."""
 MAX_LITERAL_ITEMS = 200
 MAX_LITERAL_DEPTH = 4
 MAX_STRING = 1000
@@ -643,6 +646,19 @@ MAX_VARIABLE_NUMBERS = 40_000
 lab's network."""
 
 
+FUNCTION_REPEATS = 2
+"""A function taking a matrix may be called this many times the repeats of a method before
+the run is stopped (``sigmoid`` runs several times a step)."""
+
+
+def _takes_matrix(frame: types.FrameType, code: types.CodeType) -> bool:
+    """Whether a call passed a float matrix (a batch, a weight, a layer's activations): the
+    functions of a training step do; a data generator's helper called per point does not."""
+    local = frame.f_locals
+    return any(type(value) is np.ndarray and value.ndim == 2 and value.dtype.kind == "f"
+               for value in (local.get(name) for name in code.co_varnames[:code.co_argcount]))
+
+
 class _LoopVariables:
     """What a training loop written inline holds in its own variables (``w1``, ``w2``, ``x``,
     ``y``), snapshot whenever it calls one of the student's functions (``sigmoid``): a loop
@@ -703,6 +719,7 @@ class Tracer:
         self.reason: str | None = None
         self.notes: list[str] = []
         self.loops = _LoopVariables()
+        self.function_counts: dict[str, int] = {}
 
     # installing
 
@@ -877,8 +894,18 @@ class Tracer:
         scope = _Scope(owner=parent.owner, function=code.co_name)
         if parent.owner is None and caller is not None:
             self.loops.observe(caller, len(self.events))
-        if parent.owner is not None or self.function_events >= MAX_FUNCTION_EVENTS:
-            return scope
+        if parent.owner is None and _takes_matrix(frame, code):
+            # a program of functions (forward(x, w1, w2, w3), sigmoid(z) in an inline loop)
+            # has shown enough steps after this many calls of one of them: stop it there too
+            key = (-1, code.co_name)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if self.counts[key] > FUNCTION_REPEATS * self.repeats:
+                self._stop("repeats")
+        recorded = self.function_counts.get(code.co_name, 0)
+        if parent.owner is not None or self.function_events >= MAX_FUNCTION_EVENTS \
+                or recorded >= MAX_EVENTS_PER_FUNCTION:
+            return scope  # a helper called per data point must not use up the record
+        self.function_counts[code.co_name] = recorded + 1
         function = frame.f_globals.get(code.co_name)
         if type(function) is not types.FunctionType or function.__code__ is not code:
             function = None
