@@ -22,6 +22,7 @@ Nothing here runs student code.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -45,9 +46,7 @@ MAX_GROUPS = 300
 """Sets of variables tried as the weights, at the most (earliest seen first)."""
 SAMPLE_SHAPES = ((1, FEATURES), (FEATURES,), (FEATURES, 1))
 """One input sample (or a layer of width one the lab never has): never a weight."""
-ACTIVATIONS = (("sigmoid", "sigmoid"), ("relu", "sigmoid"), ("tanh", "sigmoid"),
-               ("leaky_relu", "sigmoid"), ("identity", "sigmoid"), ("sigmoid", "identity"),
-               ("relu", "identity"), ("tanh", "tanh"))
+LAB_ACTIVATIONS = (("sigmoid", "sigmoid"),)
 
 State = dict[str, np.ndarray]
 
@@ -85,7 +84,8 @@ class ObservedLoop:
                 f"(a {widths} network, {self.layout.activations}; {kind})")
 
 
-def observe(trace: Mapping[str, Any]) -> ObservedLoop | None:
+def observe(trace: Mapping[str, Any],
+            activations: Sequence[tuple[str, str]] = LAB_ACTIVATIONS) -> ObservedLoop | None:
     """The training loop the trace watched stepping, or None when no frame's variables show
     one (a loop whose weights live on an object, or that calls none of the student's
     functions, is not watched)."""
@@ -94,7 +94,7 @@ def observe(trace: Mapping[str, Any]) -> ObservedLoop | None:
     for snap in snapshots:
         frames.setdefault(snap["frame"], []).append(snap)
     for frame in sorted(frames, key=lambda f: -len(frames[f])):
-        found = _observe_frame(frame, _states(frames[frame]))
+        found = _observe_frame(frame, _states(frames[frame]), activations)
         if found is not None:
             return found
     return None
@@ -114,7 +114,8 @@ def _states(snapshots: Sequence[Mapping[str, Any]]) -> list[State]:
     return states
 
 
-def _observe_frame(frame: str, states: list[State]) -> ObservedLoop | None:
+def _observe_frame(frame: str, states: list[State], activations: Sequence[tuple[str, str]]
+                   ) -> ObservedLoop | None:
     if len(states) < 3:
         return None
     for names in itertools.islice(_weight_candidates(states), MAX_GROUPS):
@@ -122,7 +123,7 @@ def _observe_frame(frame: str, states: list[State]) -> ObservedLoop | None:
             steps = _steps(states, layout)
             if not steps:
                 continue
-            loop = _confirmed(frame, layout, states, steps)
+            loop = _confirmed(frame, layout, states, steps, activations)
             if loop is not None:
                 return loop
     return None
@@ -214,7 +215,8 @@ def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
 
 
 def _confirmed(frame: str, layout: Layout, states: list[State],
-               steps: list[tuple[int, int]]) -> ObservedLoop | None:
+               steps: list[tuple[int, int]], pairs: Sequence[tuple[str, str]]
+               ) -> ObservedLoop | None:
     """The loop, when the reference forward pass on the first step's weights and batch gives a
     prediction the loop computed in that iteration (under some activations)."""
     observed: list[ObservedStep] = []
@@ -228,7 +230,7 @@ def _confirmed(frame: str, layout: Layout, states: list[State],
         arrays_after = [states[after][n] for n in layout.paths]
         weights, biases = layout.to_reference(arrays_before)
         if activations is None:  # the iteration's prediction shows by the time it updates
-            activations = _activations(weights, biases, X, states, range(after + 1))
+            activations = _activations(weights, biases, X, states, range(after + 1), pairs)
             if activations is None:
                 return None
         applied = [b - a for b, a in zip(arrays_before, arrays_after)]
@@ -236,8 +238,6 @@ def _confirmed(frame: str, layout: Layout, states: list[State],
         observed.append(ObservedStep(X, Y, weights, biases, applied_w, applied_b))
     if not observed or activations is None:
         return None
-    import dataclasses
-
     found = dataclasses.replace(layout, hidden=activations[0], output=activations[1])
     return ObservedLoop(frame, found, observed[:MAX_STEPS],
                         per_sample=all(len(s.X) == 1 for s in observed))
@@ -284,12 +284,13 @@ def _batch(states: list[State], weights: Sequence[str], before: int
 
 
 def _activations(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: np.ndarray,
-                 states: list[State], window: Iterable[int]) -> tuple[str, str] | None:
+                 states: list[State], window: Iterable[int],
+                 pairs: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
     """The (hidden, output) activations under which the reference forward pass reproduces a
     prediction the loop computed in its first iteration."""
     seen = [a for k in window for a in states[k].values()
             if a.size == len(X) and a.ndim <= 2]
-    for hidden, output in ACTIVATIONS:
+    for hidden, output in pairs:
         with np.errstate(all="ignore"):
             expected, _ = reference_forward(weights, X, hidden, output, biases)
         flat = expected.reshape(-1)

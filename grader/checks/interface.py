@@ -279,7 +279,7 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
     if protocol is None:
         about["learned"] = None
         about["why"] = why_unfollowed(trace)
-        loop = observe(trace)
+        loop = observe(trace, activation_pairs(cfg))
         if loop is not None:
             ctx.facts.observed = loop
             about["observed"] = loop.describe()

@@ -510,7 +510,7 @@ def _positional_count(func: Any) -> int | None:
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-def _binds(func: Any, *args: Any, **kwargs: Any) -> bool:
+def binds(func: Any, *args: Any, **kwargs: Any) -> bool:
     try:
         inspect.signature(func).bind(*args, **kwargs)
     except (TypeError, ValueError):
@@ -522,9 +522,9 @@ def _lab_calls(cls: Any, backward: Any, update: Any, dim: Any) -> dict[str, bool
     """Whether the class also takes the lab's own calls, ``NN(dim=...)`` (or ``NN(dims)``),
     ``backprop(y)`` and ``update(lr)``, whatever the student's program called: the interface
     is the class's, not the program's."""
-    return {"constructor": dim is not None and (_binds(cls, dim=dim) or _binds(cls, dim)),
-            "backward": _binds(backward, None),
-            "update": update is None or _binds(update, None)}
+    return {"constructor": dim is not None and (binds(cls, dim=dim) or binds(cls, dim)),
+            "backward": binds(backward, None),
+            "update": update is None or binds(update, None)}
 
 
 def _takes_rate_at(func: Any, position: int) -> bool:

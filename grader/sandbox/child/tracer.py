@@ -630,14 +630,6 @@ def _xor_data() -> tuple[np.ndarray, np.ndarray]:
     return np.array(inputs), np.array(labels).reshape(21, 1)
 
 
-def _binds(method: Any, *args: Any) -> bool:
-    try:
-        inspect.signature(method).bind(*args)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 MAX_VARIABLE_SIZE = 512
 """Arrays of at most this many numbers are recorded among a loop's variables: the lab's
 weights, its batch and labels; not the activations of a large batch or a 100x100 layer."""
@@ -995,7 +987,7 @@ class Tracer:
             obj = self.values.objects[event["object"]]
             for name in TRAINING_METHODS:
                 method = getattr(obj, name, None)
-                if callable(method) and _binds(method, X, Y):
+                if callable(method) and probes.binds(method, X, Y):
                     self.notes.append(f"your program never trains its network: the grader "
                                       f"called {event['class']}.{name}(X, y) on the XOR data")
                     self._run_call(method, X, Y, seconds)
