@@ -178,8 +178,7 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
             step[-1].args[epochs] = one
         else:
             step[-1].kwargs[epochs] = one
-    rates = [r.get("value") for call in segment for r in _descs(call)
-             if _is_rate(r) and call is not segment[0]]
+    rates = _rates(segment[1:])
     rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
     samples = int(x["shape"][0] if rows else x["shape"][-1]) if len(x["shape"]) > 1 else 1
     first = similar[0] if similar else segment
@@ -461,6 +460,36 @@ def _is_rate(desc: Mapping[str, Any]) -> bool:
         not isinstance(value, bool) and 0 < value <= LARGEST_RATE
 
 
+RATE_NAME = re.compile(r"(^|_)(lr|eta|alpha|rate|step_?size)($|_)|learning|l_?rate", re.IGNORECASE)
+NOT_RATE_NAME = re.compile(r"beta|momentum|decay|gamma|eps|rho|lamb?da|reg|clip|drop|thresh|tol|"
+                           r"epoch|iter|print|show|verbose|seed|size|batch|every|interval",
+                           re.IGNORECASE)
+
+
+def _rate_key(call: Mapping[str, Any]) -> int | str | None:
+    """The argument that is the call's learning rate: of its small positive numbers, the one
+    whose parameter is named like a rate, else the first not named like another
+    hyper-parameter (``optimize(0.1, grads, beta=0.9)``: the momentum stays the student's)."""
+    names = list(call.get("names", []))
+    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
+             *call.get("kwargs", {}).items()]
+    numbers = [(key, key if isinstance(key, str) else names[key] if key < len(names) else "")
+               for key, desc in keyed if _is_rate(desc)]
+    named = [key for key, name in numbers if RATE_NAME.search(name)]
+    plain = [key for key, name in numbers if not NOT_RATE_NAME.search(name)]
+    return (named or plain or [None])[0]
+
+
+def _rates(calls: Iterable[Mapping[str, Any]]) -> list[float]:
+    """The learning rates the calls were given, in order."""
+    found = []
+    for call in calls:
+        key = _rate_key(call)
+        if key is not None:
+            found.append(float(_arg(call, key)["value"]))
+    return found
+
+
 def _results(segment: Sequence[Mapping[str, Any]]) -> dict[int, tuple[int, int | None]]:
     """Array refs returned by the step's calls: ref -> (call index, tuple item or None)."""
     refs: dict[int, tuple[int, int | None]] = {}
@@ -476,7 +505,7 @@ def _results(segment: Sequence[Mapping[str, Any]]) -> dict[int, tuple[int, int |
 
 
 def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, tuple],
-          before: int, first: bool) -> dict[str, Any]:
+          before: int, rate: bool) -> dict[str, Any]:
     """What an argument is, in terms the grader can supply again."""
     if desc.get("ref") in outputs and outputs[desc["ref"]][0] < before:
         j, item = outputs[desc["ref"]]
@@ -493,7 +522,7 @@ def _role(desc: Mapping[str, Any], x: Mapping[str, Any], outputs: Mapping[int, t
         if (desc.get("summary") or {}).get("binary") and _same_samples(desc, x):
             return {"role": "y", "ndim": ndim}
         return {"role": "unknown", "value": dict(desc)}
-    if not first and _is_rate(desc):
+    if rate:
         return {"role": "lr", "value": dict(desc)}
     return {"role": "value", "value": dict(desc)}
 
@@ -519,10 +548,10 @@ def _roles(index: int, segment: Sequence[Mapping[str, Any]],
            similar: Sequence[Sequence[Mapping[str, Any]]], x: Mapping[str, Any]) -> StepCall:
     call = segment[index]
     outputs = _results(segment)
-    first = index == 0
+    rate = None if index == 0 else _rate_key(call)  # the predict call takes no rate
 
     def role(key: int | str) -> dict[str, Any]:
-        found = _role(_arg(call, key), x, outputs, index, first)
+        found = _role(_arg(call, key), x, outputs, index, key == rate)
         if found["role"] == "unknown" and found["value"].get("type") == "array":
             gradient = lossgrad.recognise([(_arg(s[index], key), s[:index]) for s in similar
                                            if index < len(s)])
@@ -731,7 +760,7 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
         if j > 0:
             role.returns = _returned_weights(call, nxt)
         step.append(role)
-    rates = [r.get("value") for call in segment[1:] for r in _descs(call) if _is_rate(r)]
+    rates = _rates(segment[1:])
     rows = x["shape"][-1] == FEATURES or len(x["shape"]) == 1
     samples = int(x["shape"][0] if rows else x["shape"][-1]) if len(x["shape"]) > 1 else 1
     return LearnedProtocol(

@@ -90,6 +90,28 @@ def test_the_rate_a_step_passes_becomes_the_graders_and_columns_are_recognised()
     assert protocol.describe().endswith("net.backprop(y); net.update(lr)")
 
 
+@pytest.mark.parametrize("names, args, kwargs, rate", [
+    (["self", "grads", "lr", "beta"], [array(5, [3]), number(0.1), number(0.9)], {}, 1),
+    (["self", "beta", "lr"], [number(0.9), number(0.1)], {}, 1),
+    (["self", "lr"], [number(0.1)], {"momentum": number(0.5)}, 0),
+    (["self", "l_rate", "n_epoch"], [number(0.3), number(3)], {}, 0),
+])
+def test_the_rate_is_the_number_named_like_one_not_a_momentum_beside_it(names, args, kwargs,
+                                                                        rate):
+    events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}], cls="NN")]
+    for n in range(3):
+        x, y, out = 10 * n, 10 * n + 1, 10 * n + 2
+        events += [call(0, "predict", [array(x, [2, 21])], array(out, [1, 21])),
+                   call(0, "backprop", [array(y, [1, 21], binary=True)], changed=["g"]),
+                   dict(call(0, "optimize", args, kwargs=kwargs, changed=["W"]),
+                        names=names[1:])]
+    protocol = learn({"events": events})
+    assert protocol is not None
+    roles = [*protocol.step[2].args, *protocol.step[2].kwargs.values()]
+    assert [r["role"] for r in roles].count("lr") == 1
+    assert roles[rate]["role"] == "lr" and protocol.student_lr == roles[rate]["value"]["value"]
+
+
 def test_a_tuple_returned_by_the_forward_pass_is_passed_on_by_item():
     events = [construct([{"type": "literal", "value": [2, 3, 3, 1]}])]
     for n in range(3):
