@@ -1,6 +1,7 @@
-"""Names older NumPy had and current NumPy removed: a student who learnt from an older
-tutorial gets an ``AttributeError`` that says nothing of why.  The hint says what replaced it
-(from the NumPy release notes: 1.23, 1.24 and 2.0)."""
+"""What current NumPy refuses that older NumPy accepted: names it removed, and a (1, 1) array
+taken as a number.  A student who learnt from an older tutorial (or wrote the lab on an older
+NumPy) gets an error that says nothing of why; the hint says what replaced it (from the NumPy
+release notes: 1.23, 1.24, 2.0 and 2.4)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,31 @@ def removed_name_hint(message: str) -> str:
     if not found or found.group(1) not in REMOVED:
         return ""
     return f"; np.{found.group(1)} is now {REMOVED[found.group(1)]}"
+
+
+SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
+"""NumPy 2.4's error for ``float(a)``, ``int(a)`` or ``math.log(a)`` of an array with one
+element but more than zero dimensions (a (1, 1) output), which older NumPy accepted."""
+TEMPLATE_LINE = re.compile(r"int\(\s*\w+\.predict\(.*\)\s*>=?\s*0\.5\s*\)")
+"""The lab template's ``int(nn.predict(x.reshape(1, -1)) >= 0.5)``."""
+
+
+def scalar_trap_hint(message: str, source_line: str | None = None) -> str:
+    """``"; NumPy 2.4 ... .item() ..."`` for the error NumPy 2.4 raises where a (1, 1) array is
+    taken as a number, naming the student's own line when known, else ``""``."""
+    if SCALAR_TRAP not in (message or ""):
+        return ""
+    line = (source_line or "").strip()
+    if TEMPLATE_LINE.search(line):
+        return ("; the lab template's line `int(nn.predict(x.reshape(1, -1)) >= 0.5)` turns a "
+                "(1, 1) array into a number, which NumPy 2.4 and later refuse: write "
+                "`int(nn.predict(x.reshape(1, -1)).item() >= 0.5)` instead")
+    shown = f"`{line}` takes" if line else "a line of your program takes"
+    return (f"; {shown} a (1, 1) array as a number (float(), int(), math.log(), ...), which "
+            "NumPy 2.4 and later refuse: take the number out first with `.item()` "
+            "(`value.item()`) or an index (`value[0, 0]`)")
+
+
+def numpy_hint(message: str, source_line: str | None = None) -> str:
+    """The hint for an error current NumPy raises where older NumPy did not, else ``""``."""
+    return removed_name_hint(message) or scalar_trap_hint(message, source_line)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from grader.numpy_names import removed_name_hint
+from grader.numpy_names import numpy_hint
 
 CALLS_TO_REPEAT = ("write the network as a class NN with predict, backprop and update, or as "
                    "functions the program calls once per step (forward(x, W1, W2, W3), "
@@ -58,9 +58,9 @@ def _stopped(error: Mapping[str, Any]) -> str:
     """A program that raised before it had shown a step: where, and the usual causes."""
     where = f"{error.get('file')}, line {error.get('line')}: " if error.get("line") else ""
     message = str(error.get("message", "an error"))
-    sentence = (f"your program stopped with an error before it had trained ({where}"
-                f"{message}{removed_name_hint(message)})")
     line = str(error.get("source_line") or "")
+    sentence = (f"your program stopped with an error before it had trained ({where}"
+                f"{message}{numpy_hint(message, line)})")
     if "sys.argv" in line or "argv[" in line:
         sentence += ("; the grader runs your program without command-line arguments: give "
                      "them defaults (argparse defaults, or sys.argv[1] if len(sys.argv) > 1 "

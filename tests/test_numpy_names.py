@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.checks.context import describe_student_error
-from grader.numpy_names import removed_name_hint
+from grader.numpy_names import SCALAR_TRAP, numpy_hint, removed_name_hint
 from grader.unfollowed import why_unfollowed
 
 
@@ -27,3 +27,22 @@ def test_the_hint_reaches_the_messages():
         "kind": "exception", "file": "lab1.py", "line": 168, "source_line": "x = 1",
         "message": "AttributeError: module 'numpy' has no attribute 'asscalar'"}}
     assert "np.asscalar is now a.item()" in why_unfollowed(trace)
+
+
+def test_a_one_element_array_taken_as_a_number_is_explained_on_the_students_own_line():
+    template = numpy_hint(SCALAR_TRAP, "    pred = int(nn.predict(x.reshape(1, -1)) >= 0.5)")
+    assert "the lab template's line" in template and ".item() >= 0.5" in template
+    own = numpy_hint(f"TypeError: {SCALAR_TRAP}",
+                     "        loss = -(y * math.log(predict) + (1-y) * math.log(1-predict))")
+    assert "`loss = -(y * math.log(predict)" in own and "template" not in own
+    assert "NumPy 2.4" in own and ".item()" in own
+    assert numpy_hint("TypeError: unsupported operand", "x = a + b") == ""
+
+
+def test_the_scalar_hint_reaches_a_program_stopped_in_its_first_step():
+    trace = {"events": [], "stopped": "error", "error": {
+        "kind": "exception", "file": "lab1.py", "line": 140,
+        "source_line": "        total += math.log(predict)", "message": f"TypeError: {SCALAR_TRAP}"}}
+    why = why_unfollowed(trace)
+    assert "lab1.py, line 140" in why and "`total += math.log(predict)` takes a (1, 1) array" \
+        in why, why

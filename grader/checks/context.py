@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from grader.load import DEFINITIONS, Loader, LoadResult
-from grader.numpy_names import removed_name_hint
+from grader.numpy_names import numpy_hint
 from grader.sandbox import Sandbox, StepResult
 
 Array = np.ndarray
@@ -152,5 +152,5 @@ def describe_student_error(error: Mapping[str, Any]) -> str:
     """A student's exception, as one line with where it happened."""
     where = f" ({error['where']})" if error.get("where") else ""
     line = f": `{error['line'].strip()}`" if error.get("line") else ""
-    hint = removed_name_hint(str(error.get("message", "")))
+    hint = numpy_hint(str(error.get("message", "")), error.get("line"))
     return f"{error.get('type', 'Error')}: {error.get('message', '')}{where}{line}{hint}"

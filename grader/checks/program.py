@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
 from grader.load import EXECUTE, load_files
-from grader.numpy_names import removed_name_hint
+from grader.numpy_names import SCALAR_TRAP, numpy_hint
 from grader.rubric import CheckConfig, setting, weights_problems
 
 
@@ -60,11 +60,6 @@ LOSS_LINE = re.compile(r"(loss|損失|误差|誤差)\D{0,20}\d", re.IGNORECASE)
 ACCURACY_LINE = re.compile(r"(acc(uracy)?|準確率|准确率|正確率|正确率)\D{0,20}\d",
                            re.IGNORECASE)
 """The course is taught in Taiwan: students print "準確率 100.0 %" as often as "accuracy"."""
-SCALAR_TRAP = "only 0-dimensional arrays can be converted to Python scalars"
-TRAP_MESSAGE = (
-    "your program crashed at the end: `int(nn.predict(x.reshape(1, -1)) >= 0.5)` (the lab "
-    "template's line) turns a (1, 1) array into a number, which NumPy 2.4 and later refuse "
-    "(\"{error}\"); write `int(nn.predict(x.reshape(1, -1)).item() >= 0.5)` instead")
 
 
 @register("program", config=ProgramCheck, writes=("program_figures",),
@@ -81,17 +76,21 @@ def check_program(ctx: GradingContext) -> Verdict:
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []
-    trap = [e for e in run.errors if SCALAR_TRAP in e]
+    trap = [e for e in run.error_details if SCALAR_TRAP in str(e.get("message", ""))]
     timed_out = [e for e in run.errors if "did not finish within" in e]
     if trap:
-        problems.append(TRAP_MESSAGE.format(error=SCALAR_TRAP))
+        where = f" ({trap[0]['file']}, line {trap[0]['line']})" if trap[0].get("line") else ""
+        hint = numpy_hint(SCALAR_TRAP, trap[0].get("source_line"))
+        problems.append(f"your program crashed{where}: \"{SCALAR_TRAP}\"{hint}")
     elif timed_out:
         problems.append(f"your program did not finish in {budget:g} s (is the training loop "
                         "able to stop? `while not done` never ends if the loss never gets "
                         "below 0.04)")
     elif run.errors:
+        detail = next((d for d in run.error_details
+                       if str(d.get("message", "")) in run.errors[0]), {})
         problems.append("your program stopped with an error: " + run.errors[0]
-                        + removed_name_hint(run.errors[0]))
+                        + numpy_hint(run.errors[0], detail.get("source_line")))
     # the lab's own `while not done` loop never ends from many XOR initialisations: with
     # timeout_keeps_run_share, a program that was training and printing when time ran out
     # keeps the share for running
