@@ -725,3 +725,61 @@ def test_the_network_is_loaded_from_the_file_defining_it_not_the_file_discovery_
     assert "net = Classifier(hidden=4)" in interface.message, interface.message
     assert interface.details["program"]["main"] == "model.py"
     assert graded.verdicts["gradient"].status == PASS, graded.verdicts["gradient"].message
+
+
+OPTIMIZER_STYLE = '''
+import numpy as np
+
+class SGD:
+    def __init__(self, lr):
+        self.lr = lr
+        self.lr_decay = 0.5  # named like the rate, but not the rate: left alone
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= self.lr * grads[key]
+
+class MLP:
+    def __init__(self, sizes, lr=0.05):
+        rng = np.random.default_rng(0)
+        self.params = {f"W{i + 1}": rng.uniform(-1, 1, (a, b))
+                       for i, (a, b) in enumerate(zip(sizes, sizes[1:]))}
+        self.optimizer = SGD(lr)
+
+    def forward(self, x):
+        self.a = [x]
+        for i in range(1, 4):
+            self.a.append(1 / (1 + np.exp(-self.a[-1] @ self.params[f"W{i}"])))
+        return self.a[-1]
+
+    def backward(self, dout):
+        self.grads = {}
+        delta = dout * self.a[3] * (1 - self.a[3])
+        for i in (3, 2, 1):
+            self.grads[f"W{i}"] = self.a[i - 1].T @ delta
+            delta = (delta @ self.params[f"W{i}"].T) * self.a[i - 1] * (1 - self.a[i - 1])
+
+    def update(self):
+        self.optimizer.update(self.params, self.grads)
+
+X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+Y = np.array([[0.0], [0.0], [1.0], [1.0]])
+net = MLP([2, 4, 4, 1], lr=0.05)
+for epoch in range(2000):
+    out = net.forward(X)
+    net.backward(2 * (out - Y))
+    net.update()
+'''
+
+
+@pytest.mark.slow
+def test_a_rate_the_network_keeps_in_its_optimizer_is_set_by_the_grader(tmp_path: Path) -> None:
+    path = tmp_path / "DLP_LAB1_0900408_Hsu.py"
+    path.write_text(textwrap.dedent(OPTIMIZER_STYLE), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    grading = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                               only={"interface", "gradient"})
+    assert grading.facts["adapter"]["lr_attr"] == ["optimizer.lr"]
+    gradient = grading.verdicts["gradient"]
+    assert gradient.status == PASS and "scale 1," in gradient.message, gradient.message
+    assert "keeps for itself" not in gradient.message

@@ -374,8 +374,9 @@ def test_the_network_is_built_and_stepped_as_the_program_does(graded):
     kuo = graded["DLP_LAB1_0856217_Kuo.py"]  # its own loss gradient, its layers' own rate
     assert "net = Classifier(hidden=6, rate=2.0); out0 = net.forward(x); " \
         "net.backward(2*(out0 - y)/N); net.update()" in kuo["interface"].message
-    assert kuo["gradient"].status == PASS and "scale 2, which includes the learning rate " \
-        "your network keeps for itself" in kuo["gradient"].message, kuo["gradient"].message
+    # every copy of the rate (the network's and each layer's) is set to the grader's
+    assert kuo["gradient"].status == PASS and "true gradient in every layer (scale 1," in \
+        kuo["gradient"].message, kuo["gradient"].message
     liao = graded["DLP_LAB1_0856219_Liao.py"]  # no class: functions passing the weights
     assert "played as your program does: W1, W2, W3 = init_weights(2, 5, 5, 1); " \
         "out0 = forward(x, W1, W2, W3); W1, W2, W3 = backward(x, y, out0[0], out0[1], " \

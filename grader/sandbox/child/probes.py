@@ -47,24 +47,75 @@ def _children(value: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def find_arrays(obj: Any) -> dict[str, np.ndarray]:
-    """Every float array reachable from the instance, by path, breadth first and bounded."""
-    found: dict[str, np.ndarray] = {}
+def _reachable(obj: Any) -> Any:
+    """Every (path, value) reachable from the instance through attributes, lists and dicts,
+    breadth first, at most :data:`MAX_DEPTH` deep, each object entered once."""
     seen: set[int] = {id(obj)}
     frontier: list[tuple[str, Any, int]] = [("", obj, 0)]
-    while frontier and len(found) < MAX_ARRAYS:
+    while frontier:
         path, value, depth = frontier.pop(0)
         for step, child in _children(value):
             child_path = path + step
-            if isinstance(child, np.ndarray):
-                if child.dtype.kind == "f" and child.size > 0 and id(child) not in seen:
-                    found[child_path.lstrip(".")] = child
-                    seen.add(id(child))
-            elif depth < MAX_DEPTH and id(child) not in seen and not callable(child) \
-                    and not isinstance(child, (str, bytes, int, float, bool, type(None))):
+            yield child_path.lstrip("."), child
+            if depth < MAX_DEPTH and id(child) not in seen and not callable(child) and \
+                    not isinstance(child, (np.ndarray, str, bytes, int, float, bool, type(None))):
                 seen.add(id(child))
                 frontier.append((child_path, child, depth + 1))
+
+
+def find_arrays(obj: Any) -> dict[str, np.ndarray]:
+    """Every float array reachable from the instance, by path, breadth first and bounded."""
+    found: dict[str, np.ndarray] = {}
+    seen: set[int] = set()
+    for path, child in _reachable(obj):
+        if isinstance(child, np.ndarray) and child.dtype.kind == "f" and child.size > 0 \
+                and id(child) not in seen:
+            found[path] = child
+            seen.add(id(child))
+            if len(found) >= MAX_ARRAYS:
+                break
     return found
+
+
+RATE_NAME = re.compile(r"(^|_)(lr|learning_?rate|l_?rate|lr_?rate|eta|step_?size)($|_)|"
+                       r"^(alpha|rate|learningrate)$", re.IGNORECASE)
+"""A parameter or attribute named like a learning rate (``beta``, ``decay_rate`` are not)."""
+
+
+NOT_RATE_NAME = re.compile(r"decay|momentum|beta|gamma|min|max|schedule|factor|init",
+                           re.IGNORECASE)
+"""Names of other numbers beside a rate: ``lr_decay``, ``lr_min``, ``init_lr``."""
+
+
+def is_rate_name(name: str) -> bool:
+    return bool(RATE_NAME.search(name)) and not NOT_RATE_NAME.search(name)
+
+
+def find_rates(obj: Any) -> list[str]:
+    """The paths of the learning rates a network keeps for itself: numbers named like a rate on
+    the network or its parts (``lr``, ``optimizer.lr``, ``layers[0].learning_rate``).  The
+    grader sets every one of them to its own rate before a step, as it passes a rate to a
+    step that takes one."""
+    found = []
+    for path, child in _reachable(obj):
+        name = re.split(r"[.\[]", path)[-1].strip("'] ")
+        if isinstance(child, (int, float, np.floating)) and not isinstance(child, bool) and \
+                0 < float(child) <= 10 and is_rate_name(name):
+            found.append(path)
+    return found
+
+
+def set_number(obj: Any, path: str, value: float) -> None:
+    """Write a number (a learning rate) at ``path``."""
+    steps = _parse(path)
+    parent = obj
+    for kind, key in steps[:-1]:
+        parent = _get(parent, kind, key)
+    kind, key = steps[-1]
+    if kind == "attr":
+        setattr(parent, key, value)
+    else:
+        parent[key] = value
 
 
 def _parse(path: str) -> list[tuple[str, Any]]:
@@ -420,9 +471,8 @@ class Network:
 
     def step(self, y: np.ndarray, lr: float) -> None:
         """Backprop on the last prediction, then apply the update with this learning rate."""
-        lr_attr = self.adapter.get("lr_attr")
-        if lr_attr:
-            setattr(self.obj, lr_attr, lr)
+        for path in self.adapter.get("lr_attr") or ():
+            set_number(self.obj, path, lr)
         if self.data:
             self.data.bind("y", y)
         if self.learned:
@@ -538,9 +588,7 @@ def _takes_rate_at(func: Any, position: int) -> bool:
         return False
     if position >= len(params):
         return False
-    name = params[position].name.lower()
-    return name in {a.lower() for a in RATE_ATTRIBUTES} or any(
-        part in name for part in ("lr", "rate", "eta", "alpha", "step_size"))
+    return is_rate_name(params[position].name)
 
 
 def probe_interface(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
@@ -609,8 +657,7 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
     update_arity = _positional_count(update) if update is not None else 0
     found["update_lr"] = update is not None and (update_arity is None or update_arity >= 1)
     backward_arity = _positional_count(backward) or 0
-    rate_attr = next((a for a in RATE_ATTRIBUTES
-                      if isinstance(getattr(obj, a, None), (int, float))), None)
+    rate_attr = find_rates(obj) or None
     found["lr_attr"] = rate_attr if update is not None and not found["update_lr"] else None
     passes_rate = False
     if args.get("step"):  # a learned step: the rate is an argument of it, or the object's own
@@ -691,9 +738,6 @@ def _uncallable_step(methods: dict[str, Any], backward: Any, update: Any,
     return None
 
 
-RATE_ATTRIBUTES = ("lr", "learning_rate", "eta", "alpha", "learningRate", "LearningRate",
-                   "rate", "l_rate", "lr_rate")
-"""Where a network that takes no rate in its step keeps it, set by the grader before a step."""
 SENSITIVITY_INPUTS = 8
 SENSITIVITY_DRAWS = 3
 """Independent redraws of one array before it is called unread: a predict that returns 0/1
