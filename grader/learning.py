@@ -108,21 +108,25 @@ class LearnedProtocol:
         lr=0.1); out0 = net.forward(x); net.backward(x, y, out0); net.update()``, or for a
         program that steps inside its network's method, ``net = Net(2, 4, 4, 1);
         net.train(...) steps by out0 = self.forward(x); self.backward(y); self.update(lr)``."""
+        held = (self.procedure or {}).get("object")
         if self.procedure is not None:
             init = self.procedure.get("init")
             shapes = self.procedure["shapes"]
             weights = ", ".join("params" if isinstance(shape, dict) else f"W{k + 1}"
                                 for k, shape in enumerate(shapes))
-            parts = [f"{weights} = {init['function']}({call_text(init)})" if init else
-                     f"{weights} = arrays of shapes " + ", ".join(
-                         "x".join(map(str, shape)) if isinstance(shape, list) else
-                         "{" + ", ".join(shape["arrays"]) + "}" for shape in shapes)]
+            maker = ("net." if held else "") + (init["function"] if init else "")
+            parts = [f"net = {held['class']}({call_text(held)})"] if held else []
+            parts += [f"{weights} = {maker}({call_text(init)})" if init else
+                      f"{weights} = arrays of shapes " + ", ".join(
+                          "x".join(map(str, shape)) if isinstance(shape, list) else
+                          "{" + ", ".join(shape["arrays"]) + "}" for shape in shapes)]
         else:
             parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
             parts += [f"net.{c['method']}({call_text(c)})"
                       for c in self.constructor.get("setup", [])]
         steps = []
-        owner = "" if self.procedure is not None else "self." if self.within else "net."
+        owner = ("net." if held else "") if self.procedure is not None else \
+            "self." if self.within else "net."
         for j, call in enumerate(self.step):
             args = [_role_text(r) for r in call.args]
             args += [f"{k}={_role_text(r)}" for k, r in call.kwargs.items()]
@@ -149,7 +153,7 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     calls = [e for e in events if e.get("kind") == "call"]
     network = _network_object(calls, trace.get("objects") or {})
     if network is None:
-        return learn_procedure(events)
+        return learn_procedure(events) or _methods_as_procedure(events)
     constructs = rebuilding.constructs_by_object(events)
     built = with_data_roles(constructs[network]) if network in constructs else None
     ctor = None if built is None else rebuilding.rebuildable_call(built, constructs)
@@ -676,6 +680,30 @@ def learn_procedure(events: Sequence[Mapping[str, Any]]) -> LearnedProtocol | No
         found = _procedure_of(group, functions)
         if found is not None and (best is None or len(found.step) > len(best.step)):
             best = found
+    return best
+
+
+def _methods_as_procedure(events: Sequence[Mapping[str, Any]]) -> LearnedProtocol | None:
+    """A class whose methods pass the weights around as a program of functions does
+    (``params = net.init_parameters()``, ``A, cache = net.forward_pass(X, params)``, ...,
+    ``params = net.update_parameters(params, grads)``): the object holds none of them, so it
+    is no network; its methods, called on the object built as the program built it, are the
+    procedure's functions."""
+    constructs = rebuilding.constructs_by_object(events)
+    methods: dict[int, list[dict[str, Any]]] = {}
+    for e in events:
+        if e.get("kind") == "call" and e.get("object") in constructs:
+            methods.setdefault(e["object"], []).append(
+                dict(e, kind="function", name=e["method"]))
+    best: LearnedProtocol | None = None
+    for obj, calls in methods.items():
+        ctor = rebuilding.rebuildable_call(constructs[obj], constructs)
+        found = learn_procedure(calls) if ctor is not None else None
+        if found is None or found.procedure is None or \
+                (best is not None and len(found.step) <= len(best.step)):
+            continue
+        found.procedure["object"] = {"class": constructs[obj]["class"], **ctor}
+        best = found
     return best
 
 

@@ -613,6 +613,24 @@ def test_a_dict_of_weights_passed_around_is_one_weight():
     assert protocol.input == "cols" and protocol.student_lr == 0.5
 
 
+def test_methods_passing_a_dict_of_weights_are_played_on_the_object_the_program_built():
+    """The same program written as methods of ``Trainer(lr=0.5)``, called inside its
+    ``train(X, Y)``: the object holds no weights, its methods are the procedure's."""
+    events = [construct([], {"lr": number(0.5)}, cls="Trainer", obj=3)]
+    events.append(call(1, "train", [array(7, [2, 21]), array(8, [1, 21], binary=True)], obj=3))
+    for e in dict_program()["events"]:
+        method = {k: v for k, v in e.items() if k not in ("name", "kind")}
+        events.append(dict(method, kind="call", method=e["name"], object=3, caller=3, within=1,
+                           i=e["i"] + 2))
+    protocol = learn({"events": events, "stopped": "time"})
+    assert protocol is not None and protocol.procedure is not None
+    assert protocol.procedure["object"] == {"class": "Trainer", "args": [],
+                                            "kwargs": {"lr": number(0.5)}}
+    assert protocol.describe() == (
+        "net = Trainer(lr=0.5); params = net.init([2, 4, 1]); out0 = net.forward(x, params); "
+        "out1 = net.backward(out0[0], y, out0[1]); params = net.update(params, out1, lr)")
+
+
 NG_STYLE = '''
 import numpy as np
 

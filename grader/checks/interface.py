@@ -544,9 +544,12 @@ def _learned_differences(cfg: InterfaceCheck, chosen: dict[str, Any],
     lab = chosen.get("lab_calls", {})
     if protocol.procedure is not None:  # no class at all: the lab's interface is missing
         names = ", ".join(protocol.procedure["functions"])
+        held = protocol.procedure.get("object")
+        what = f"methods of {held['class']} ({names}) that are passed the weights and hold " \
+            "none" if held else f"a set of functions ({names}) that take the weights as arguments"
         return [cfg.procedure_credit], [
-            f"your network is a set of functions ({names}) that take the weights as "
-            f"arguments, not a class {cfg.class_names[0]} with predict, backprop and update"]
+            f"your network is {what}, not a class {cfg.class_names[0]} with predict, backprop "
+            "and update"]
     if chosen["class"] not in cfg.class_names:
         differences.append(f"the class is named {chosen['class']}, not {cfg.class_names[0]}")
         credits.append(cfg.class_alias_credit)

@@ -236,14 +236,27 @@ def play_procedure(namespace: dict[str, Any], args: dict[str, Any]) -> None:
     spec = args.get("procedure") or (args.get("adapter") or {}).get("procedure")
     if not spec:
         return
-    functions = {name: namespace[name] for name in spec["functions"] if name in namespace}
+    owner = spec.get("object")  # methods passing the weights around: the object built again
+
+    def function(name: str) -> Any:
+        if owner is None:
+            return namespace.get(name)
+        return getattr(Program.owner, name, None)
 
     class Program:
+        owner: Any = None
+
         def __init__(self) -> None:
+            if owner is not None:
+                Program.owner = construct(namespace[owner["class"]],
+                                          {**owner, "described": True}, namespace)[0]
+                self.owner = Program.owner  # where the grader finds the rate it keeps
+                for name in spec["functions"]:
+                    setattr(self, name, function(name))
             init = spec.get("init")
-            if init and callable(namespace.get(init["function"])):
+            if init and callable(function(init["function"])):
                 call_args, call_kwargs = constructor_call({**init, "described": True}, namespace)
-                made = namespace[init["function"]](*call_args, **call_kwargs)
+                made = function(init["function"])(*call_args, **call_kwargs)
                 weights: list[Any] = [None] * len(spec["shapes"])
                 for item, k in init["items"].items():
                     weights[int(k)] = _as_weight(made if int(item) == -1 else made[int(item)])
@@ -253,8 +266,9 @@ def play_procedure(namespace: dict[str, Any], args: dict[str, Any]) -> None:
                 self.weights = [_drawn(shape, scale, namespace)
                                 for shape, scale in zip(spec["shapes"], scales)]
 
-    for name, function in functions.items():
-        setattr(Program, name, staticmethod(function))
+    for name in spec["functions"]:
+        if owner is None and name in namespace:
+            setattr(Program, name, staticmethod(namespace[name]))
     Program.__name__ = Program.__qualname__ = "program"
     namespace[PROCEDURE_CLASS] = Program
 
