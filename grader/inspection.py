@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from grader.discover import Submission, discover
-from grader.load import DEFINITIONS, LoadResult, load_files
+from grader.load import DEFINITIONS, EXECUTE, LoadResult, load_files
 from grader.settings import SandboxSettings
 
 
@@ -45,7 +45,8 @@ def inspect_submission(sub: Submission, settings: SandboxSettings, mode: str) ->
     if sub.main is None or sub.errors:  # nothing loadable, and the reason is already said
         return record
     try:
-        loaded = load_files(sub.root, sub.main, sub.kind or "script", settings, mode)
+        loaded = load_files(sub.root, sub.main, sub.kind or "script", settings, mode,
+                            numpy_as_is=mode == EXECUTE)  # a run shows what really fails
     except Exception as err:  # the grader's own failure: report it, keep the batch going
         record["errors"].append(f"internal grader error while loading: {err!r}; please report "
                                 "it with this submission")

@@ -190,9 +190,15 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
                                                   if e.get("within") is not None])
     setup = rebuilding.setup_calls(calls, network, started,
                                    {c.method for c in step} | {within or ""}, constructs)
+    state = {}
+    if within is not None:  # what the training method set on the object before its loop
+        outer_call = next((e for e in calls if e.get("i") == segment[0].get("within")), {})
+        state = {k: d for k, d in (outer_call.get("state") or {}).items()
+                 if d.get("type") in ("number", "literal")}
     return LearnedProtocol(
         network_class=built["class"],
-        constructor={**ctor, **({"setup": setup} if setup else {})},
+        constructor={**ctor, **({"setup": setup} if setup else {}),
+                     **({"state": state} if state else {})},
         predict=predict, step=step, input="rows" if rows else "cols",
         student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
         predict_calls=predict_calls, within=within)

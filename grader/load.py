@@ -85,13 +85,17 @@ def _step_failure(step: StepResult, what: str) -> str:
 class Loader:
     """Loads one submission's main file into a running :class:`Sandbox`."""
 
-    def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None) -> None:
+    def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None,
+                 numpy_as_is: bool = False) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
         self.seed = seed
         """The grading seed: the child seeds every source of randomness from it before each
         load, so that the student's own random draws are the same on every run."""
+        self.numpy_as_is = numpy_as_is
+        """Run on NumPy as installed, without the stand-ins for names it removed
+        (``grader/sandbox/child/numpy_compat.py``): the student's program, as it runs today."""
         self.settings: SandboxSettings = sandbox.settings
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
@@ -114,7 +118,7 @@ class Loader:
         while True:
             args = {"main": self.main, "kind": "notebook", "mode": mode, "cells": cells,
                     "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip),
-                    "seed": self.seed}
+                    "seed": self.seed, "numpy_as_is": self.numpy_as_is}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
             step = self.sandbox.request("load", args, timeout=limit)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
@@ -136,7 +140,8 @@ class Loader:
 
     def _load_script(self, mode: str, result: LoadResult) -> None:
         args = {"main": self.main, "kind": "script", "mode": mode,
-                "timeout": self.settings.step_timeout, "seed": self.seed}
+                "timeout": self.settings.step_timeout, "seed": self.seed,
+                "numpy_as_is": self.numpy_as_is}
         step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
         if not step.answered and mode == EXECUTE:
             result.errors.append(_step_failure(step, f"running {self.main}"))
@@ -200,10 +205,11 @@ class Loader:
 
 
 def load_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None,
-               mode: str = DEFINITIONS, seed: int | None = None) -> LoadResult:
+               mode: str = DEFINITIONS, seed: int | None = None,
+               numpy_as_is: bool = False) -> LoadResult:
     """Start a sandbox on ``files``, load ``main`` (a path relative to it), and clean up."""
     with Sandbox(files, settings) as sandbox:
-        return Loader(sandbox, main, kind, seed).load(mode)
+        return Loader(sandbox, main, kind, seed, numpy_as_is).load(mode)
 
 
 def trace_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None, *,

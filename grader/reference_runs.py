@@ -53,6 +53,18 @@ PROFILE_TRIALS = 128
 """Random initialisations in a convergence profile: the Wilson interval of the rate is then
 about +-8 points wide, and the restarts are sized from its pessimistic end."""
 
+PROFILE_WORK = 1_000_000_000
+"""The most a profile may cost, in weight-updates (trials x steps x weights, networks that
+converged no longer counting): the lab's 2-3-3-1 network (18 weights, 128 trials, 200,000
+steps) stays within it; 32 trials of a 2-100-100-1 network (10,300 weights) that never
+converge stop after ~3,000 steps (~25 s on one core), and the profile says how far it looked.
+A count, not a time: the same profile on every machine."""
+TYPICAL_STEPS = 20_000
+"""Steps a network of the lab usually needs: a wide network gets as many trials as can take
+them within :data:`PROFILE_WORK` (never fewer than :data:`MIN_PROFILE_TRIALS`)."""
+MIN_PROFILE_TRIALS = 32
+"""Fewer trials than this say too little about the rate."""
+
 TASKS = ("train_linear", "train_xor")
 DIAGONAL_MARGIN = 0.02
 """Training points of the linear task with ``|x0 - x1|`` below this are drawn again.
@@ -237,10 +249,12 @@ def measure_profile(task: str, seed: int, points: int, lr: float, max_steps: int
     """Train ``trials`` random initialisations of the reference with these widths and bias
     choice side by side (no cache)."""
     X, Y, _, _ = task_data(task, seed, points, 0)
+    weights = sum(a * b for a, b in zip(dims, dims[1:]))
+    trials = min(trials, max(MIN_PROFILE_TRIALS, PROFILE_WORK // (TYPICAL_STEPS * weights)))
     result = train_many(X, Y, range(trials), dim=list(dims), lr=lr, max_steps=max_steps,
-                        bias=bias)
+                        bias=bias, max_work=PROFILE_WORK)
     steps = np.where(result.converged, result.steps, -1).astype(np.int64)
-    return ConvergenceProfile(steps, max_steps)
+    return ConvergenceProfile(steps, result.max_steps)
 
 
 # --- keeping them -------------------------------------------------------------------------------

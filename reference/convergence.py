@@ -117,6 +117,7 @@ def train_many(
     progress: Callable[[int, int], None] | None = None,
     initial: Sequence[Array] | None = None,
     bias: bool = False,
+    max_work: int | None = None,
 ) -> ManyResult:
     """Train ``NN(dim, rng=s)`` for every seed ``s`` with the lab's per-sample loop, side by side.
 
@@ -125,6 +126,9 @@ def train_many(
     ``initial`` (stacked weights, layer by layer ``(K, fan_in, fan_out)``) replaces the seeds'
     initialisations; ``seeds`` then only label the K networks.  ``bias=True`` trains
     ``NN(dim, bias=True, rng=s)`` instead: the same initial weights, biases starting at zero.
+    ``max_work`` bounds the weight-updates spent (networks x steps x weights, counted, so the
+    same on every machine): training stops after the pass that reaches it, and the result's
+    ``max_steps`` is then the steps taken.
     """
     start = time.perf_counter()
     X = np.asarray(X, dtype=float)
@@ -141,7 +145,13 @@ def train_many(
     steps_taken = np.full(len(seeds), max_steps, dtype=np.int64)
     steps = 0
     n_layers = len(weights)
+    per_network = sum(int(np.prod(W.shape[1:])) for W in weights)
+    work = 0
     while steps < max_steps and active.size:
+        if max_work is not None and work >= max_work:
+            max_steps = steps
+            break
+        work += active.size * per_network * n
         worst = np.zeros(active.size)
         for i in range(n):
             x, y = X[i:i + 1], Y[i:i + 1]

@@ -204,3 +204,20 @@ def test_a_network_whose_update_does_nothing_still_has_its_forward_pass_checked(
     assert verdicts["gradient"].status == "fail"
     assert "layers 1, 2 and 3 (weights[0], weights[1] and weights[2]) never change" \
         in verdicts["gradient"].message, verdicts["gradient"].message
+
+
+def test_the_students_own_packages_at_any_depth_are_no_foreign_imports(tmp_path):
+    """``src/main.py`` imports ``models.net`` and ``data.loader``: folders of the submission
+    without ``__init__.py``; only ``scipy`` is foreign."""
+    root = tmp_path / "DLP_LAB1_0900303_Lee"
+    (root / "src" / "models").mkdir(parents=True)
+    (root / "src" / "data").mkdir()
+    (root / "src" / "models" / "net.py").write_text("import numpy as np\nclass Net:\n    pass\n")
+    (root / "src" / "data" / "loader.py").write_text("import scipy\n")
+    (root / "src" / "main.py").write_text("from models.net import Net\nfrom data.loader import *\n"
+                                          "import others.report\n")
+    [sub] = discover(root, workdir=tmp_path / "work")
+    verdict = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                               only={"numpy_only"}).verdicts["numpy_only"]
+    assert verdict.status == "fail", verdict.message
+    assert [f["module"] for f in verdict.details["imports"]] == ["scipy", "others"]

@@ -394,6 +394,7 @@ def check_by_finite_differences(ctx: GradingContext) -> Verdict:
                        "through predict)", 0.0, details)
     wrong = [a for a in arrays if a["rel_error"] > FD_TOLERANCE]
     if scale > 0 and not wrong:
+        ctx.facts.gradient_scale = scale
         return Verdict(PASS, f"the applied step equals the gradient of the MSE in every array "
                        f"(checked by finite differences through predict; scale {scale:.4g})",
                        1.0, details)

@@ -110,8 +110,10 @@ def source_units(root: Path, sources: list[str]) -> Iterator[tuple[str, str]]:
           summary="imports only NumPy, the standard library and matplotlib")
 def check_numpy_only(ctx: GradingContext) -> Verdict:
     allowed, stdlib_ok = allowed_modules(ctx.config("numpy_only").allowed)
-    own = {Path(s).stem for s in ctx.sources} | {Path(s).parts[0] for s in ctx.sources
-                                                if len(Path(s).parts) > 1}
+    # the student's own modules and packages, at any depth: ``src/models/model.py`` is
+    # imported as ``models.model`` from src/main.py (a folder without __init__.py too)
+    own = {Path(s).stem for s in ctx.sources} | {part for s in ctx.sources
+                                                for part in Path(s).parts[:-1]}
 
     def forbidden(module: str) -> bool:
         return not (module in allowed or (stdlib_ok and module in STDLIB) or module in own)

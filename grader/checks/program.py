@@ -72,7 +72,8 @@ def check_program(ctx: GradingContext) -> Verdict:
     settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
                                             submission_timeout=budget * 2 + 30)
     entry, kind = ctx.program
-    run = load_files(ctx.files_root, entry, kind, settings, EXECUTE, seed=ctx.seed)
+    run = load_files(ctx.files_root, entry, kind, settings, EXECUTE, seed=ctx.seed,
+                     numpy_as_is=True)
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []

@@ -236,11 +236,29 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
         if len(attempts) - successes > len(plans) - needed:
             break  # too many starts got stuck for the rest to make up
     details["attempts"] = attempts
+    restarts = details.get("restarts")
+    if restarts and ctx.facts.gradient_scale and not details.get("out_of_time") and \
+            float(restarts["failure_probability"]) > float(conf.failure_probability):
+        # the reference built to these widths rarely converges within what the grader can
+        # afford either: not converging is no evidence against a network whose step the
+        # gradient check proved right, and bad luck must never fail a correct network
+        details["benefit_of_the_doubt"] = True
+        return Verdict(PASS, _undecided(task, attempts, restarts), 1.0, details)
     # restarts: the best attempt counts; several starts: how they went on average
     fraction = max(earned_by_attempt) if needed == 1 else \
         sum(earned_by_attempt) / len(earned_by_attempt)
     return Verdict(FAIL, _failure(task, attempts[-1], conf, details), round(fraction, 4),
                    details)
+
+
+def _undecided(task: str, attempts: list[dict[str, Any]], restarts: dict[str, Any]) -> str:
+    return (f"not held against you: none of {len(attempts)} attempt(s) of up to "
+            f"{restarts['steps_per_attempt']} steps converged on the {task[6:]} data, but the "
+            f"reference network built to your widths converges within that from only "
+            f"{restarts['rate']:.0%} of starts at the lab's rate ({restarts['trials']} measured), "
+            f"so a correct network fails like this with a probability of up to "
+            f"{restarts['failure_probability']:.2g}; your step applies the true gradient (see "
+            "gradient)")
 
 
 def _reference_starts(ref: ReferenceRun, layout: Layout, ctx: GradingContext,

@@ -327,7 +327,7 @@ class _Surroundings:
 # --- the student's modules may share our names ------------------------------------------------
 
 OWN_MODULE_NAMES = ("seeding", "probes", "loader", "definitions", "magics", "figures",
-                    "describe", "protocol", "worker", "bootstrap", "tracer")
+                    "describe", "protocol", "worker", "bootstrap", "tracer", "numpy_compat")
 """The child's modules are imported as top-level modules: a submission's own ``loader.py`` or
 ``figures.py`` must still be what *its* ``import loader`` finds while it loads."""
 

@@ -358,6 +358,9 @@ def construct(cls: type, ctor: dict[str, Any], namespace: dict[str, Any]
     for call in ctor.get("setup", []):
         call_args, call_kwargs = constructor_call({**call, "described": True}, namespace, built)
         getattr(obj, call["method"])(*call_args, **call_kwargs)
+    for name, desc in ctor.get("state", {}).items():  # set by its training method, not ours
+        if not hasattr(obj, name):
+            setattr(obj, name, rebuild(desc, namespace, built))
     return obj, args, kwargs
 
 

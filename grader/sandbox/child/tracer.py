@@ -85,6 +85,8 @@ MAX_FUNCTION_EVENTS = 200
 MAX_EVENTS_PER_FUNCTION = 64
 """Events of one function at the most: a helper a data generator calls per point leaves room
 for the step's functions."""
+MAX_STATE = 100
+"""Attributes of the network recorded as the state its training method set up."""
 MAX_LITERAL_ITEMS = 200
 MAX_LITERAL_DEPTH = 4
 MAX_STRING = 1000
@@ -858,6 +860,10 @@ class Tracer:
                 self._stop("repeats")
             self.counts[key] = count
             within = {} if parent.owner != number else {"within": parent.event["i"]}
+            if within and "state" not in parent.event:
+                # what the training method set up before its first step (``self.optimizer =
+                # optimizer`` in ``train``): the grader, stepping as it does, sets it too
+                parent.event["state"] = self._plain_state(obj)
             scope.event = self._add({"kind": "call", "object": number, "method": info.name,
                                      **self._arguments(frame, info.function, 1),
                                      "caller": parent.owner, **within,
@@ -866,6 +872,14 @@ class Tracer:
                 scope.obj, scope.before = obj, _snapshot(obj)
                 scope.started = time.perf_counter()
         return scope
+
+    def _plain_state(self, obj: Any) -> dict[str, Any]:
+        """The object's attributes that are plain values (numbers, strings, flags, None)."""
+        attributes = getattr(obj, "__dict__", None)
+        if not isinstance(attributes, dict):
+            return {}
+        return {k: self.values.describe(v) for k, v in list(attributes.items())[:MAX_STATE]
+                if isinstance(k, str) and (v is None or type(v) in (int, float, bool, str))}
 
     def _records_inside(self, parent: _Scope, number: int) -> bool:
         """Whether a method of object ``number`` called by ``parent`` (a frame of the same
