@@ -22,6 +22,15 @@ from grader.learning import learn, unsupported_roles
 from grader.rubric import load_rubric
 
 
+def grade_source(tmp_path: Path, name: str, source: str, only: set[str]) -> Any:
+    """Grade a program written here as the student file ``name``, with the shipped rubric."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    return grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                            only=only)
+
+
 def number(value: float) -> dict[str, Any]:
     return {"type": "number", "value": value}
 
@@ -348,11 +357,7 @@ def test_a_network_that_trains_inside_its_own_method_is_graded_through_that_step
         tmp_path: Path) -> None:
     """No method is named as the lab names them: only the step learned from inside ``train``
     can drive the network."""
-    path = tmp_path / "DLP_LAB1_0900401_Inside.py"
-    path.write_text(textwrap.dedent(TRAINS_INSIDE), encoding="utf-8")
-    [sub] = discover(path, workdir=tmp_path / "work")
-    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
-                                only={"interface", "forward", "gradient"}).verdicts
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900401_Inside.py", TRAINS_INSIDE, {"interface", "forward", "gradient"}).verdicts
     interface = verdicts["interface"]
     assert "built and stepped as your program does" in interface.message, interface.message
     assert "net.train(...) steps by out0 = self._forward(x); self._backward(y); " \
@@ -560,11 +565,7 @@ net = Net(hidden=4, rate=0.5)
 @pytest.mark.slow
 def test_a_network_the_program_never_trains_is_graded_through_its_own_train(tmp_path: Path
                                                                             ) -> None:
-    path = tmp_path / "DLP_LAB1_0900404_Never.py"
-    path.write_text(textwrap.dedent(NEVER_TRAINS), encoding="utf-8")
-    [sub] = discover(path, workdir=tmp_path / "work")
-    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
-                                only={"interface", "forward", "gradient"}).verdicts
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900404_Never.py", NEVER_TRAINS, {"interface", "forward", "gradient"}).verdicts
     message = verdicts["interface"].message
     assert "your program never trains its network, so the grader called its train(X, y) on " \
         "the XOR data to see how it learns: net = Net(hidden=4, rate=0.5); net.train(...) " \
@@ -690,11 +691,7 @@ for i in range(20000):
 
 @pytest.mark.slow
 def test_a_program_passing_a_dict_of_weights_is_played_and_graded(tmp_path: Path) -> None:
-    path = tmp_path / "DLP_LAB1_0900407_Ng.py"
-    path.write_text(textwrap.dedent(NG_STYLE), encoding="utf-8")
-    [sub] = discover(path, workdir=tmp_path / "work")
-    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
-                                only={"interface", "forward", "gradient"}).verdicts
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900407_Ng.py", NG_STYLE, {"interface", "forward", "gradient"}).verdicts
     message = verdicts["interface"].message
     assert "played as your program does: params = initialize_parameters([2, 4, 4, 1]); " \
         "out0 = forward_propagation(x, params); out1 = backward_propagation(out0[0], y, " \
@@ -792,12 +789,59 @@ for epoch in range(2000):
 
 @pytest.mark.slow
 def test_a_rate_the_network_keeps_in_its_optimizer_is_set_by_the_grader(tmp_path: Path) -> None:
-    path = tmp_path / "DLP_LAB1_0900408_Hsu.py"
-    path.write_text(textwrap.dedent(OPTIMIZER_STYLE), encoding="utf-8")
-    [sub] = discover(path, workdir=tmp_path / "work")
-    grading = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
-                               only={"interface", "gradient"})
+    grading = grade_source(tmp_path, "DLP_LAB1_0900408_Hsu.py", OPTIMIZER_STYLE, {"interface", "gradient"})
     assert grading.facts["adapter"]["lr_attr"] == ["optimizer.lr"]
     gradient = grading.verdicts["gradient"]
     assert gradient.status == PASS and "scale 1," in gradient.message, gradient.message
     assert "keeps for itself" not in gradient.message
+
+
+TRAIN_SETS_UP = '''
+import numpy as np
+
+class Net:
+    def __init__(self, sizes):
+        rng = np.random.default_rng(1)
+        self.W = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]
+
+    def forward(self, x):
+        self.a = [x]
+        for W in self.W:
+            self.a.append(1 / (1 + np.exp(-self.a[-1] @ W)))
+        return self.a[-1]
+
+    def backward(self, y):
+        delta = 2 * (self.a[-1] - y) * self.a[-1] * (1 - self.a[-1])
+        self.g = []
+        for i in range(len(self.W) - 1, -1, -1):
+            self.g.insert(0, self.a[i].T @ delta)
+            delta = (delta @ self.W[i].T) * self.a[i] * (1 - self.a[i])
+
+    def update(self, lr):
+        if self.optimizer == "sgd":
+            for W, g in zip(self.W, self.g):
+                W -= lr * g
+
+    def train(self, X, Y, epochs=1000, lr=0.5, optimizer="sgd"):
+        self.optimizer = optimizer  # set up here, read by update()
+        for _ in range(epochs):
+            for i in range(len(X)):
+                self.forward(X[i:i + 1])
+                self.backward(Y[i:i + 1])
+                self.update(lr)
+
+X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+Y = np.array([[0.0], [0.0], [1.0], [1.0]])
+net = Net([2, 4, 4, 1])
+net.train(X, Y, epochs=3000, lr=0.5)
+'''
+
+
+@pytest.mark.slow
+def test_what_the_training_method_sets_up_before_its_loop_is_set_for_the_graders_steps(
+        tmp_path: Path) -> None:
+    grading = grade_source(tmp_path, "DLP_LAB1_0900409_Tsai.py", TRAIN_SETS_UP, {"interface", "gradient"})
+    assert grading.facts["adapter"]["ctor"]["state"] == {
+        "optimizer": {"type": "literal", "value": "sgd"}}
+    gradient = grading.verdicts["gradient"]
+    assert gradient.status == PASS, gradient.message

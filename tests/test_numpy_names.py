@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
+from grader.batch import rubric_settings
+from grader.discover import discover
+from grader.grading import grade_submission
+from grader.rubric import load_rubric
 from grader.checks.context import describe_student_error
 from grader.numpy_names import SCALAR_TRAP, numpy_hint, removed_name_hint
 from grader.unfollowed import why_unfollowed
+from tests_support import SAMPLES
 
 
 def test_a_removed_name_gets_its_replacement():
@@ -46,3 +53,24 @@ def test_the_scalar_hint_reaches_a_program_stopped_in_its_first_step():
     why = why_unfollowed(trace)
     assert "lab1.py, line 140" in why and "`total += math.log(predict)` takes a (1, 1) array" \
         in why, why
+
+
+@pytest.mark.slow
+def test_a_network_using_a_removed_name_is_graded_and_its_program_told(tmp_path):
+    """The template's network written on an older NumPy (``np.float``): the checks grade its
+    mathematics with the name given back; the program, run on NumPy as it is, fails and says
+    what replaced it."""
+    source = (SAMPLES / "DLP_LAB1_0856001_Chen.py").read_text(encoding="utf-8")
+    old = "    return 1.0 / (1.0 + np.exp(-x))"
+    assert old in source
+    path = tmp_path / "DLP_LAB1_0900304_Old.py"
+    path.write_text(source.replace(old, "    return np.float(1.0) / (1.0 + np.exp(-x))"),
+                    encoding="utf-8")
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdicts = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                                only={"interface", "forward", "gradient", "program"}).verdicts
+    for check in ("interface", "forward", "gradient"):
+        assert verdicts[check].status == "pass", verdicts[check].message
+    program = verdicts["program"]
+    assert program.status == "error" and "np.float is now float" in program.message, \
+        program.message
