@@ -381,6 +381,8 @@ def _epoch_arg(call: Mapping[str, Any]) -> int | str | None:
     names = list(call.get("names", []))
     keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
              *call.get("kwargs", {}).items()]
+    keyed += [(name, number_desc(value))
+              for name, value in call.get("defaults", {}).items()]  # left at its default
     for key, desc in keyed:
         name = key if isinstance(key, str) else names[key] if key < len(names) else ""
         value = desc.get("value")
@@ -487,7 +489,15 @@ def _rate_key(call: Mapping[str, Any]) -> int | str | None:
                for key, desc in keyed if _is_rate(desc)]
     named = [key for key, name in numbers if RATE_NAME.search(name)]
     plain = [key for key, name in numbers if not NOT_RATE_NAME.search(name)]
-    return (named or plain or [None])[0]
+    # a rate left at its default (``fit(X, y)`` with ``learning_rate=0.05``), by its name only
+    defaulted = [name for name, value in call.get("defaults", {}).items()
+                 if _is_rate(number_desc(value)) and RATE_NAME.search(name)
+                 and not NOT_RATE_NAME.search(name)]
+    return (named or plain or defaulted or [None])[0]
+
+
+def number_desc(value: float) -> dict[str, Any]:
+    return {"type": "number", "value": value}
 
 
 def _rates(calls: Iterable[Mapping[str, Any]]) -> list[float]:
@@ -496,7 +506,7 @@ def _rates(calls: Iterable[Mapping[str, Any]]) -> list[float]:
     for call in calls:
         key = _rate_key(call)
         if key is not None:
-            found.append(float(_arg(call, key)["value"]))
+            found.append(float(_arg(call, key).get("value", call.get("defaults", {}).get(key))))
     return found
 
 
@@ -569,8 +579,11 @@ def _roles(index: int, segment: Sequence[Mapping[str, Any]],
                 return gradient
         return found
 
+    kwargs = {k: role(k) for k in call.get("kwargs", {})}
+    if isinstance(rate, str) and rate not in kwargs:  # the rate it was left at: the grader's
+        kwargs[rate] = {"role": "lr", "value": number_desc(call["defaults"][rate])}
     return StepCall(call["method"], [role(n) for n in range(len(call.get("args", [])))],
-                    {k: role(k) for k in call.get("kwargs", {})})
+                    kwargs)
 
 
 def _arg(call: Mapping[str, Any], key: int | str) -> dict[str, Any]:

@@ -845,3 +845,68 @@ def test_what_the_training_method_sets_up_before_its_loop_is_set_for_the_graders
         "optimizer": {"type": "literal", "value": "sgd"}}
     gradient = grading.verdicts["gradient"]
     assert gradient.status == PASS, gradient.message
+
+
+FIT_AT_DEFAULTS = '''
+import numpy as np
+
+class Dense:
+    def __init__(self, n_in, n_out):
+        self.W = np.random.uniform(-1, 1, (n_in, n_out))
+        self.b = np.zeros((1, n_out))
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, grad, learning_rate):
+        back = grad @ self.W.T
+        self.W -= learning_rate * self.x.T @ grad
+        self.b -= learning_rate * grad.sum(axis=0, keepdims=True)
+        return back
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, grad, learning_rate):
+        return grad * self.out * (1 - self.out)
+
+class Model:
+    def __init__(self):
+        self.layers = []
+
+    def add(self, layer):
+        self.layers.append(layer)
+
+    def predict(self, X):
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def fit(self, X, y, epochs=100000, learning_rate=0.05):
+        for epoch in range(epochs):
+            grad = 2 * (self.predict(X) - y) / len(y)
+            for layer in reversed(self.layers):
+                grad = layer.backward(grad, learning_rate)
+
+X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+Y = np.array([[0.0], [0.0], [1.0], [1.0]])
+model = Model()
+for layer in (Dense(2, 4), Sigmoid(), Dense(4, 4), Sigmoid(), Dense(4, 1), Sigmoid()):
+    model.add(layer)
+model.fit(X, Y)
+'''
+
+
+@pytest.mark.slow
+def test_a_training_run_left_at_its_default_epochs_and_rate_is_one_step_at_the_graders_rate(
+        tmp_path: Path) -> None:
+    grading = grade_source(tmp_path, "DLP_LAB1_0900410_Lin.py", FIT_AT_DEFAULTS,
+                           {"interface", "gradient"})
+    interface = grading.verdicts["interface"]
+    assert "out0 = net.predict(x); net.fit(x, y, learning_rate=lr, epochs=1)" in \
+        interface.message, interface.message
+    gradient = grading.verdicts["gradient"]
+    assert gradient.status == PASS and "(scale 1," in gradient.message, gradient.message
