@@ -151,7 +151,9 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
     last = states[-1]
     # the data set: an input-shaped variable that never changes, (N, 2) or (2, N)
     # (one with 0/1 labels as many as its samples: a frozen first layer is (2, h) too)
-    label_sizes = {last[n].size for n in last if _is_labels(last[n])}
+    # (a set of labels has both classes: an array of zeros is more likely an initial value)
+    label_sizes = {last[n].size for n in last if _is_labels(last[n])
+                   and np.any(last[n] == 0) and np.any(last[n] == 1)}
     data = [last[n] for n in last if changes[n] == 0 and last[n].ndim == 2
             and _is_input(last[n])]
     batch_rows = {a.shape[0] if a.shape[1] == FEATURES else a.shape[1] for a in data
@@ -186,7 +188,9 @@ def _layouts(names: list[str], states: list[State]) -> list[Layout]:
 def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
     """(before, after) state indices of the loop's first iterations: from the last state
     before any weight changes to the state where each has changed once (or where one changes
-    again: a weight that never changes is a frozen layer, still a step)."""
+    again: a weight that never changes is a frozen layer, still a step).  A loop that raised
+    has its variables as it raised for its last state (the tracer's ``crashed`` snapshot): a
+    step whose updates all came before a crash computing the loss is whole."""
     names = layout.paths
     present = [k for k, s in enumerate(states) if all(n in s for n in names)]
     if not present:
@@ -267,8 +271,8 @@ def _batch(states: list[State], weights: Sequence[str], before: int
         x = state[name]
         cols = x.ndim == 2 and x.shape[0] == FEATURES and x.shape[1] != FEATURES
         rows = x.reshape(1, -1) if x.ndim == 1 else (x.T if cols else x)
-        labels = sorted((n for n, a in state.items() if n != name and _is_labels(a)
-                         and a.size == len(rows)), key=lambda n: -set_at(n))
+        labels = sorted((n for n, a in state.items() if n != name and n not in weights
+                         and _is_labels(a) and a.size == len(rows)), key=lambda n: -set_at(n))
         if labels:
             return rows, state[labels[0]].reshape(len(rows), 1), cols
         for full_name, full in state.items():  # the sample's row in the data set
@@ -277,7 +281,7 @@ def _batch(states: list[State], weights: Sequence[str], before: int
                 continue
             match = [i for i in range(len(data)) if np.allclose(data[i], rows[0])]
             ys = [a.reshape(-1) for n, a in state.items()
-                  if _is_labels(a) and a.size == len(data)]
+                  if n not in weights and _is_labels(a) and a.size == len(data)]
             if len(rows) == 1 and match and ys:
                 return rows, ys[0][match[:1]].reshape(1, 1), cols
     return None

@@ -665,7 +665,9 @@ class _LoopVariables:
         self.numbers = 0
         self.state: dict[int, dict[str, np.ndarray]] = {}
 
-    def observe(self, frame: types.FrameType, at: int) -> None:
+    def observe(self, frame: types.FrameType, at: int, crashed: bool = False) -> None:
+        """Snapshot the frame's changed variables; ``crashed``: the frame is raising, and
+        this is the last state its loop reached."""
         if self.numbers >= MAX_VARIABLE_NUMBERS:
             return
         try:
@@ -679,6 +681,8 @@ class _LoopVariables:
                    if name not in state or state[name].shape != value.shape
                    or not np.array_equal(state[name], value)}
         gone = [name for name in state if name not in variables]
+        if crashed and self.snapshots and self.snapshots[-1]["frame"] == frame.f_code.co_name:
+            self.snapshots[-1]["crashed"] = True  # marked even when nothing changed since
         if not changed and not gone:
             return
         for name in gone:
@@ -691,7 +695,7 @@ class _LoopVariables:
             "set": {name: {"shape": list(value.shape), "dtype": str(value.dtype),
                            "values": value.astype(float).tolist()}
                     for name, value in changed.items()},
-            **({"gone": gone} if gone else {})})
+            **({"gone": gone} if gone else {}), **({"crashed": True} if crashed else {})})
 
 
 class Tracer:
@@ -765,6 +769,11 @@ class Tracer:
             scope = self.scopes.get(frame)
             if scope is not None:
                 scope.exception = describe.class_name(arg[0])
+            if id(frame.f_code) in self.loops.state and not (
+                    isinstance(arg[0], type) and issubclass(arg[0], StopTracing)):
+                # a watched loop that crashes (a loss NumPy 2.4 cannot turn into a number,
+                # after the step's updates): its variables as the step left them
+                self.loops.observe(frame, len(self.events), crashed=True)
             return self._on_event
         if event == "return":
             scope = self.scopes.pop(frame, None)
