@@ -447,15 +447,29 @@ def _descs(call: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [*call.get("args", []), *call.get("kwargs", {}).values()]
 
 
+INPUT_NAME = re.compile(r"^(x|inputs?|data|samples?|batch|features?|a0|x_\w*|\w*_x)$",
+                        re.IGNORECASE)
+WEIGHT_NAME = re.compile(r"^(w|weights?|theta|params?|parameters?)\d*$|^w\d|^weight",
+                         re.IGNORECASE)
+
+
 def _array_arg(call: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The call's first array argument shaped like a batch of the lab's inputs."""
-    for desc in _descs(call):
+    """The call's array argument shaped like a batch of the lab's inputs: of those, the one
+    whose parameter is named like an input, else the first shaped as rows, else the first
+    (``forward(weight1, weight2, weight3, x)``: ``weight1`` is 2 x 10 too, but a weight)."""
+    names = list(call.get("names", []))
+    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
+             *call.get("kwargs", {}).items()]
+    found = []
+    for key, desc in keyed:
         shape = desc.get("shape") or []
         if desc.get("type") == "array" and shape and (
                 shape[-1] == FEATURES or (len(shape) == 2 and shape[0] == FEATURES)
                 or shape == [FEATURES]):
-            return desc
-    return None
+            name = key if isinstance(key, str) else names[key] if key < len(names) else ""
+            found.append((not INPUT_NAME.search(name), bool(WEIGHT_NAME.search(name)),
+                          shape[-1] != FEATURES, len(found), desc))
+    return min(found, key=lambda f: f[:4])[4] if found else None
 
 
 def _returns_array(call: Mapping[str, Any]) -> bool:

@@ -295,8 +295,11 @@ def _activations(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: 
     seen = [a for k in window for a in states[k].values()
             if a.size == len(X) and a.ndim <= 2]
     for hidden, output in pairs:
-        with np.errstate(all="ignore"):
-            expected, _ = reference_forward(weights, X, hidden, output, biases)
+        try:
+            with np.errstate(all="ignore"):
+                expected, _ = reference_forward(weights, X, hidden, output, biases)
+        except ValueError:  # the batch found does not fit these weights: not this loop
+            return None
         flat = expected.reshape(-1)
         if not np.all(np.isfinite(flat)) or (np.ptp(flat) < DISTINCT if flat.size > 1 else
                                              min(abs(flat[0]), abs(flat[0] - 0.5)) < DISTINCT):

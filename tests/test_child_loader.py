@@ -838,3 +838,26 @@ def test_execute_captures_figures_and_describe_reads_the_samples(tmp_path):
     assert nb["describe"]["functions"]["train"]["signature"] == (
         "(nn, X, Y, lr=0.8, max_epoch=20000)")
     assert nb["report"]["cells"][0]["notes"][0] == "line 1: removed %matplotlib inline"
+
+
+@pytest.mark.parametrize("source, argv", [
+    ("import sys\nif sys.argv[1] == 'linear':\n    pass\n", ["linear"]),
+    ("import sys\nmode = sys.argv[1]\nif mode in ('xor', 'linear'):\n    pass\n", ["xor"]),
+    ("from sys import argv\nif 'xor' == argv[1]:\n    pass\n", ["xor"]),
+    ("import sys\nepochs = int(sys.argv[1])\n", None),        # no word to type
+    ("import argparse\nargparse.ArgumentParser().parse_args()\n", None),
+    ("import sys\nprint(sys.argv[0])\n", None),
+])
+def test_the_arguments_a_ta_would_type_are_the_words_the_code_compares_them_with(source, argv):
+    assert _load_child_module("arguments").guessed_argv(source) == argv
+
+
+def test_a_program_reading_sys_argv_runs_with_the_word_it_compares_it_with(tmp_path):
+    from grader.load import EXECUTE, load_files
+
+    (tmp_path / "lab1.py").write_text(
+        "import sys\nif sys.argv[1] == 'xor':\n    print('training on XOR')\n"
+        "else:\n    print('training on linear')\n", encoding="utf-8")
+    run = load_files(tmp_path, "lab1.py", "script", mode=EXECUTE)
+    assert run.errors == [] and "training on XOR" in run.stdout
+    assert any("python lab1.py xor" in note for note in run.notes), run.notes

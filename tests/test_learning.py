@@ -910,3 +910,24 @@ def test_a_training_run_left_at_its_default_epochs_and_rate_is_one_step_at_the_g
         interface.message, interface.message
     gradient = grading.verdicts["gradient"]
     assert gradient.status == PASS and "(scale 1," in gradient.message, gradient.message
+
+
+def test_the_batch_is_the_argument_named_like_an_input_not_a_weight_of_the_same_shape():
+    """``forward(weight1, weight2, weight3, x)``: weight1 is 2 x 10, shaped like a batch of
+    columns; x is the batch."""
+    events, w = [], [array(1, [2, 10]), array(2, [10, 10]), array(3, [10, 1])]
+    for n in range(3):
+        x, y = array(10 * n + 10, [1, 2]), array(10 * n + 11, [1, 1], binary=True)
+        out, cache = array(10 * n + 12, [1, 1]), array(10 * n + 13, [1, 10])
+        new = [array(10 * n + 14 + k, shape) for k, shape in enumerate(([2, 10], [10, 10],
+                                                                         [10, 1]))]
+        events += [dict(function(len(events), "forward", [*w, x], sequence(out, cache)),
+                        names=["weight1", "weight2", "weight3", "x"]),
+                   dict(function(len(events) + 1, "backpropagation", [x, y, cache, *w],
+                                 sequence(*new)),
+                        names=["x", "y", "outputs", "weight1", "weight2", "weight3"])]
+        w = new
+    protocol = learn({"events": events})
+    assert protocol is not None and protocol.procedure is not None
+    assert protocol.step[0].args[3] == {"role": "x", "ndim": 2}
+    assert protocol.procedure["shapes"] == [[2, 10], [10, 10], [10, 1]]

@@ -67,6 +67,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import arguments
 import definitions
 import figures
 import magics
@@ -327,7 +328,8 @@ class _Surroundings:
 # --- the student's modules may share our names ------------------------------------------------
 
 OWN_MODULE_NAMES = ("seeding", "probes", "loader", "definitions", "magics", "figures",
-                    "describe", "protocol", "worker", "bootstrap", "tracer", "numpy_compat")
+                    "describe", "protocol", "worker", "bootstrap", "tracer", "numpy_compat",
+                    "arguments")
 """The child's modules are imported as top-level modules: a submission's own ``loader.py`` or
 ``figures.py`` must still be what *its* ``import loader`` finds while it loads."""
 
@@ -764,7 +766,12 @@ def load_script(path: str, namespace: dict, *, mode: str = DEFINITIONS,
         namespace.setdefault("__package__", None)
         namespace.setdefault("__spec__", None)
 
-    with _Surroundings([display], report, answer_input), _Unshadow([folder, places.cwd]):
+    guessed = arguments.guessed_argv(source) or []
+    if guessed and mode == EXECUTE:
+        report.notes.append(f"{display} reads sys.argv: it was run as `python {display} "
+                            f"{' '.join(guessed)}`, the words its code compares them with")
+    with _Surroundings([display, *guessed], report, answer_input), \
+            _Unshadow([folder, places.cwd]):
         if mode == EXECUTE:
             namespace["__doc__"] = ast.get_docstring(tree, clean=False)
             _run_with_figures(lambda: _exec_code(code, namespace), timeout, report, places)

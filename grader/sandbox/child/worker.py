@@ -333,7 +333,7 @@ def main() -> None:
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
     for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding",
-                 "tracer", "numpy_compat"):
+                 "tracer", "numpy_compat", "arguments"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:
