@@ -159,8 +159,12 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
     batch_rows = {a.shape[0] if a.shape[1] == FEATURES else a.shape[1] for a in data
                   if (a.shape[1] == FEATURES and a.shape[0] > FEATURES)
                   or a.shape[1] in label_sizes} - {1}
+    # a variable that changes but is 0/1 whenever seen holds labels, never a weight (a weight
+    # is not 0/1 once updated): the current sample's label, ``y = Y[i:i + 1]``
+    labels = {name for name in first_seen if changes[name] and all(
+        _is_labels(s[name]) for s in states if name in s)}
     candidates = sorted(
-        (name for name in last if last[name].ndim in (1, 2)
+        (name for name in last if last[name].ndim in (1, 2) and name not in labels
          and last[name].shape not in SAMPLE_SHAPES
          and not (last[name].shape and last[name].shape[0] in batch_rows)
          and not (last[name].ndim == 2 and last[name].shape[-1] in batch_rows)),

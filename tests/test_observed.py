@@ -113,3 +113,56 @@ def test_a_loop_that_crashes_after_its_first_updates_is_watched_to_the_crash(tmp
     interface = verdicts["interface"]
     assert interface.status == PASS and interface.fraction == 0.25, interface.message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+HELD_WEIGHTS = '''import numpy as np
+
+
+def generate_XOR_easy():
+    inputs, labels = [], []
+    for i in range(11):
+        inputs.append([0.1 * i, 0.1 * i]); labels.append(0)
+        if 0.1 * i == 0.5:
+            continue
+        inputs.append([0.1 * i, 1 - 0.1 * i]); labels.append(1)
+    return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+class Weights:
+    def __init__(self, sizes):
+        self.W = [np.random.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]
+
+
+def train(X, Y, epochs, lr):
+    model = Weights([2, 4, 4, 1])
+    for epoch in range(epochs):
+        for i in range(len(X)):
+            x, y = X[i:i + 1], Y[i:i + 1]
+            a1 = sigmoid(x @ model.W[0])
+            a2 = sigmoid(a1 @ model.W[1])
+            out = sigmoid(a2 @ model.W[2])
+            d3 = 2 * (out - y) * out * (1 - out)
+            d2 = (d3 @ model.W[2].T) * a2 * (1 - a2)
+            d1 = (d2 @ model.W[1].T) * a1 * (1 - a1)
+            model.W[2] -= lr * a2.T @ d3
+            model.W[1] -= lr * a1.T @ d2
+            model.W[0] -= lr * x.T @ d1
+    return model
+
+
+np.random.seed(5)
+train(*generate_XOR_easy(), 100000, 0.5)
+'''
+
+
+@pytest.mark.slow
+def test_a_loop_keeping_its_weights_in_an_object_is_watched(tmp_path):
+    verdicts = graded(tmp_path, HELD_WEIGHTS)
+    interface = verdicts["interface"]
+    assert interface.status == PASS and interface.fraction == 0.25, interface.message
+    assert "model.W[0], model.W[1], model.W[2]" in interface.message, interface.message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

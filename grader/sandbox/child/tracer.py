@@ -85,6 +85,8 @@ MAX_FUNCTION_EVENTS = 200
 MAX_EVENTS_PER_FUNCTION = 64
 """Events of one function at the most: a helper a data generator calls per point leaves room
 for the step's functions."""
+MAX_HELD = 16
+"""Items of a loop's lists, and attributes of its objects, watched with its variables."""
 MAX_STATE = 100
 """Attributes of the network recorded as the state its training method set up."""
 MAX_LITERAL_ITEMS = 200
@@ -660,10 +662,32 @@ class _LoopVariables:
     weights before and after each step (``grader/observed.py``).  Each snapshot records only
     the variables that changed since the frame's previous one, with their values."""
 
-    def __init__(self) -> None:
+    def __init__(self, is_student_class: Callable[[Any], bool] = lambda cls: False) -> None:
         self.snapshots: list[dict[str, Any]] = []
         self.numbers = 0
         self.state: dict[int, dict[str, np.ndarray]] = {}
+        self.is_student_class = is_student_class
+
+    def _arrays(self, frame: types.FrameType) -> dict[str, np.ndarray]:
+        """The frame's arrays, with those its lists hold (``weights[0]``) and those its
+        objects of the student's classes hold (``model.weight[1]``, ``net.W1``): a loop may
+        keep its weights there."""
+        found: dict[str, Any] = {}
+        for name, value in frame.f_locals.items():
+            if type(name) is not str:
+                continue
+            found[name] = value
+            if type(value) in (list, tuple):
+                found.update({f"{name}[{i}]": v for i, v in enumerate(value[:MAX_HELD])})
+            elif self.is_student_class(type(value)):
+                for attr, held in list(getattr(value, "__dict__", {}).items())[:MAX_HELD]:
+                    found[f"{name}.{attr}"] = held
+                    if type(held) in (list, tuple):
+                        found.update({f"{name}.{attr}[{i}]": v
+                                      for i, v in enumerate(held[:MAX_HELD])})
+        return {name: value for name, value in found.items()
+                if type(value) is np.ndarray and value.dtype.kind in "fiub"
+                and 0 < value.size <= MAX_VARIABLE_SIZE}
 
     def observe(self, frame: types.FrameType, at: int, crashed: bool = False) -> None:
         """Snapshot the frame's changed variables; ``crashed``: the frame is raising, and
@@ -671,9 +695,7 @@ class _LoopVariables:
         if self.numbers >= MAX_VARIABLE_NUMBERS:
             return
         try:
-            variables = {name: value for name, value in frame.f_locals.items()
-                         if type(value) is np.ndarray and value.dtype.kind in "fiub"
-                         and 0 < value.size <= MAX_VARIABLE_SIZE and type(name) is str}
+            variables = self._arrays(frame)
         except Exception:  # noqa: BLE001 -- a frame whose locals cannot be read is not watched
             return
         state = self.state.setdefault(id(frame.f_code), {})
@@ -716,7 +738,7 @@ class Tracer:
         self.scopes: dict[types.FrameType, _Scope] = {}
         self.reason: str | None = None
         self.notes: list[str] = []
-        self.loops = _LoopVariables()
+        self.loops = _LoopVariables(code.is_student_class)
         self.function_counts: dict[str, int] = {}
 
     # installing
