@@ -931,3 +931,18 @@ def test_the_batch_is_the_argument_named_like_an_input_not_a_weight_of_the_same_
     assert protocol is not None and protocol.procedure is not None
     assert protocol.step[0].args[3] == {"role": "x", "ndim": 2}
     assert protocol.procedure["shapes"] == [[2, 10], [10, 10], [10, 1]]
+
+
+ONE_HIDDEN_LAYER = TRAIN_SETS_UP.replace("net = Net([2, 4, 4, 1])", "net = Net([2, 8, 1])")
+
+
+@pytest.mark.slow
+def test_a_network_with_one_hidden_layer_is_graded_as_it_is_and_told(tmp_path: Path) -> None:
+    assert ONE_HIDDEN_LAYER != TRAIN_SETS_UP
+    grading = grade_source(tmp_path, "DLP_LAB1_0900412_Wu.py", ONE_HIDDEN_LAYER,
+                           {"interface", "forward", "gradient"})
+    interface = grading.verdicts["interface"]
+    assert "(a 2-8-1 network: 1 hidden layer where the lab asks for two; the checks grade it " \
+        "as it is)" in interface.message, interface.message
+    for check in ("forward", "gradient"):
+        assert grading.verdicts[check].status == PASS, grading.verdicts[check].message

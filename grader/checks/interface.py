@@ -226,6 +226,8 @@ def activation_pairs(cfg: InterfaceCheck) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: (pair != ("sigmoid", "sigmoid"), pairs.index(pair)))
 
 
+OTHER_DEPTHS = (1, 3)
+"""Hidden layers tried when the arrays fit no network of the lab's two."""
 MAX_SUBSET_SEARCH = 8
 """Up to this many arrays read by predict, subsets of them are tried too when all of them fit
 no layout; beyond it, the network is too unlike the lab's to guess which are the layers."""
@@ -239,7 +241,12 @@ def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[
     choice).  All the arrays first; if their shapes fit no layout (predict also reads, say, a
     constant scaling array), the largest subsets whose shapes fit."""
     tried: list[Any] = []
-    for dims in candidate_dims(reads, LAB_DIMS) or [tuple(LAB_DIMS)]:
+    # the lab's depth first; then one or three hidden layers, which a network with another
+    # depth than the lab asks for is graded with (and told)
+    depths = [candidate_dims(reads, LAB_DIMS) or [tuple(LAB_DIMS)]] + [
+        candidate_dims(reads, (LAB_DIMS[0], *[LAB_DIMS[1]] * hidden, LAB_DIMS[-1]))
+        for hidden in OTHER_DEPTHS]
+    for dims in [d for options in depths for d in options]:
         layouts = candidate_layouts(reads, dims)
         if not layouts and len(reads) <= MAX_SUBSET_SEARCH:
             for size in range(len(reads) - 1, len(dims) - 2, -1):
@@ -526,8 +533,12 @@ def _parameters_in_words(chosen: dict[str, Any], layout: Layout | None) -> str:
                 "network holds" if held else "; but your network holds no weight arrays "
                 "(NumPy float arrays)") + " (the forward check reports it)"
     if layout is not None:
+        shape = '-'.join(str(d) for d in layout.dims)
+        hidden = len(layout.dims) - 2
         widths = "" if list(layout.dims) == LAB_DIMS else \
-            f" (a {'-'.join(str(d) for d in layout.dims)} network: the hidden widths are yours)"
+            f" (a {shape} network: the hidden widths are yours)" if hidden == 2 else \
+            (f" (a {shape} network: {hidden} hidden layer{'s' if hidden > 1 else ''} where the "
+             "lab asks for two; the checks grade it as it is)")
         if (layout.hidden, layout.output) != ("sigmoid", "sigmoid"):
             widths += f" (activations: {layout.activations}; the checks use them)"
         return f"; parameters: {layout.describe()}{widths}"
