@@ -65,6 +65,11 @@ them within :data:`PROFILE_WORK` (never fewer than :data:`MIN_PROFILE_TRIALS`)."
 MIN_PROFILE_TRIALS = 32
 """Fewer trials than this say too little about the rate."""
 
+COMMON_WIDTHS = (4, 5, 6, 8, 10, 16)
+"""Hidden widths students often choose (two hidden layers of the same width): their profiles
+for the shipped rubrics' public seed are shipped too, so that a self-check of such a network
+does not measure one first."""
+
 TASKS = ("train_linear", "train_xor")
 DIAGONAL_MARGIN = 0.02
 """Training points of the linear task with ``|x0 - x1|`` below this are drawn again.
@@ -394,6 +399,14 @@ def public_records(rubric_names: Sequence[str] = ("lab1",)) -> list[tuple[str, C
                             (lambda t=task, s=seed, p=points, r=lr, m=max_steps:
                              measure_profile(t, s, p, r, m)),
                             _encode_profile))
+            for width in COMMON_WIDTHS:
+                dims = (LAB_DIM[0], width, width, LAB_DIM[-1])
+                for bias in (False, True):
+                    records.append((profile_name(task, seed, points, lr, max_steps, dims, bias),
+                                    (lambda t=task, s=seed, p=points, r=lr, m=max_steps,
+                                     d=dims, b=bias: measure_profile(t, s, p, r, m, dims=d,
+                                                                     bias=b)),
+                                    _encode_profile))
     return records
 
 

@@ -62,7 +62,9 @@ def test_the_shipped_records_cover_the_public_self_check():
     current CACHE_VERSION and the shipped rubric's numbers (regenerate with
     ``python -m grader.reference_runs`` when this fails)."""
     records = rr.public_records(["lab1"])
-    assert len(records) == 6  # 2 tasks x (run without bias, run with bias, profile)
+    # 2 tasks x (run without bias, run with bias, profile, and profiles of the common widths
+    # with and without bias)
+    assert len(records) == 2 * (3 + 2 * len(rr.COMMON_WIDTHS))
     shipped = {p.name for p in rr.SHIPPED.glob("*.npz")}
     assert {f"{name}.npz" for name, _, _ in records} == shipped
 
@@ -100,6 +102,17 @@ def test_a_shipped_profile_is_the_reference_measured_again():
     fresh = rr.measure_profile("train_xor", 0, 21, float(conf["lr"]), 60_000, trials=12)
     expected = np.where((shipped[:12] >= 0) & (shipped[:12] <= 60_000), shipped[:12], -1)
     np.testing.assert_array_equal(fresh.steps, expected)
+
+
+@pytest.mark.slow
+def test_a_profile_of_a_wide_network_costs_at_most_the_work_allowed():
+    """2-100-100-1 networks at the lab's rate do not converge on XOR in the steps its
+    PROFILE_WORK allows: the profile stops there and says how far it looked."""
+    profile = rr.measure_profile("train_xor", 0, 21, 0.8, 200_000, dims=(2, 100, 100, 1))
+    weights = 2 * 100 + 100 * 100 + 100
+    assert profile.trials == rr.MIN_PROFILE_TRIALS
+    assert profile.max_steps < 200_000
+    assert profile.trials * profile.max_steps * weights <= rr.PROFILE_WORK + 21 * 32 * weights
 
 
 def test_a_record_is_computed_once_while_other_threads_wait(tmp_path, monkeypatch):
