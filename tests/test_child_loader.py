@@ -861,3 +861,13 @@ def test_a_program_reading_sys_argv_runs_with_the_word_it_compares_it_with(tmp_p
     run = load_files(tmp_path, "lab1.py", "script", mode=EXECUTE)
     assert run.errors == [] and "training on XOR" in run.stdout
     assert any("python lab1.py xor" in note for note in run.notes), run.notes
+
+
+@pytest.mark.parametrize("name, rate", [
+    ("lr", True), ("learning_rate", True), ("LearningRate", True), ("learn_rate", True),
+    ("l_rate", True), ("_Trainer__lr", True), ("eta", True), ("alpha", True),
+    ("beta", False), ("decay_rate", False), ("lr_decay", False), ("momentum", False),
+    ("epsilon", False), ("init_lr", False),
+])
+def test_a_rate_the_network_keeps_is_found_by_its_name(name, rate):
+    assert _load_child_module("probes").is_rate_name(name) is rate

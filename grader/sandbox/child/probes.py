@@ -77,8 +77,8 @@ def find_arrays(obj: Any) -> dict[str, np.ndarray]:
     return found
 
 
-RATE_NAME = re.compile(r"(^|_)(lr|learning_?rate|l_?rate|lr_?rate|eta|step_?size)($|_)|"
-                       r"^(alpha|rate|learningrate)$", re.IGNORECASE)
+RATE_NAME = re.compile(r"(^|_)(lr|learn(ing)?_?rate|l_?rate|lr_?rate|eta|step_?size)($|_)|"
+                       r"^(alpha|rate)$", re.IGNORECASE)
 """A parameter or attribute named like a learning rate (``beta``, ``decay_rate`` are not)."""
 
 
