@@ -476,6 +476,10 @@ def _returns_array(call: Mapping[str, Any]) -> bool:
     result = call.get("result") or {}
     if result.get("type") == "array":
         return True
+    value = result.get("value")  # a network in plain Python returns a list of floats
+    if result.get("type") == "literal" and isinstance(value, list) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return True
     return result.get("type") == "sequence" and any(
         item.get("type") == "array" for item in result.get("items", []))
 

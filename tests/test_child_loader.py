@@ -871,3 +871,25 @@ def test_a_program_reading_sys_argv_runs_with_the_word_it_compares_it_with(tmp_p
 ])
 def test_a_rate_the_network_keeps_is_found_by_its_name(name, rate):
     assert _load_child_module("probes").is_rate_name(name) is rate
+
+
+def test_a_layer_of_per_neuron_dicts_is_read_and_written_as_a_matrix():
+    probes = _load_child_module("probes")
+
+    class Net:
+        def __init__(self):
+            self.layers = [[{"weights": [0.1, 0.2, 0.3]}, {"weights": [0.4, 0.5, 0.6]}],
+                           [{"weights": [1.0, 2.0, 3.0], "output": 0.5}]]
+            self.rows = [[0.5, 1.5], [2.5, 3.5]]
+            self.losses = [0.3, 0.2, 0.1]  # a list of numbers is no matrix
+
+    net = Net()
+    found = {path: array.shape for path, array in probes.find_arrays(net).items()}
+    assert found == {"layers[0][:]['weights']": (2, 3), "layers[1][:]['weights']": (1, 3),
+                     "layers[1][:]['output']": (1,), "rows": (2, 2)}
+    weights = net.layers[0][1]["weights"]
+    probes.set_param(net, "layers[0][:]['weights']", [[9, 9, 9], [8, 7, 6]])
+    assert net.layers[0][1]["weights"] is weights and weights == [8.0, 7.0, 6.0]
+    probes.set_param(net, "rows", [[1, 2], [3, 4]])
+    assert net.rows == [[1.0, 2.0], [3.0, 4.0]]
+    assert probes.get_param(net, "layers[1][:]['weights']").tolist() == [[1.0, 2.0, 3.0]]

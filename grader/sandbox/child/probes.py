@@ -27,7 +27,9 @@ import numpy as np
 
 MAX_DEPTH = 3
 MAX_ARRAYS = 64
-PATH_TOKEN = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]|\['([^']*)'\]")
+PATH_TOKEN = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]|\['([^']*)'\]|(\[:\])")
+"""Path steps: ``.attr``, ``[0]``, ``['key']``, and ``[:]``, every item of a list: the rest
+of the path is taken in each (``network[0][:]['weights']``, a layer of per-neuron dicts)."""
 
 
 class ProbeError(Exception):
@@ -64,7 +66,9 @@ def _reachable(obj: Any) -> Any:
 
 
 def find_arrays(obj: Any) -> dict[str, np.ndarray]:
-    """Every float array reachable from the instance, by path, breadth first and bounded."""
+    """Every float array reachable from the instance, by path, breadth first and bounded; and
+    the matrices a network written in plain Python keeps as lists: a layer of per-neuron dicts
+    (``[{"weights": [w1, w2, b]}, ...]``: ``layer[:]['weights']``), or a list of rows."""
     found: dict[str, np.ndarray] = {}
     seen: set[int] = set()
     for path, child in _reachable(obj):
@@ -72,8 +76,49 @@ def find_arrays(obj: Any) -> dict[str, np.ndarray]:
                 and id(child) not in seen:
             found[path] = child
             seen.add(id(child))
-            if len(found) >= MAX_ARRAYS:
-                break
+        elif type(child) is list and child and id(child) not in seen:
+            seen.add(id(child))
+            found.update(_list_matrices(path, child))
+        if len(found) >= MAX_ARRAYS:
+            break
+    return found
+
+
+def _fill(rows: list[Any], new: np.ndarray) -> bool:
+    """Write ``new`` into the student's own list (of floats, or of rows of floats) in place;
+    False when the shapes differ."""
+    if new.ndim == 1 and len(rows) == new.size and not any(type(v) is list for v in rows):
+        rows[:] = [float(v) for v in new]
+        return True
+    if new.ndim == 2 and len(rows) == len(new) and all(
+            type(row) is list and len(row) == new.shape[1] for row in rows):
+        for row, values in zip(rows, new):
+            row[:] = [float(v) for v in values]
+        return True
+    return False
+
+
+def _numbers(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(
+        type(v) in (float, int) or isinstance(v, np.floating) for v in value) and any(
+        type(v) is float or isinstance(v, np.floating) for v in value)
+
+
+def _list_matrices(path: str, items: list[Any]) -> dict[str, np.ndarray]:
+    """The matrices a list holds as plain Python: rows of floats of one length, or dicts
+    sharing a key whose values are such rows (or single floats: a neuron's output)."""
+    if all(_numbers(row) for row in items) and len({len(row) for row in items}) == 1:
+        return {path: np.array(items, dtype=float)}
+    if not all(type(item) is dict for item in items):
+        return {}
+    shared = set(items[0]).intersection(*items[1:])
+    found = {}
+    for key in sorted(k for k in shared if type(k) is str):
+        values = [item[key] for item in items]
+        if all(_numbers(v) for v in values) and len({len(v) for v in values}) == 1:
+            found[f"{path}[:]['{key}']"] = np.array(values, dtype=float)
+        elif all(type(v) is float or isinstance(v, np.floating) for v in values):
+            found[f"{path}[:]['{key}']"] = np.array(values, dtype=float)
     return found
 
 
@@ -125,9 +170,9 @@ def _parse(path: str) -> list[tuple[str, Any]]:
     for match in PATH_TOKEN.finditer(text):
         if match.start() != position:
             raise ProbeError(f"bad parameter path {path!r}")
-        attr, index, key = match.groups()
+        attr, index, key, every = match.groups()
         steps.append(("attr", attr) if attr else ("index", int(index)) if index is not None
-                     else ("key", key))
+                     else ("every", None) if every else ("key", key))
         position = match.end()
     if position != len(text):
         raise ProbeError(f"bad parameter path {path!r}")
@@ -153,21 +198,34 @@ def method_at(obj: Any, path: str, default: Any = _NO_DEFAULT) -> Any:
 
 
 def get_param(obj: Any, path: str) -> np.ndarray:
-    value = obj
-    for kind, key in _parse(path):
+    return _follow(obj, _parse(path))
+
+
+def _follow(value: Any, steps: list[tuple[str, Any]]) -> Any:
+    for n, (kind, key) in enumerate(steps):
+        if kind == "every":  # a matrix made of the items' rows (a copy)
+            return np.array([_follow(item, steps[n + 1:]) for item in value], dtype=float)
         value = _get(value, kind, key)
     return value
 
 
 def set_param(obj: Any, path: str, new: np.ndarray) -> None:
     """Write ``new`` into the parameter at ``path``: in place if the shapes allow it."""
-    steps = _parse(path)
+    _write(obj, _parse(path), np.asarray(new, dtype=float))
+
+
+def _write(obj: Any, steps: list[tuple[str, Any]], new: np.ndarray) -> None:
     parent = obj
-    for kind, key in steps[:-1]:
+    for n, (kind, key) in enumerate(steps[:-1]):
+        if kind == "every":  # row i of the matrix into item i, in the student's own lists
+            for item, row in zip(parent, new):
+                _write(item, steps[n + 1:], row)
+            return
         parent = _get(parent, kind, key)
     kind, key = steps[-1]
     current = _get(parent, kind, key)
-    new = np.asarray(new, dtype=float)
+    if isinstance(current, list) and _fill(current, new):
+        return
     if isinstance(current, np.ndarray) and current.shape == new.shape and current.flags.writeable:
         current[...] = new
     elif kind == "attr":
