@@ -167,19 +167,19 @@ def test_a_broken_step_costs_the_gradient_and_training_only(graded, name):
 
 @pytest.mark.slow
 def test_an_unseeded_saturated_network_gets_the_same_result_every_time(tmp_path):
-    """Weights of np.random.randn(...) * 100, never seeded, and an unseeded default_rng(): five
+    """Weights of np.random.randn(...) * 100, never seeded, and an unseeded default_rng(): three
     gradings (one job, two jobs, a resumed batch) give the same result.json but for timings."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("DLP_LAB1_0856197_Fang.py", "DLP_LAB1_0856201_Tang.py"):
         shutil.copy(SAMPLES / name, folder / name)
     results = []
-    for run, jobs in enumerate(("1", "1", "2", "2")):
+    for run, jobs in enumerate(("1", "2")):
         out = tmp_path / f"out{run}"
         proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", jobs)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(json.loads((out / "0856197" / "result.json").read_text()))
-    resumed = tmp_path / "out3"
+    resumed = tmp_path / "out1"
     shutil.rmtree(resumed / "0856197")  # stopped before this student's result was written
     proc = labgrade("grade", str(folder), "--out", str(resumed), "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
