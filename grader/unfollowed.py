@@ -56,7 +56,9 @@ def why_unfollowed(trace: Mapping[str, Any]) -> str:
 
 def _stopped(error: Mapping[str, Any]) -> str:
     """A program that raised before it had shown a step: where, and the usual causes."""
-    where = f"{error.get('file')}, line {error.get('line')}: " if error.get("line") else ""
+    place = error.get("file") or (f"cell {error['cell']}"
+                                  if error.get("cell") is not None else "your program")
+    where = f"{place}, line {error.get('line')}: " if error.get("line") else ""
     message = str(error.get("message", "an error"))
     line = str(error.get("source_line") or "")
     sentence = (f"your program stopped with an error before it had trained ({where}"

@@ -946,3 +946,25 @@ def test_a_network_with_one_hidden_layer_is_graded_as_it_is_and_told(tmp_path: P
         "as it is)" in interface.message, interface.message
     for check in ("forward", "gradient"):
         assert grading.verdicts[check].status == PASS, grading.verdicts[check].message
+
+
+def test_a_class_the_program_only_feeds_its_own_objects_is_no_network():
+    """A home-made autodiff: ``with GradTape() as tape: tape.forward(loss)``, ``loss`` a
+    ``Var``; and a network stepped on arrays beside it."""
+    from grader.checks.interface import object_operators
+
+    var = {"type": "object", "class": "Var", "ref": 9}
+    events = [construct([], cls="GradTape", obj=0), call(1, "__enter__", [], obj=0),
+              call(2, "forward", [var], obj=0), call(3, "backward", [var], obj=0),
+              construct([], cls="Net", obj=1), call(5, "forward", [array(7, [4, 2])], obj=1)]
+    objects = {"0": {"class": "GradTape"}, "1": {"class": "Net"}}
+    assert object_operators({"events": events, "objects": objects}) == ["GradTape"]
+
+
+def test_a_notebook_stopped_in_a_cell_is_told_which_cell():
+    from grader.unfollowed import why_unfollowed
+
+    trace = {"events": [], "stopped": "error", "error": {
+        "kind": "exception", "file": None, "cell": 5, "line": 1, "source_line": "r = train(hp)",
+        "message": "ValueError: bad"}}
+    assert "(cell 5, line 1: ValueError: bad" in why_unfollowed(trace)

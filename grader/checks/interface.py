@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import asdict, dataclass
 
 import itertools
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -263,6 +263,27 @@ def find_layout(ctx: GradingContext, adapter: dict[str, Any], reads: list[tuple[
     return None, {"tried": tried}
 
 
+def object_operators(trace: Mapping[str, Any]) -> list[str]:
+    """Classes whose methods the program called only on other objects of its own, never on an
+    array (``GradTape.forward(loss)`` of a home-made autodiff): whatever they are named, they
+    are no network the grader could feed a batch."""
+    objects = trace.get("objects") or {}
+    calls: dict[str, list[Mapping[str, Any]]] = {}
+    for e in trace.get("events", []):
+        if e.get("kind") == "call" and e.get("caller") is None and \
+                not str(e.get("method", "")).startswith("__"):  # ``with tape:`` is no call
+            cls = (objects.get(str(e.get("object"))) or {}).get("class")
+            if cls:
+                calls.setdefault(cls, []).append(e)
+    found = []
+    for cls, made in calls.items():
+        args = [[*e.get("args", []), *e.get("kwargs", {}).values()] for e in made]
+        if all(a for a in args) and not any(d.get("type") == "array" for a in args for d in a) \
+                and any(d.get("type") == "object" for a in args for d in a):
+            found.append(cls)
+    return sorted(found)
+
+
 def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[str, Any]]:
     """What the student's own program shows about building and stepping its network, with what
     the details report about it; None when it shows no step the grader can replay (then
@@ -283,6 +304,9 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
     defined = ctx.loaded.classes if ctx.loaded else {}
     about["constructors"] = {c: call for c, call in constructions(trace).items()
                              if c in defined}
+    graphs = object_operators(trace)
+    if graphs:
+        about["not_networks"] = graphs
     if protocol is None:
         about["learned"] = None
         about["why"] = why_unfollowed(trace)
@@ -339,8 +363,8 @@ def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str,
                   "predict_ignores_arrays", "step_unusable", "observed"),
           summary="a class with predict, backprop and update constructs")
 def check_interface(ctx: GradingContext) -> Verdict:
-    names = candidates(ctx)
     protocol, program = learned_protocol(ctx)
+    names = [n for n in candidates(ctx) if n not in program.get("not_networks", ())]
     if protocol is not None:
         step = ctx.probe("interface", learned_request(protocol, ctx))
         if not step.ok or step.result.get("chosen") is None:
