@@ -141,3 +141,28 @@ def test_where_the_reference_rarely_converges_either_a_proven_step_is_not_failed
     broken = FLAT.replace("self.theta -= lr * self.g", "self.theta += lr * self.g")
     verdicts = grade(tmp_path, broken, {"interface", "gradient", "train_xor"}, train_xor=short)
     assert verdicts["train_xor"].status == "fail", verdicts["train_xor"].message
+
+
+from test_learning import TRAIN_SETS_UP  # noqa: E402  a 2-4-4-1 network trained in its train()
+
+UNIFORM = "self.W = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("init, named", [
+    ("self.W = [np.full((a, b), 0.5) for a, b in zip(sizes, sizes[1:])]",
+     "gives every weight of W[0], W[1] the same value (0.5)"),
+    ("self.W = [rng.uniform(-100, 100, (a, b)) for a, b in zip(sizes, sizes[1:])]",
+     "the sigmoids saturate"),
+    ("np.random.seed(1); self.W = [np.random.uniform(-1, 1, (a, b)) for a, b in "
+     "zip(sizes, sizes[1:])]", "began from the same weights"),
+])
+def test_an_initialisation_that_makes_learning_impossible_is_named(tmp_path, init, named):
+    assert UNIFORM in TRAIN_SETS_UP
+    source = TRAIN_SETS_UP.replace(UNIFORM, init).replace("net.train(X, Y, epochs=3000",
+                                                          "net.train(X, Y, epochs=2")
+    verdicts = grade(tmp_path, source, {"interface", "gradient", "train_xor"},
+                     train_xor={"attempts": 2, "time_budget_s": 3.0,
+                                "total_time_budget_s": 6.0})
+    verdict = verdicts["train_xor"]
+    assert verdict.status == "fail" and named in verdict.message, verdict.message

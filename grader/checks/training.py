@@ -169,6 +169,7 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
     else:
         plans, needed = _own_restarts(task, ctx, conf, len(X), details)
     started = time.monotonic()
+    initials: list[list[np.ndarray]] = []
     earned_by_attempt: list[float] = []
     successes = 0
     for plan in plans:
@@ -198,6 +199,8 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
             return Verdict(ERROR, "training raised " + describe_student_error(obs["error"]),
                            0.0, details)
         before, after = obs.get("params_before", []), obs.get("params_after", [])
+        if plan.get("params") is None:  # the student's own initialisation
+            initials.append([np.asarray(b, dtype=float) for b in before])
         if not before or all(np.array_equal(b, a) for b, a in zip(before, after)):
             details["attempts"] = attempts
             return Verdict(FAIL, f"no weight changed while training on the {task[6:]} data: "
@@ -236,8 +239,10 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
         if len(attempts) - successes > len(plans) - needed:
             break  # too many starts got stuck for the rest to make up
     details["attempts"] = attempts
+    problem = initialisation_problem(initials, list(adapter.get("params") or []))
     restarts = details.get("restarts")
     if restarts and ctx.facts.gradient_scale and not details.get("out_of_time") and \
+            not problem and \
             float(restarts["failure_probability"]) > float(conf.failure_probability):
         # the reference built to these widths rarely converges within what the grader can
         # afford either: not converging is no evidence against a network whose step the
@@ -247,8 +252,46 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
     # restarts: the best attempt counts; several starts: how they went on average
     fraction = max(earned_by_attempt) if needed == 1 else \
         sum(earned_by_attempt) / len(earned_by_attempt)
-    return Verdict(FAIL, _failure(task, attempts[-1], conf, details), round(fraction, 4),
-                   details)
+    text = _failure(task, attempts[-1], conf, details)
+    if problem:
+        details["initialisation"] = problem
+        text += f"; {problem}"
+    return Verdict(FAIL, text, round(fraction, 4), details)
+
+
+SATURATING_WEIGHT = 10.0
+"""A weight this large makes a sigmoid's input of the same order for inputs in [0, 1]:
+sigma'(10) = 4.5e-5, so the gradient through it all but vanishes."""
+
+
+def initialisation_problem(initials: list[list[np.ndarray]], paths: list[str]) -> str | None:
+    """What in the student's own initial weights makes learning impossible, named: all the
+    weights of a layer equal (its hidden units get the same gradient and stay identical), a
+    scale that saturates every sigmoid, or the same weights at every restart (the constructor
+    re-seeds the generator, so restarting cannot help)."""
+    if not initials or not initials[0]:
+        return None
+    first = initials[0]
+    names = paths + [f"array {k + 1}" for k in range(len(paths), len(first))]
+    equal = [name for name, a in zip(names, first) if a.ndim == 2 and min(a.shape) > 1
+             and np.ptp(a) == 0]
+    if equal:
+        return (f"your initialisation gives every weight of {', '.join(equal)} the same value "
+                f"({float(first[names.index(equal[0])].flat[0]):.3g}): the hidden units then get "
+                "the same gradient and stay identical, so the network cannot learn (draw the "
+                "weights at random)")
+    largest = max((float(np.max(np.abs(a))) for a in first if a.size), default=0.0)
+    if largest > SATURATING_WEIGHT:
+        return (f"your initial weights reach {largest:.3g} in size: the sigmoids saturate "
+                "(their derivative is almost 0), so the gradient vanishes and learning stalls "
+                "(draw weights of order 1, e.g. np.random.uniform(-1, 1, ...))")
+    if len(initials) > 1 and all(len(other) == len(first) and all(
+            np.array_equal(a, b) for a, b in zip(first, other)) for other in initials[1:]):
+        return (f"all {len(initials)} attempts began from the same weights: your network "
+                "gets the same weights every time it is built (np.random.seed(...) in the "
+                "constructor, or weights that are not drawn at random), so a start that gets "
+                "stuck is the only start there is")
+    return None
 
 
 def _undecided(task: str, attempts: list[dict[str, Any]], restarts: dict[str, Any]) -> str:
