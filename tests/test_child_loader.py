@@ -893,3 +893,15 @@ def test_a_layer_of_per_neuron_dicts_is_read_and_written_as_a_matrix():
     probes.set_param(net, "rows", [[1, 2], [3, 4]])
     assert net.rows == [[1.0, 2.0], [3.0, 4.0]]
     assert probes.get_param(net, "layers[1][:]['weights']").tolist() == [[1.0, 2.0, 3.0]]
+
+
+def test_a_program_asking_for_a_choice_runs_with_the_first_option_offered(tmp_path):
+    from grader.load import EXECUTE, load_files
+
+    (tmp_path / "lab1.py").write_text(
+        "mode = input('Please choose (0: XOR / 1: Linear): ')\nprint('training on', mode)\n"
+        "epochs = input('epochs? ')\n", encoding="utf-8")
+    run = load_files(tmp_path, "lab1.py", "script", mode=EXECUTE)
+    assert "training on 0" in run.stdout
+    # a question that offers no option still cannot be answered
+    assert len(run.errors) == 1 and "keyboard input" in run.errors[0], run.errors

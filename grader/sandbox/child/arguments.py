@@ -1,4 +1,6 @@
-"""The command-line arguments a TA would type for a program that reads ``sys.argv`` itself.
+"""What a TA would type for a program that asks: its command-line arguments, and its
+``input()`` answers.
+
 
 ``python lab1.py xor``: a program that indexes ``sys.argv[1]`` and compares it with
 ``'linear'`` or ``'xor'`` crashes with an ``IndexError`` when run without arguments, as the
@@ -11,6 +13,20 @@ arguments cannot be guessed from its code (``int(sys.argv[2])``).
 from __future__ import annotations
 
 import ast
+import re
+
+CHOICE = re.compile(r"(?<![\w.])([A-Za-z0-9_]+)\s*(?::|=|\))\s*[A-Za-z]")
+"""An option a prompt offers: ``0: XOR``, ``1 : linear``, ``2) momentum``."""
+SLASHED = re.compile(r"[\[(]\s*([A-Za-z0-9_]+)\s*/")
+"""An option of ``(y/n)``, ``[1/2]``."""
+
+
+def first_choice(prompt: str) -> str | None:
+    """What the program's ``input(prompt)`` gets: the first option the prompt offers, as a TA
+    running the program would type one to see it train (``"Please enter ... (0: XOR /
+    1: Linear)"`` gets ``"0"``); None, so the call fails as it would, when it offers none."""
+    found = CHOICE.search(prompt) or SLASHED.search(prompt)
+    return found.group(1) if found else None
 
 
 def _argv_index(node: ast.AST) -> int | None:

@@ -77,6 +77,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 import describe
+import arguments
 import loader
 import probes
 
@@ -605,20 +606,6 @@ the program never trains (:meth:`Tracer.call_training`)."""
 MIN_CALL_SECONDS = 1.0
 MAX_HOLDER_OBJECTS = 200
 """Constructed objects searched for which holds which (:meth:`Tracer._holders`)."""
-
-
-CHOICE = re.compile(r"(?<![\w.])([A-Za-z0-9_]+)\s*(?::|=|\))\s*[A-Za-z]")
-"""An option a prompt offers: ``0: XOR``, ``1 : linear``, ``2) momentum``."""
-SLASHED = re.compile(r"[\[(]\s*([A-Za-z0-9_]+)\s*/")
-"""An option of ``(y/n)``, ``[1/2]``."""
-
-
-def first_choice(prompt: str) -> str | None:
-    """What the traced program's ``input(prompt)`` gets: the first option the prompt offers,
-    as a TA running the program would type one to see it train (``"Please enter ... (0: XOR /
-    1: Linear)"`` gets ``"0"``); None, so the call fails as it would, when it offers none."""
-    found = CHOICE.search(prompt) or SLASHED.search(prompt)
-    return found.group(1) if found else None
 
 
 def _xor_data() -> tuple[np.ndarray, np.ndarray]:
@@ -1166,12 +1153,12 @@ def trace(path: str | None, namespace: dict, *, kind: str, cells: list[Any] | No
         with _run_budget(seconds), absent.installed(tracer.notes), tracer.installed():
             report = loader.load_notebook(list(cells or []), namespace, mode=loader.EXECUTE,
                                           cell_timeout=seconds, on_cell_start=cell_starts,
-                                          answer_input=first_choice)
+                                          answer_input=arguments.first_choice)
     else:
         assert path is not None
         with absent.installed(tracer.notes), tracer.installed():
             report = loader.load_script(path, namespace, mode=loader.EXECUTE, timeout=seconds,
-                                        answer_input=first_choice)
+                                        answer_input=arguments.first_choice)
     outcome = _outcome(report, tracer.reason)
     called = None
     if outcome["stopped"] == "ended" and not tracer.trained():

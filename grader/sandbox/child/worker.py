@@ -168,19 +168,22 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     With a ``seed``, every source of randomness is seeded from it first (see ``seeding.py``),
     so that what the student's code draws while loading is the same on every run.
     """
+    import arguments
     import describe
     import loader
 
     path = _enter_program(ctx, args)
     mode = args.get("mode", "definitions")
+    # a program run as a whole answers input() as a TA would (the first option offered)
+    answer = arguments.first_choice if mode == "execute" else None
     if args.get("kind") == "notebook":
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
             on_cell_start=lambda i: ctx.progress(cell=i),
-            skip_cells=set(args.get("skip_cells", ())))
+            skip_cells=set(args.get("skip_cells", ())), answer_input=answer)
     else:
         report = loader.load_script(path, ctx.namespace, mode=mode,
-                                    timeout=float(args["timeout"]))
+                                    timeout=float(args["timeout"]), answer_input=answer)
     result = report.to_dict()
     result["definitions"] = describe.describe(ctx.namespace, main_file=args["main"])
     return result
