@@ -74,3 +74,13 @@ def test_a_network_using_a_removed_name_is_graded_and_its_program_told(tmp_path)
     program = verdicts["program"]
     assert program.status == "error" and "np.float is now float" in program.message, \
         program.message
+
+
+def test_a_method_reading_the_programs_own_variable_is_told_why_it_is_undefined():
+    error = {"type": "NameError", "message": "name 'y_train' is not defined",
+             "where": "lab1.ipynb cell 5, line 68",
+             "line": "temp0 = self.derivative_sigmoid(h) * (yPredict - y_train)"}
+    text = describe_student_error(error)
+    assert text.startswith("NameError: name 'y_train' is not defined (lab1.ipynb cell 5, "
+                           "line 68): `temp0 = ")
+    assert "if `y_train` is one, pass it to the method as an argument" in text

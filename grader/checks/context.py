@@ -148,9 +148,21 @@ def student_frame(traceback_text: str) -> str:
     return found
 
 
+UNDEFINED_NAME = re.compile(r"name '(\w+)' is not defined")
+
+
 def describe_student_error(error: Mapping[str, Any]) -> str:
     """A student's exception, as one line with where it happened."""
     where = f" ({error['where']})" if error.get("where") else ""
     line = f": `{error['line'].strip()}`" if error.get("line") else ""
-    hint = numpy_hint(str(error.get("message", "")), error.get("line"))
-    return f"{error.get('type', 'Error')}: {error.get('message', '')}{where}{line}{hint}"
+    message = str(error.get("message", ""))
+    hint = numpy_hint(message, error.get("line"))
+    undefined = UNDEFINED_NAME.search(message) if error.get("type") == "NameError" else None
+    if undefined and not hint:
+        # the checks load the definitions, not the program: a method reading the program's
+        # own variables (``y_train`` of the training loop) finds none
+        name = undefined.group(1)
+        hint = (f"; the checks call your methods without running your program around them, so "
+                f"a method cannot read the program's own variables: if `{name}` is one, pass "
+                "it to the method as an argument or keep it on the object")
+    return f"{error.get('type', 'Error')}: {message}{where}{line}{hint}"
