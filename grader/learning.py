@@ -378,13 +378,9 @@ NOT_EPOCH_NAME = re.compile(r"print|show|log|display|verbose|every|interval|size
 def _epoch_arg(call: Mapping[str, Any]) -> int | str | None:
     """The argument that counts a training run's epochs (``fit(X, y, 5000)`` with the
     parameter named ``epochs``, ``train(x, y, n_iter=5000)``), by its parameter's name."""
-    names = list(call.get("names", []))
-    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
-             *call.get("kwargs", {}).items()]
-    keyed += [(name, number_desc(value))
-              for name, value in call.get("defaults", {}).items()]  # left at its default
-    for key, desc in keyed:
-        name = key if isinstance(key, str) else names[key] if key < len(names) else ""
+    keyed = _named_args(call) + [(name, name, number_desc(value)) for name, value in
+                                 call.get("defaults", {}).items()]  # left at its default
+    for key, name, desc in keyed:
         value = desc.get("value")
         if desc.get("type") == "number" and isinstance(value, int) and value >= 2 and \
                 EPOCH_NAME.search(name) and not NOT_EPOCH_NAME.search(name):
@@ -447,6 +443,15 @@ def _descs(call: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [*call.get("args", []), *call.get("kwargs", {}).values()]
 
 
+def _named_args(call: Mapping[str, Any]) -> list[tuple[int | str, str, dict[str, Any]]]:
+    """The call's arguments as (position or keyword, parameter name, descriptor); the name of a
+    positional one is the tracer's ``names`` (``""`` where it recorded none)."""
+    names = list(call.get("names", []))
+    return [(k, names[k] if k < len(names) else "", d)
+            for k, d in enumerate(call.get("args", []))] + \
+        [(k, k, d) for k, d in call.get("kwargs", {}).items()]
+
+
 INPUT_NAME = re.compile(r"^(x|inputs?|data|samples?|batch|features?|a0|x_\w*|\w*_x)$",
                         re.IGNORECASE)
 WEIGHT_NAME = re.compile(r"^(w|weights?|theta|params?|parameters?)\d*$|^w\d|^weight",
@@ -457,16 +462,12 @@ def _array_arg(call: Mapping[str, Any]) -> dict[str, Any] | None:
     """The call's array argument shaped like a batch of the lab's inputs: of those, the one
     whose parameter is named like an input, else the first shaped as rows, else the first
     (``forward(weight1, weight2, weight3, x)``: ``weight1`` is 2 x 10 too, but a weight)."""
-    names = list(call.get("names", []))
-    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
-             *call.get("kwargs", {}).items()]
     found = []
-    for key, desc in keyed:
+    for _, name, desc in _named_args(call):
         shape = desc.get("shape") or []
         if desc.get("type") == "array" and shape and (
                 shape[-1] == FEATURES or (len(shape) == 2 and shape[0] == FEATURES)
                 or shape == [FEATURES]):
-            name = key if isinstance(key, str) else names[key] if key < len(names) else ""
             found.append((not INPUT_NAME.search(name), bool(WEIGHT_NAME.search(name)),
                           shape[-1] != FEATURES, len(found), desc))
     return min(found, key=lambda f: f[:4])[4] if found else None
@@ -500,11 +501,7 @@ def _rate_key(call: Mapping[str, Any]) -> int | str | None:
     """The argument that is the call's learning rate: of its small positive numbers, the one
     whose parameter is named like a rate, else the first not named like another
     hyper-parameter (``optimize(0.1, grads, beta=0.9)``: the momentum stays the student's)."""
-    names = list(call.get("names", []))
-    keyed = [*zip(range(len(call.get("args", []))), call.get("args", [])),
-             *call.get("kwargs", {}).items()]
-    numbers = [(key, key if isinstance(key, str) else names[key] if key < len(names) else "")
-               for key, desc in keyed if _is_rate(desc)]
+    numbers = [(key, name) for key, name, desc in _named_args(call) if _is_rate(desc)]
     named = [key for key, name in numbers if RATE_NAME.search(name)]
     plain = [key for key, name in numbers if not NOT_RATE_NAME.search(name)]
     # a rate left at its default (``fit(X, y)`` with ``learning_rate=0.05``), by its name only
@@ -748,8 +745,7 @@ def _weight_args(call: Mapping[str, Any], x: Mapping[str, Any]) -> list[tuple[An
     """The float arrays a forward call takes besides the batch, as (argument key, descriptor):
     the weights and biases (zero biases included; labels, 0/1 with one per sample, are not)."""
     found = []
-    keyed = [*enumerate(call.get("args", [])), *call.get("kwargs", {}).items()]
-    for key, desc in keyed:
+    for key, _, desc in _named_args(call):
         labels = (desc.get("summary") or {}).get("binary") and _same_samples(desc, x)
         if desc.get("type") == "array" and desc.get("ref") != x.get("ref") \
                 and str(desc.get("dtype", "")).startswith("float") and not labels:

@@ -193,7 +193,7 @@ def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
     """(before, after) state indices of the loop's first iterations: from the last state
     before any weight changes to the state where each has changed once (or where one changes
     again: a weight that never changes is a frozen layer, still a step).  A loop that raised
-    has its variables as it raised for its last state (the tracer's ``crashed`` snapshot): a
+    has its variables as it raised for its last state (the tracer snapshots it then): a
     step whose updates all came before a crash computing the loss is whole."""
     names = layout.paths
     present = [k for k, s in enumerate(states) if all(n in s for n in names)]

@@ -223,7 +223,8 @@ def check_gradient(ctx: GradingContext) -> Verdict:
     cases = {f"sample {int(i)}": (X_all[i:i + 1], Y_all[i:i + 1].astype(float))
              for i in picks} if cfg.single_sample else {}
     batch_data: dict[str, Any] | None = None
-    if cfg.batch and not _one_vector_per_step(ctx.facts.adapter):
+    one_vector = _one_vector_per_step(ctx.facts.adapter)
+    if cfg.batch and not one_vector:
         X_batch, Y_batch, batch_data = batch_points(ctx)
         cases["batch"] = (X_batch, Y_batch)
     reports: dict[str, Any] = {}
@@ -245,8 +246,7 @@ def check_gradient(ctx: GradingContext) -> Verdict:
                               (layout.hidden, layout.output))
     singles = [reports[k] for k in reports if k != "batch"]
     batch = reports.get("batch", {"skipped": "your program steps on one sample at a time"
-                                  if _one_vector_per_step(ctx.facts.adapter) else
-                                  "not asked for by the rubric"})
+                                  if one_vector else "not asked for by the rubric"})
     batch_measured = hasattr(batch, "ok")
     details: dict[str, Any] = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
                                for k, v in reports.items()}

@@ -115,9 +115,8 @@ def _list_matrices(path: str, items: list[Any]) -> dict[str, np.ndarray]:
     found = {}
     for key in sorted(k for k in shared if type(k) is str):
         values = [item[key] for item in items]
-        if all(_numbers(v) for v in values) and len({len(v) for v in values}) == 1:
-            found[f"{path}[:]['{key}']"] = np.array(values, dtype=float)
-        elif all(type(v) is float or isinstance(v, np.floating) for v in values):
+        rows = all(_numbers(v) for v in values) and len({len(v) for v in values}) == 1
+        if rows or all(type(v) is float or isinstance(v, np.floating) for v in values):
             found[f"{path}[:]['{key}']"] = np.array(values, dtype=float)
     return found
 

@@ -676,9 +676,8 @@ class _LoopVariables:
                 if type(value) is np.ndarray and value.dtype.kind in "fiub"
                 and 0 < value.size <= MAX_VARIABLE_SIZE}
 
-    def observe(self, frame: types.FrameType, at: int, crashed: bool = False) -> None:
-        """Snapshot the frame's changed variables; ``crashed``: the frame is raising, and
-        this is the last state its loop reached."""
+    def observe(self, frame: types.FrameType, at: int) -> None:
+        """Snapshot the frame's changed variables."""
         if self.numbers >= MAX_VARIABLE_NUMBERS:
             return
         try:
@@ -690,8 +689,6 @@ class _LoopVariables:
                    if name not in state or state[name].shape != value.shape
                    or not np.array_equal(state[name], value)}
         gone = [name for name in state if name not in variables]
-        if crashed and self.snapshots and self.snapshots[-1]["frame"] == frame.f_code.co_name:
-            self.snapshots[-1]["crashed"] = True  # marked even when nothing changed since
         if not changed and not gone:
             return
         for name in gone:
@@ -704,7 +701,7 @@ class _LoopVariables:
             "set": {name: {"shape": list(value.shape), "dtype": str(value.dtype),
                            "values": value.astype(float).tolist()}
                     for name, value in changed.items()},
-            **({"gone": gone} if gone else {}), **({"crashed": True} if crashed else {})})
+            **({"gone": gone} if gone else {})})
 
 
 class Tracer:
@@ -782,7 +779,7 @@ class Tracer:
                     isinstance(arg[0], type) and issubclass(arg[0], StopTracing)):
                 # a watched loop that crashes (a loss NumPy 2.4 cannot turn into a number,
                 # after the step's updates): its variables as the step left them
-                self.loops.observe(frame, len(self.events), crashed=True)
+                self.loops.observe(frame, len(self.events))
             return self._on_event
         if event == "return":
             scope = self.scopes.pop(frame, None)
