@@ -610,6 +610,21 @@ def _transposed(net: Net) -> Iterator[Variant]:
                           net.backprop(back=lambda k, l=l, W=W: W if k == l else None))
 
 
+@bug("transposed_gradient",
+     "the gradient of {where} is applied transposed: the shapes fit because the matrix is "
+     "square, but each weight gets the change of its mirror image",
+     "for weights stored (inputs, outputs) the gradient is a_prev.T @ delta; for weights stored "
+     "(outputs, inputs) it is delta.T @ a_prev: match the gradient to the array it updates")
+def _transposed_gradient(net: Net) -> Iterator[Variant]:
+    reference = net.reference()
+    for slot in net.slots:
+        grad = reference[slot.index]
+        if slot.kind == "weights" and grad.ndim == 2 and grad.shape[0] == grad.shape[1]:
+            grads = list(reference)
+            grads[slot.index] = grad.T
+            yield Variant(net.array_label(slot), grads)
+
+
 @bug("bias_averaged",
      "the bias gradient is averaged over the batch instead of summed: every bias array is "
      "{N} times (the batch size) too small compared with the weights",
@@ -868,6 +883,11 @@ def _array_reports(net: Net, measured: list[Array], moved: list[bool], c: float,
     return reports
 
 
+def _nearly_one(ratio: float) -> bool:
+    """A size ratio that rounds to 1 in a message: "1x the correct size" would say nothing."""
+    return math.isfinite(ratio) and abs(ratio - 1.0) < 0.005
+
+
 def _observation(report: ArrayReport, fitted: bool = False) -> str:
     """What is wrong with one array, in words; ``fitted``: the array the scale was fitted on."""
     if not report.finite:
@@ -876,6 +896,9 @@ def _observation(report: ArrayReport, fitted: bool = False) -> str:
         return "is zero: the array did not change in update()"
     if report.cosine <= -0.9999:
         return f"has the wrong sign ({report.scale_ratio:.3g}x the correct one)"
+    if report.cosine >= 0.9999 and _nearly_one(report.scale_ratio):
+        return ("is close to the correct one but not within the tolerance (relative error "
+                f"{report.rel_error:.2g})")
     if report.cosine >= 0.9999 and math.isfinite(report.scale_ratio):
         return (f"points the right way but is {report.scale_ratio:.3g}x the correct size "
                 f"(relative error {report.rel_error:.2g})")
@@ -911,6 +934,9 @@ def _locate(net: Net, reports: list[ArrayReport], first: ArrayReport, fitted_on:
 
 def _generic_hint(net: Net, first: ArrayReport) -> str:
     slot = next(s for s in net.slots if s.name == first.name)
+    if first.cosine >= 0.9999 and _nearly_one(first.scale_ratio):
+        return (f"{first.name} nearly matches: a small difference in the arithmetic (float32, "
+                "an epsilon in a derivative) or a loss close to the MSE on this batch")
     if first.cosine >= 0.9999:
         return (f"{first.name} alone is scaled by {first.scale_ratio:.3g}: a factor (1/N, 2, "
                 "lr) applied to this array only")

@@ -88,7 +88,7 @@ class Layout:
             b = np.zeros((1, w.shape[1])) if biases is None else \
                 np.asarray(biases[s.layer], dtype=float).reshape(1, -1)
             if s.role == "weight":
-                value = w
+                value = w.reshape(s.shape) if len(s.shape) == 1 else w
             elif s.role == "bias":
                 out.append(b.reshape(s.shape))
                 continue
@@ -107,7 +107,7 @@ class Layout:
             if s.role == "bias":
                 biases[s.layer] = a.reshape(1, -1)
                 continue
-            a = a.T if s.transposed else a
+            a = a.T if s.transposed else a.reshape(-1, 1) if a.ndim == 1 else a
             if s.role == "folded":
                 weights[s.layer] = a[1:] if s.bias_first else a[:-1]
                 biases[s.layer] = (a[:1] if s.bias_first else a[-1:]).reshape(1, -1)
@@ -120,8 +120,8 @@ class Layout:
                                for b, fo in zip(biases, fan_outs)]
 
 
-def _options(path: str, shape: tuple[int, ...], layer: int, fan_in: int, fan_out: int
-             ) -> list[Slot]:
+def _options(path: str, shape: tuple[int, ...], layer: int, fan_in: int, fan_out: int,
+             vectors: bool = True) -> list[Slot]:
     options = []
     if len(shape) == 2:
         if shape == (fan_in, fan_out):
@@ -134,6 +134,8 @@ def _options(path: str, shape: tuple[int, ...], layer: int, fan_in: int, fan_out
         if shape == (fan_out, fan_in + 1):
             options += [Slot(path, shape, layer, "folded", transposed=True),
                         Slot(path, shape, layer, "folded", transposed=True, bias_first=True)]
+    if vectors and shape == (fan_in,) and fan_out == 1:  # one output neuron's weights
+        options.append(Slot(path, shape, layer, "weight"))
     if shape in ((fan_out,), (1, fan_out), (fan_out, 1)) and not (
             len(shape) == 2 and shape in ((fan_in, fan_out), (fan_out, fan_in))):
         options.append(Slot(path, shape, layer, "bias"))
@@ -144,7 +146,7 @@ def _plausibility(layout: Layout) -> tuple:
     """Sort key: consistent orientation, bias last, student order matching layer order."""
     weights = [s for s in layout.slots if s.role != "bias"]
     orientations = {s.transposed for s in weights}
-    non_square = [s for s in weights if s.shape[0] != s.shape[1]]
+    non_square = [s for s in weights if len(s.shape) == 2 and s.shape[0] != s.shape[1]]
     majority = (sum(s.transposed for s in non_square) * 2 > len(non_square)) if non_square \
         else False
     disagree = sum(s.transposed != majority for s in weights)
@@ -165,9 +167,14 @@ def candidate_layouts(params: Sequence[tuple[str, Sequence[int]]], dims: Sequenc
     n_layers = len(dims) - 1
     params = [(p, tuple(int(x) for x in s)) for p, s in params]
     per_param = []
+    # a vector is the output neuron's weights only when no matrix can be: else it is a bias
+    last_in = dims[-2]
+    vectors = dims[-1] == 1 and not any(
+        shape in ((last_in, 1), (1, last_in), (last_in + 1, 1), (1, last_in + 1))
+        for _, shape in params)
     for path, shape in params:
         options = [o for layer in range(n_layers)
-                   for o in _options(path, shape, layer, dims[layer], dims[layer + 1])]
+                   for o in _options(path, shape, layer, dims[layer], dims[layer + 1], vectors)]
         if not options:
             return []
         per_param.append(options)

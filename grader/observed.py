@@ -94,7 +94,8 @@ def observe(trace: Mapping[str, Any],
     for snap in snapshots:
         frames.setdefault(snap["frame"], []).append(snap)
     for frame in sorted(frames, key=lambda f: -len(frames[f])):
-        found = _observe_frame(frame, _states(frames[frame]), activations)
+        found = _observe_frame(frame, _states(frames[frame]), activations,
+                               crashed=bool(frames[frame][-1].get("raised")))
         if found is not None:
             return found
     return None
@@ -114,13 +115,13 @@ def _states(snapshots: Sequence[Mapping[str, Any]]) -> list[State]:
     return states
 
 
-def _observe_frame(frame: str, states: list[State], activations: Sequence[tuple[str, str]]
-                   ) -> ObservedLoop | None:
+def _observe_frame(frame: str, states: list[State], activations: Sequence[tuple[str, str]],
+                   crashed: bool = False) -> ObservedLoop | None:
     if len(states) < 3:
         return None
     for names in itertools.islice(_weight_candidates(states), MAX_GROUPS):
         for layout in _layouts(names, states):
-            steps = _steps(states, layout)
+            steps = _steps(states, layout, crashed)
             if not steps:
                 continue
             loop = _confirmed(frame, layout, states, steps, activations)
@@ -163,8 +164,12 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
     # is not 0/1 once updated): the current sample's label, ``y = Y[i:i + 1]``
     labels = {name for name in first_seen if changes[name] and all(
         _is_labels(s[name]) for s in states if name in s)}
+    # zeros that never change are a buffer the loop has not filled yet (``z1 = np.zeros(...)``
+    # before the loop), or biases it never updates: either way the network computes as if
+    # there were none, and a network without biases is what the grader follows
+    unused = {name for name in first_seen if not changes[name] and not np.any(last[name])}
     candidates = sorted(
-        (name for name in last if last[name].ndim in (1, 2) and name not in labels
+        (name for name in last if last[name].ndim in (1, 2) and name not in labels | unused
          and last[name].shape not in SAMPLE_SHAPES
          and not (last[name].shape and last[name].shape[0] in batch_rows)
          and not (last[name].ndim == 2 and last[name].shape[-1] in batch_rows)),
@@ -189,12 +194,15 @@ def _layouts(names: list[str], states: list[State]) -> list[Layout]:
             for layout in candidate_layouts(params, dims)][:8]
 
 
-def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
+def _steps(states: list[State], layout: Layout, crashed: bool = False
+           ) -> list[tuple[int, int]]:
     """(before, after) state indices of the loop's first iterations: from the last state
     before any weight changes to the state where each has changed once (or where one changes
     again: a weight that never changes is a frozen layer, still a step).  A loop that raised
-    has its variables as it raised for its last state (the tracer snapshots it then): a
-    step whose updates all came before a crash computing the loss is whole."""
+    (``crashed``) has its variables as it raised for its last state (the tracer snapshots it
+    then): a step whose updates all came before a crash computing the loss is whole, even when
+    a layer did not change (its gradient is zero on that sample: the first input ``(0, 0)``
+    gives the first layer nothing to learn)."""
     names = layout.paths
     present = [k for k, s in enumerate(states) if all(n in s for n in names)]
     if not present:
@@ -219,6 +227,9 @@ def _steps(states: list[State], layout: Layout) -> list[tuple[int, int]]:
             start, pending = None, set(names)
         if len(steps) > MAX_STEPS:
             break
+    else:
+        if crashed and start is not None:
+            steps.append((start, len(states) - 1))
     return steps[:MAX_STEPS + 1]
 
 
@@ -229,7 +240,13 @@ def _confirmed(frame: str, layout: Layout, states: list[State],
     prediction the loop computed in that iteration (under some activations)."""
     observed: list[ObservedStep] = []
     activations = None
+    indexed = False
+    previous = 0
     for before, after in steps:
+        # the iteration's prediction is made from the weights before it, so it shows by the
+        # first change of a parameter (a "bias" changing earlier is the forward pass's buffer)
+        window = range(previous, before + 2)
+        previous = after
         batch = _batch(states, layout.paths, before)
         if batch is None:
             continue
@@ -237,10 +254,19 @@ def _confirmed(frame: str, layout: Layout, states: list[State],
         arrays_before = [states[before][n] for n in layout.paths]
         arrays_after = [states[after][n] for n in layout.paths]
         weights, biases = layout.to_reference(arrays_before)
-        if activations is None:  # the iteration's prediction shows by the time it updates
-            activations = _activations(weights, biases, X, states, range(after + 1), pairs)
+        if activations is None:
+            activations = _activations(weights, biases, X, states, range(before + 2), pairs)
+            if activations is None and len(X) > 1:
+                indexed = True
+                activations = next((pair for pair in pairs if _predicted_row(
+                    weights, biases, X, states, window, pair) is not None), None)
             if activations is None:
                 return None
+        if indexed:  # a loop over ``x[i]``: the row whose prediction this iteration wrote
+            row = _predicted_row(weights, biases, X, states, window, activations)
+            if row is None:
+                continue
+            X, Y = X[row:row + 1], Y[row:row + 1]
         applied = [b - a for b, a in zip(arrays_before, arrays_after)]
         applied_w, applied_b = layout.to_reference(applied)
         observed.append(ObservedStep(X, Y, weights, biases, applied_w, applied_b))
@@ -288,6 +314,37 @@ def _batch(states: list[State], weights: Sequence[str], before: int
                   if n not in weights and _is_labels(a) and a.size == len(data)]
             if len(rows) == 1 and match and ys:
                 return rows, ys[0][match[:1]].reshape(1, 1), cols
+    return None
+
+
+def _predicted_row(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: np.ndarray,
+                   states: list[State], window: range, pair: tuple[str, str]) -> int | None:
+    """The data set's row whose prediction (under the activations ``pair``) the loop wrote
+    into one element of an array in ``window``: a loop that indexes the data set
+    (``y[i] = sigmoid(z2[i] @ w3)``) keeps no variable for its current sample."""
+    try:
+        with np.errstate(all="ignore"):
+            expected, _ = reference_forward(weights, X, pair[0], pair[1], biases)
+    except ValueError:
+        return None
+    flat = expected.reshape(-1)
+    if flat.size != len(X) or not np.all(np.isfinite(flat)) or np.ptp(flat) < DISTINCT:
+        return None
+    for k in window:
+        if k >= len(states):
+            break
+        for name, a in states[k].items():
+            if a.size != len(X):
+                continue
+            old = states[k - 1].get(name) if k else None
+            new = a.reshape(-1)
+            fresh = np.arange(new.size) if old is None or old.size != new.size else \
+                np.flatnonzero(old.reshape(-1) != new)
+            rows = [int(j) for j in fresh
+                    if np.isclose(new[j], flat[j], atol=MATCH_TOLERANCE, rtol=MATCH_TOLERANCE)
+                    and abs(flat[j] - 0.5) >= DISTINCT]
+            if len(rows) == 1:
+                return rows[0]
     return None
 
 

@@ -118,6 +118,8 @@ def student_step(weights, biases, X, y, *, act="sigmoid", convention="2*mean", b
             grads[kind][l] = grads[kind][l] / N
         elif bug == "not_updated":
             grads[kind][l] = None
+        elif bug == "transposed_gradient":
+            grads[kind][l] = grads[kind][l].T
     if bug == "adaptive_optimizer":  # the reference Adam's first step, read back as a gradient
         params = [w.copy() for w in weights] + ([b.copy() for b in biases] if biases else [])
         before = [q.copy() for q in params]
@@ -241,6 +243,7 @@ BUG_CASES = [
      "layer 2 ("),
     ("derivative_wrong_layer", (0,), None, "derivative_wrong_layer", "layer 1 ("),
     ("transposed_weights", (1,), None, "transposed_weights", "layer 2 ("),
+    ("transposed_gradient", (), ("weights", 1), "transposed_gradient", "weights[1]"),
     ("dw_uses_own_output", (1,), None, "dw_uses_own_output", "layer 2 ("),
     ("dw_uses_preactivation", (1,), None, "dw_uses_preactivation", "layer 2 ("),
     ("dw_uses_preactivation", (1, 2), None, "dw_uses_preactivation", "every layer after"),
@@ -613,3 +616,13 @@ def test_a_correct_student_passes_under_every_grading_seed(bias):
             if not (d.ok and d.optimizer_state is False):
                 wrong.append((seed, len(X), d.message))
     assert not wrong, wrong[:3]
+
+
+def test_an_array_nearly_right_is_told_so_not_called_1x_the_size():
+    weights, biases, X, y = setup("2331", 21)
+    mw, mb = student_step(weights, biases, X, y, convention="sum")
+    mw[2] = mw[2] * (1 + 3e-4 * np.array([[1.0], [-1.0], [0.5]]))
+    d = diagnose(weights, biases, X, y, mw, mb, hidden="sigmoid", output="sigmoid")
+    assert not d.ok and d.first_wrong == "weights[2]", d.message
+    assert "close to the correct one but not within the tolerance" in d.message
+    assert "1x" not in d.message and "scaled by 1:" not in d.hint

@@ -14,6 +14,7 @@ from grader.batch import rubric_settings
 from grader.checks.base import PASS, SKIP
 from grader.discover import discover
 from grader.grading import grade_submission
+from grader.layout import candidate_layouts
 from grader.observed import observe
 from grader.rubric import load_rubric
 from reference.network import forward as reference_forward
@@ -166,3 +167,91 @@ def test_a_loop_keeping_its_weights_in_an_object_is_watched(tmp_path):
     assert interface.status == PASS and interface.fraction == 0.25, interface.message
     assert "model.W[0], model.W[1], model.W[2]" in interface.message, interface.message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+def indexed_loop(samples: int = 3) -> dict[str, Any]:
+    """What the tracer records of a loop over ``i`` that writes each layer's output into a row
+    of an array prepared before the loop (``y[i] = sigmoid(h2[i] @ w3)``): no variable ever
+    holds the current sample."""
+    rng = np.random.default_rng(1)
+    w = [rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 1))]
+    h1, h2, out = np.zeros((5, 4)), np.zeros((5, 4)), np.zeros((5, 1))
+    snaps = [snapshot(0, x=X, labels=Y, w1=w[0], w2=w[1], w3=w[2], h1=h1, h2=h2, out=out)]
+    for i in range(samples):
+        x, y = X[i:i + 1], Y[i:i + 1]
+        p, cache = reference_forward(w, x, "sigmoid", "sigmoid")
+        a1, a2 = cache.outputs[1], cache.outputs[2]
+        h1, h2, out = h1.copy(), h2.copy(), out.copy()
+        h1[i], h2[i], out[i] = a1[0], a2[0], p[0]
+        snaps.append(snapshot(len(snaps), h1=h1))
+        snaps.append(snapshot(len(snaps), h2=h2, out=out))
+        d3 = 2 * (p - y) * p * (1 - p)
+        d2 = (d3 @ w[2].T) * a2 * (1 - a2)
+        d1 = (d2 @ w[1].T) * a1 * (1 - a1)
+        w = [w[0] - 0.5 * x.T @ d1, w[1] - 0.5 * a1.T @ d2, w[2] - 0.5 * a2.T @ d3]
+        snaps.append(snapshot(len(snaps), w1=w[0], w2=w[1], w3=w[2]))
+    return {"events": [], "variables": snaps}
+
+
+def test_a_loop_indexing_the_data_set_steps_on_the_row_it_predicted():
+    loop = observe(indexed_loop())
+    assert loop is not None and loop.per_sample, loop and loop.describe()
+    assert loop.layout.paths == ["w1", "w2", "w3"]
+    for i, step in enumerate(loop.steps):
+        assert np.array_equal(step.X, X[i:i + 1]) and np.array_equal(step.Y, Y[i:i + 1])
+
+
+def test_a_loop_whose_buffers_hold_no_prediction_of_the_weights_shows_no_loop():
+    trace = indexed_loop()
+    for snap in trace["variables"]:
+        snap["set"].pop("out", None)
+    trace["variables"][0]["set"]["out"] = snapshot(0, out=np.zeros((5, 1)))["set"]["out"]
+    assert observe(trace) is None
+
+
+def crashed_first_sample() -> dict[str, Any]:
+    """A top-level loop whose first sample is (0, 0), with zero arrays ``z1``, ``z2`` prepared
+    before it and a (1, 1) label of 0: the forward pass fills ``z2``, the updates leave the
+    first layer as it was (its gradient is zero there), and the loss crashes the program."""
+    rng = np.random.default_rng(2)
+    w = [rng.uniform(size=(2, 3)), rng.uniform(size=(3, 3)), rng.uniform(size=(3, 1))]
+    x, y = X[:1], Y[:1]
+    z1, z2 = np.zeros((1, 3)), np.zeros((1, 3))
+    snaps = [snapshot(0, inputs=X, labels=Y, w1=w[0], w2=w[1], w3=w[2], z1=z1, z2=z2,
+                      a0=x, y=y)]
+    p, cache = reference_forward(w, x, "sigmoid", "sigmoid")
+    a1, a2 = cache.outputs[1], cache.outputs[2]
+    snaps.append(snapshot(1, a1=a1, z2=a1 @ w[1]))
+    snaps.append(snapshot(2, a2=a2, a3=p))
+    d3 = 2 * (p - y) * p * (1 - p)
+    d2 = (d3 @ w[2].T) * a2 * (1 - a2)
+    d1 = (d2 @ w[1].T) * a1 * (1 - a1)
+    crash = snapshot(3, w3=w[2] - 0.5 * a2.T @ d3, w2=w[1] - 0.5 * a1.T @ d2, d1=d1)
+    crash["raised"] = True
+    return {"events": [], "variables": snaps + [crash]}
+
+
+def test_a_crash_ends_the_step_and_zero_buffers_are_not_biases():
+    loop = observe(crashed_first_sample())
+    assert loop is not None, "the step that ended at the crash is watched"
+    assert loop.layout.paths == ["w1", "w2", "w3"] and not loop.layout.has_bias
+    [step] = loop.steps
+    assert not np.any(step.applied_w[0]) and np.any(step.applied_w[1])
+
+
+def test_without_the_crash_an_unfinished_step_is_no_step():
+    trace = crashed_first_sample()
+    del trace["variables"][-1]["raised"]
+    assert observe(trace) is None
+
+
+def test_an_output_neuron_kept_as_a_vector_is_the_last_layers_weights():
+    params = [("w1", (3, 2)), ("w2", (3, 3)), ("w3", (3,))]
+    layouts = candidate_layouts(params, (2, 3, 3, 1))
+    assert layouts, "a (3,) vector is the output layer's weights"
+    layout = layouts[0]
+    weights, biases = layout.to_reference([np.ones((3, 2)), np.eye(3), np.arange(3.0)])
+    assert biases is None and weights[2].shape == (3, 1)
+    assert np.array_equal(weights[2][:, 0], np.arange(3.0))
+    back = layout.to_student(weights, None)
+    assert back[2].shape == (3,) and np.array_equal(back[0], np.ones((3, 2)).T.T)

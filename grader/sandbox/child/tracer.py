@@ -676,8 +676,8 @@ class _LoopVariables:
                 if type(value) is np.ndarray and value.dtype.kind in "fiub"
                 and 0 < value.size <= MAX_VARIABLE_SIZE}
 
-    def observe(self, frame: types.FrameType, at: int) -> None:
-        """Snapshot the frame's changed variables."""
+    def observe(self, frame: types.FrameType, at: int, raised: bool = False) -> None:
+        """Snapshot the frame's changed variables (``raised``: as an exception leaves it)."""
         if self.numbers >= MAX_VARIABLE_NUMBERS:
             return
         try:
@@ -689,7 +689,7 @@ class _LoopVariables:
                    if name not in state or state[name].shape != value.shape
                    or not np.array_equal(state[name], value)}
         gone = [name for name in state if name not in variables]
-        if not changed and not gone:
+        if not changed and not gone and not raised:
             return
         for name in gone:
             del state[name]
@@ -701,7 +701,7 @@ class _LoopVariables:
             "set": {name: {"shape": list(value.shape), "dtype": str(value.dtype),
                            "values": value.astype(float).tolist()}
                     for name, value in changed.items()},
-            **({"gone": gone} if gone else {})})
+            **({"gone": gone} if gone else {}), **({"raised": True} if raised else {})})
 
 
 class Tracer:
@@ -779,7 +779,7 @@ class Tracer:
                     isinstance(arg[0], type) and issubclass(arg[0], StopTracing)):
                 # a watched loop that crashes (a loss NumPy 2.4 cannot turn into a number,
                 # after the step's updates): its variables as the step left them
-                self.loops.observe(frame, len(self.events))
+                self.loops.observe(frame, len(self.events), raised=True)
             return self._on_event
         if event == "return":
             scope = self.scopes.pop(frame, None)
