@@ -63,6 +63,9 @@ class StepCall:
     returns: dict[int, int] = field(default_factory=dict)
     """For a procedure: which item of the call's result becomes which weight (-1: the whole
     result is one weight)."""
+    on: int | None = None
+    """The companion object the call is made on (an index into
+    :attr:`LearnedProtocol.companions`); None: the network."""
 
 
 @dataclass
@@ -92,6 +95,12 @@ class LearnedProtocol:
     """The network's own method the program steps inside (``train`` looping over
     ``self.forward(x)``, ...), when the step was learned from there; None when the program
     makes the step's calls itself."""
+    companions: list[dict[str, Any]] = field(default_factory=list)
+    """Objects the program built from the network to train it, whose calls are part of the
+    step: an optimizer given the network's parameters (``SGD(model.parameters(), lr=0.1)``,
+    then ``optimizer.step()``).  Each is ``{"class", "args", "kwargs"}``, its arguments
+    rebuilt by the child, the network's own objects passed as the rebuilt network's
+    (``{"type": "held", "path": "linear1.weight"}``)."""
     procedure: dict[str, Any] | None = None
     """For a program without a network object (functions that take the weights as arguments
     and return the new ones): ``{"functions": [names], "shapes": [shape per weight], "init":
@@ -124,6 +133,8 @@ class LearnedProtocol:
             parts = [f"net = {self.network_class}({call_text(self.constructor)})"]
             parts += [f"net.{c['method']}({call_text(c)})"
                       for c in self.constructor.get("setup", [])]
+            parts += [f"{_companion_name(k)} = {c['class']}({call_text(c)})"
+                      for k, c in enumerate(self.companions)]
         steps = []
         owner = ("net." if held else "") if self.procedure is not None else \
             "self." if self.within else "net."
@@ -139,7 +150,8 @@ class LearnedProtocol:
                                                 dict) else f"W{k + 1}"
                          for _, k in sorted(call.returns.items())]
                 lead = ", ".join(names) + " = "
-            steps.append(f"{lead}{owner}{call.method}({', '.join(args)})")
+            where = owner if call.on is None else _companion_name(call.on) + "."
+            steps.append(f"{lead}{where}{call.method}({', '.join(args)})")
         if self.within:  # the calls the program's own method makes, as that method writes them
             steps[0] = f"net.{self.within}(...) steps by {steps[0]}"
         return "; ".join(parts + steps)
@@ -151,15 +163,23 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     # a call that raised stays: a program whose update crashes on its first step still shows
     # what its step is, and replaying it shows the crash where it belongs
     calls = [e for e in events if e.get("kind") == "call"]
-    network = _network_object(calls, trace.get("objects") or {})
+    constructs = rebuilding.constructs_by_object(events)
+    network = _network_object(calls, trace.get("objects") or {}, constructs)
     if network is None:
         return learn_procedure(events) or _methods_as_procedure(events)
-    constructs = rebuilding.constructs_by_object(events)
     built = with_data_roles(constructs[network]) if network in constructs else None
     ctor = None if built is None else rebuilding.rebuildable_call(built, constructs)
     if built is None or ctor is None:
         return None
-    own = [e for e in calls if e["object"] == network and e.get("caller") != network]
+    objects = trace.get("objects") or {}
+    held = rebuilding.held_paths(objects, network)
+    # a trainer that calls the network's methods itself drives it: the step is those calls
+    drivers = {e.get("caller") for e in calls if e["object"] == network}
+    companions = {k: c for k, c in _companions(events, network, held, constructs,
+                                                 objects).items() if k not in drivers}
+    # the program's calls on the network, and on the objects it built to train it
+    own = [e for e in calls if (e["object"] == network and e.get("caller") != network) or (
+        e["object"] in companions and not isinstance(e.get("caller"), int))]
     outer, inner = _longest_outer_call(calls, network)
     found = _step_of(own) or _step_of(inner)
     predict_calls = 1
@@ -175,6 +195,10 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     x = _array_arg(segment[0])
     assert x is not None  # the predict call takes an array: that is how it was chosen
     step = [_roles(j, segment, similar, x) for j in range(len(segment))]
+    used = [k for k in companions if any(e["object"] == k for e in segment)]
+    for call, event in zip(step, segment):
+        if event["object"] in used:
+            call.on = used.index(event["object"])
     epochs = _epoch_arg(segment[-1]) if len(segment) == predict_calls + 1 else None
     if epochs is not None:  # a whole training run, asked for one epoch: one step
         one = {"role": "value", "value": {"type": "number", "value": 1}}
@@ -201,19 +225,47 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
                      **({"state": state} if state else {})},
         predict=predict, step=step, input="rows" if rows else "cols",
         student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
-        predict_calls=predict_calls, within=within)
+        predict_calls=predict_calls, within=within,
+        companions=[companions[k] for k in used])
+
+
+def _companion_name(index: int) -> str:
+    return "opt" if index == 0 else f"opt{index + 1}"
+
+
+def _companions(events: Sequence[Mapping[str, Any]], network: int, held: Mapping[int, str],
+                constructs: Mapping[int, Mapping[str, Any]], objects: Mapping[str, Any]
+                ) -> dict[int, dict[str, Any]]:
+    """The objects the program built from the network, or from objects it holds, to train it:
+    an optimizer given its parameters (``SGD(model.parameters(), lr=1)``), a trainer given the
+    network.  Their calls that change the network belong to the step; each is built again from
+    the rebuilt network's own objects."""
+    found: dict[int, dict[str, Any]] = {}
+    for e in events:
+        if e.get("kind") != "construct" or e["object"] in held or e["object"] == network:
+            continue
+        if not any(rebuilding.refers_to(d, set(held)) for d in
+                   [*e.get("args", []), *e.get("kwargs", {}).values()]):
+            continue
+        call = rebuilding.rebuildable_call(e, constructs, held=held)
+        if call is not None:
+            where = (objects.get(str(e["object"])) or {}).get("module_file")
+            found[e["object"]] = {"class": e["class"], **call,
+                                  **({"module_file": where} if where else {})}
+    return found
 
 
 # --- which object, which calls ---------------------------------------------------------------
 
-def _network_object(calls: Sequence[Mapping[str, Any]], objects: Mapping[str, Any]
-                    ) -> int | None:
+def _network_object(calls: Sequence[Mapping[str, Any]], objects: Mapping[str, Any],
+                    constructs: Mapping[int, Mapping[str, Any]]) -> int | None:
     """The object the program trains: of the objects whose arrays some call changed (or that
     hold such an object: a model whose training run was cut short records no change of its
     own, its layers do), the one the program itself (its functions and top level) calls most
     often, then the one called most often from outside its own methods: a network's layers and
     its activation objects are called by the network, and one activation object shared by two
-    layers is called more often than the network is."""
+    layers is called more often than the network is.  An object built from another one's
+    parts (an optimizer given the network's parameters) is that one's helper, never it."""
     learning = Counter(e["object"] for e in calls if e.get("changed"))
     if not learning:
         return None
@@ -223,6 +275,16 @@ def _network_object(calls: Sequence[Mapping[str, Any]], objects: Mapping[str, An
             holder = held["by"]
             seen.add(holder)
             learning[holder] += count
+    for helper in list(learning):
+        built = constructs.get(helper) or {}
+        descs = [*built.get("args", []), *built.get("kwargs", {}).values()]
+        own_parts = set(rebuilding.held_paths(objects, helper))  # layers it was built from
+        if any(other not in own_parts and any(rebuilding.refers_to(d, set(
+                rebuilding.held_paths(objects, other)) - own_parts) for d in descs)
+               for other in learning):
+            del learning[helper]
+    if not learning:
+        return None
     program = Counter(e["object"] for e in calls if not isinstance(e.get("caller"), int))
     outside = Counter(e["object"] for e in calls if e.get("caller") != e["object"])
     return max(learning, key=lambda k: (program[k], outside[k], learning[k], -k))
@@ -659,6 +721,8 @@ def _value_text(desc: Mapping[str, Any]) -> str:
         return desc.get("role", "x")
     if kind == "built":  # the student's object, built again as the program built it
         return f"{desc.get('class')}({call_text(desc)})"
+    if kind == "held":  # the network's own object, passed again as the rebuilt network's
+        return f"net.{desc['path']}".rstrip(".")
     if kind == "sequence" and isinstance(desc.get("items"), list):
         inner = ", ".join(_value_text(d) for d in desc["items"])
         return f"({inner})" if desc.get("tuple") else f"[{inner}]"

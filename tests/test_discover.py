@@ -146,9 +146,10 @@ def expected_main_class(classes: list[tuple[str, set[str]]]) -> tuple[str | None
     return None, "the only Python source or notebook"
 
 
-def test_the_sample_folder_is_a_batch_of_single_files(tmp_path):
+def test_the_sample_folder_is_a_batch_of_files_and_folders(tmp_path):
     subs = discover(SAMPLES, workdir=tmp_path / "work")
-    sources = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".py", ".ipynb"))
+    sources = sorted(p.name for p in SAMPLES.iterdir()
+                     if p.suffix in (".py", ".ipynb") or (p.is_dir() and p.name[0] != "_"))
     assert sorted(s.source.name for s in subs) == sources
     got = [(s.student_id, s.student_name, s.kind) for s in subs]
     for expected in [("0856001", "Chen", "script"), ("0856017", "王小明", "notebook"),
@@ -157,7 +158,11 @@ def test_the_sample_folder_is_a_batch_of_single_files(tmp_path):
     assert got == sorted(got)
     main_classes = set()
     for sub in subs:
-        assert sub.source_type == "file" and sub.source.parent == SAMPLES
+        assert sub.source_type == ("folder" if sub.source.is_dir() else "file")
+        assert sub.source.parent == SAMPLES
+        if sub.source.is_dir():  # a package of files (row 44): its program is the main file
+            assert sub.main == "main.py" and "layers.py" in sub.files and sub.ok
+            continue
         assert sub.main == sub.source.name and sub.files == [sub.source.name]
         assert root_listing(sub) == [sub.source.name], "a single file never drags its siblings"
         assert sub.root == tmp_path / "work" / sub.key and sub.key == sub.student_id
@@ -459,7 +464,8 @@ def test_the_layout_can_be_forced(tmp_path):
     sub = one(discover(folder, workdir=tmp_path / "work", layout="single"))
     assert sub.files == ["alice/lab1.py", "bob/lab1.py"]
     assert sub.notes == ["other candidates for the main file: bob/lab1.py"]
-    samples = [p for p in SAMPLES.iterdir() if p.suffix in (".py", ".ipynb")]
+    samples = [p for p in SAMPLES.iterdir()
+               if p.suffix in (".py", ".ipynb") or (p.is_dir() and p.name[0] != "_")]
     assert len(samples) > 4, "the sample folder holds more than the original four samples"
     forced = discover(SAMPLES, workdir=tmp_path / "w2", layout="batch")
     assert sorted(s.source.name for s in forced) == sorted(p.name for p in samples)

@@ -968,3 +968,133 @@ def test_a_notebook_stopped_in_a_cell_is_told_which_cell():
         "kind": "exception", "file": None, "cell": 5, "line": 1, "source_line": "r = train(hp)",
         "message": "ValueError: bad"}}
     assert "(cell 5, line 1: ValueError: bad" in why_unfollowed(trace)
+
+
+def optimizer_program(steps: int = 4) -> dict[str, Any]:
+    """``model = Net(...)`` holding two Linear layers, each holding a Parameter;
+    ``opt = SGD(model.parameters(), lr=0.5)``; per step ``opt.zero_grad()``,
+    ``out = model.forward(X)``, ``model.backward(out)``, ``opt.step()``."""
+    param = {"type": "object", "class": "Parameter"}
+    events = [construct([number(2), number(3), number(1)], obj=0),
+              construct([number(2), number(3)], cls="Linear", obj=1, caller=0),
+              construct([array(90, [3, 2])], cls="Parameter", obj=2, caller=1),
+              construct([number(3), number(1)], cls="Linear", obj=3, caller=0),
+              construct([array(91, [1, 3])], cls="Parameter", obj=4, caller=3),
+              construct([sequence({**param, "object": 2}, {**param, "object": 4})],
+                        {"lr": number(0.5)}, cls="SGD", obj=5)]
+    events[-1]["names"] = ["params"]
+    i = len(events)
+    for k in range(steps):
+        events.append(call(i, "zero_grad", [], obj=5, changed=["params[0].grad"] if k else []))
+        events.append(call(i + 1, "forward", [array(0, [21, 2])], array(10 + k, [21, 1])))
+        events.append(call(i + 2, "backward", [{**array(10 + k, [21, 1])}], obj=0,
+                           changed=["fc1.weight.grad", "fc2.weight.grad"]))
+        events.append(call(i + 3, "step", [], obj=5, changed=["params[0].data",
+                                                               "params[1].data"]))
+        i += 4
+    objects = {"0": {"class": "Net", "arrays": {"fc1.weight.data": [3, 2]}},
+               "1": {"class": "Linear", "held": {"by": 0, "path": "fc1"}},
+               "2": {"class": "Parameter", "held": {"by": 1, "path": "weight"}},
+               "3": {"class": "Linear", "held": {"by": 0, "path": "fc2"}},
+               "4": {"class": "Parameter", "held": {"by": 3, "path": "weight"}},
+               "5": {"class": "SGD", "module_file": "optim.py"}}
+    for n, e in enumerate(events):
+        e["i"] = n
+    return {"events": events, "objects": objects}
+
+
+def test_an_optimizer_given_the_networks_parameters_steps_with_it():
+    protocol = learn(optimizer_program())
+    assert protocol is not None and protocol.network_class == "Net"
+    assert [(c.method, c.on) for c in protocol.step] == [
+        ("forward", None), ("backward", None), ("step", 0), ("zero_grad", 0)]
+    [opt] = protocol.companions
+    assert opt["class"] == "SGD" and opt["module_file"] == "optim.py"
+    assert opt["args"] == [{"type": "sequence", "tuple": False, "items": [
+        {"type": "held", "path": "fc1.weight", "class": "Parameter"},
+        {"type": "held", "path": "fc2.weight", "class": "Parameter"}]}]
+    assert "opt = SGD([net.fc1.weight, net.fc2.weight], lr=0.5)" in protocol.describe()
+    assert "opt.step(); opt.zero_grad()" in protocol.describe()
+
+
+OPTIMIZER_PROGRAM = '''
+import numpy as np
+
+
+class Layer:
+    def __init__(self, n_in, n_out):
+        self.W = np.random.uniform(-1, 1, (n_in, n_out))
+        self.dW = np.zeros_like(self.W)
+
+    def forward(self, x):
+        self.x = x
+        self.out = 1 / (1 + np.exp(-(x @ self.W)))
+        return self.out
+
+    def backward(self, grad):
+        delta = grad * self.out * (1 - self.out)
+        self.dW += self.x.T @ delta
+        return delta @ self.W.T
+
+
+class Model:
+    def __init__(self):
+        self.layers = [Layer(2, 4), Layer(4, 4), Layer(4, 1)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+
+class Momentumless:
+    def __init__(self, layers, learning_rate):
+        self.layers = layers
+        self.learning_rate = learning_rate
+
+    def step(self):
+        for layer in self.layers:
+            layer.W -= self.learning_rate * layer.dW
+
+    def clear(self):
+        for layer in self.layers:
+            layer.dW[...] = 0
+
+
+np.random.seed(0)
+X = np.random.uniform(0, 1, (20, 2))
+Y = (X[:, :1] > X[:, 1:]).astype(float)
+model = Model()
+opt = Momentumless(model.layers, 0.5)
+for epoch in range(100000):
+    out = model.forward(X)
+    model.backward(2 * (out - Y) / len(X))
+    opt.step()
+    opt.clear()
+'''
+
+
+@pytest.mark.slow
+def test_a_network_stepped_by_an_optimizer_holding_its_layers_is_graded(tmp_path: Path):
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900411_Opt.py", OPTIMIZER_PROGRAM,
+                            {"interface", "forward", "gradient"}).verdicts
+    assert verdicts["interface"].status == PASS, verdicts["interface"].message
+    assert "opt = Momentumless([net.layers[0], net.layers[1], net.layers[2]], 0.5)" in \
+        verdicts["interface"].message
+    gradient = verdicts["gradient"]
+    assert gradient.status == PASS, gradient.message
+    assert "keeps for itself" not in gradient.message, "the grader sets the optimizer's rate"
+
+
+def test_a_trainer_that_calls_the_network_itself_is_not_part_of_the_step():
+    trace = optimizer_program()
+    for e in trace["events"]:
+        if e.get("method") == "forward":  # the trainer's own method runs the network
+            e["caller"] = 5
+    protocol = learn(trace)
+    assert protocol is not None and not protocol.companions
+    assert all(c.on is None for c in protocol.step)

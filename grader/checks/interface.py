@@ -353,7 +353,8 @@ def learned_request(protocol: LearnedProtocol, ctx: GradingContext) -> dict[str,
     step, k = protocol.step, protocol.predict_calls
     roles = {"forward": [protocol.predict], "backward": [step[k].method],
              "update": [step[-1].method] if len(step) > k + 1 else []}
-    ctor = {**protocol.constructor, "form": "learned", "described": True}
+    ctor = {**protocol.constructor, "form": "learned", "described": True,
+            **({"companions": protocol.companions} if protocol.companions else {})}
     return {"candidates": [protocol.network_class], "roles": roles, "ctor_forms": [ctor],
             "seed": ctx.seed, "procedure": protocol.procedure}
 

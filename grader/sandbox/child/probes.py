@@ -19,7 +19,9 @@ Standard library and NumPy only; this module runs in the child and never imports
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import sys
 import time
 from typing import Any
 
@@ -387,6 +389,11 @@ def rebuild(desc: dict[str, Any], namespace: dict[str, Any],
         return argparse.Namespace(**(desc.get("value") or {}))
     if kind == "data":
         return stand_in_data(desc)
+    if kind == "held":  # the rebuilt network's own object (its parameter, or itself)
+        if built is None or "network" not in built:
+            raise ProbeError("an object of the network was passed where no network was built")
+        return get_param(built["network"], str(desc["path"])) if desc.get("path") \
+            else built["network"]
     if kind in ("function", "class"):
         if desc.get("name") not in namespace:
             raise ProbeError(f"{desc.get('name')!r} is not defined")
@@ -419,6 +426,50 @@ def construct(cls: type, ctor: dict[str, Any], namespace: dict[str, Any]
         if not hasattr(obj, name):
             setattr(obj, name, rebuild(desc, namespace, built))
     return obj, args, kwargs
+
+
+def companions(network: Any, ctor: dict[str, Any], namespace: dict[str, Any]) -> list[Any]:
+    """The objects the program built from the network to train it (an optimizer given its
+    parameters), built again from the rebuilt network's own objects."""
+    built: dict[Any, Any] = {"network": network}
+    made = []
+    for spec in ctor.get("companions", []):
+        cls = student_class(namespace, str(spec.get("class")), spec.get("module_file"))
+        args, kwargs = constructor_call({**spec, "described": True}, namespace, built)
+        made.append(cls(*args, **kwargs))
+    return made
+
+
+def student_class(namespace: dict[str, Any], name: str, module_file: str | None) -> type:
+    """The student's class ``name``: from the loaded definitions, else from the file that
+    defines it (``src/optimizer.py``, which the network's own file never imports), imported
+    under a name of its own so that its ``if __name__ == "__main__"`` part does not run."""
+    cls = namespace.get(name)
+    if isinstance(cls, type):
+        return cls
+    path = os.path.abspath(module_file) if module_file else ""
+    if path.endswith(".py") and os.path.isfile(path):
+        for module in list(sys.modules.values()):
+            if os.path.abspath(getattr(module, "__file__", None) or "/") == path and \
+                    isinstance(getattr(module, name, None), type):
+                return getattr(module, name)
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(
+            "labgrade_student_" + re.sub(r"\W", "_", module_file or ""), path)
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            folder = os.path.dirname(path)
+            sys.path.insert(0, folder)  # its own imports of the files beside it
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                if folder in sys.path:
+                    sys.path.remove(folder)
+            found = getattr(module, name, None)
+            if isinstance(found, type):
+                return found
+    raise ProbeError(f"class {name!r} is not defined")
 
 
 def stand_in_data(desc: dict[str, Any]) -> np.ndarray:
@@ -493,6 +544,8 @@ class Network:
         self.namespace = namespace
         self.obj, args, kwargs = construct(cls, adapter.get("ctor", {}), namespace)
         self.data = BoundData(self.obj, adapter.get("ctor", {}), args, kwargs)
+        self.companions = companions(self.obj, adapter.get("ctor", {}), namespace)
+        self.companion_rates = [find_rates(c) for c in self.companions]
         self.learned: list[dict[str, Any]] | None = adapter.get("step")
         self.results: dict[int, Any] = {}
         self.last_x: np.ndarray | None = None
@@ -547,6 +600,9 @@ class Network:
         """Backprop on the last prediction, then apply the update with this learning rate."""
         for path in self.adapter.get("lr_attr") or ():
             set_number(self.obj, path, lr)
+        for companion, paths in zip(self.companions, self.companion_rates):
+            for path in paths:
+                set_number(companion, path, lr)
         if self.data:
             self.data.bind("y", y)
         if self.learned:
@@ -586,7 +642,8 @@ class Network:
                 return result if kind == "output" else loss_gradient(role, result, y)
             return rebuild(role.get("value") or {}, self.namespace)
 
-        method = method_at(self.obj, call["method"])
+        on = call.get("on")
+        method = method_at(self.obj if on is None else self.companions[int(on)], call["method"])
         result = method(*[value(r) for r in call.get("args", [])],
                         **{k: value(r) for k, r in call.get("kwargs", {}).items()})
         for item, k in (call.get("returns") or {}).items():  # a function returning new weights
@@ -710,19 +767,21 @@ def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, 
                               "predict_calls": args.get("predict_calls")},
                   args.get("seed"))
     if net.learned:  # the program's own predict call, with its other arguments
-        return _exercise(net.obj, methods, args, net.learned_predict)
+        return _exercise(net.obj, methods, args, net.learned_predict,
+                         any(net.companion_rates))
     return _exercise(net.obj, methods, args, net.forward)
 
 
 def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
-              forward: Any) -> dict[str, Any]:
+              forward: Any, companion_rate: bool = False) -> dict[str, Any]:
     """How to call this network, and which of its arrays are its parameters.
 
     No training step runs here: a broken backprop or update (a crash, an exit, a hang) must
     cost only the checks that need it, never the class's interface or its predict.  The
     calling convention comes from the signatures; the parameters are the arrays that predict
     reads (:func:`_read_by_predict`), found at the grader's test values, whatever the
-    student's own initialisation.
+    student's own initialisation.  ``companion_rate``: an object the step calls besides the
+    network (its optimizer) keeps a rate, which the grader sets before each step.
     """
     found: dict[str, Any] = {}
     update = method_at(obj, methods["update"]) if methods.get("update") else None
@@ -755,7 +814,7 @@ def _exercise(obj: Any, methods: dict[str, Any], args: dict[str, Any],
     found["backward_lr"] = update is None and backward_arity >= 2 + cache and \
         _takes_rate_at(backward, 1 + cache)
     if args.get("step"):
-        found["fixed_rate"] = not passes_rate and rate_attr is None
+        found["fixed_rate"] = not passes_rate and rate_attr is None and not companion_rate
     else:
         found["fixed_rate"] = not (found["update_lr"] or found["backward_lr"]
                                    or found["lr_attr"])
