@@ -63,8 +63,8 @@ def read_notebook_cells(path: Path) -> list[str]:
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def describe_error(error: dict[str, Any]) -> str:
-    """One line for one loader error: where, what, and the offending line if known."""
+def error_location(error: dict[str, Any]) -> str:
+    """``lab1.py, line 12`` or ``cell 7, line 1``: where a loader error happened."""
     where = []
     if error.get("file"):
         where.append(str(error["file"]))
@@ -72,7 +72,12 @@ def describe_error(error: dict[str, Any]) -> str:
         where.append(f"cell {error['cell']}")
     if error.get("line"):
         where.append(f"line {error['line']}")
-    text = ", ".join(where)
+    return ", ".join(where)
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """One line for one loader error: where, what, and the offending line if known."""
+    text = error_location(error)
     message = error.get("message") or error.get("kind", "error")
     line = (error.get("source_line") or "").strip()
     return (f"{text}: " if text else "") + message + (f" (in: {line})" if line else "")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -167,13 +168,13 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
     # zeros that never change are a buffer the loop has not filled yet (``z1 = np.zeros(...)``
     # before the loop), or biases it never updates: either way the network computes as if
     # there were none, and a network without biases is what the grader follows
-    unused = {name for name in first_seen if not changes[name] and not np.any(last[name])}
+    unused = {name for name in last if not changes[name] and not np.any(last[name])}
     candidates = sorted(
         (name for name in last if last[name].ndim in (1, 2) and name not in labels | unused
          and last[name].shape not in SAMPLE_SHAPES
          and not (last[name].shape and last[name].shape[0] in batch_rows)
          and not (last[name].ndim == 2 and last[name].shape[-1] in batch_rows)),
-        key=lambda name: (first_seen[name], name))[:MAX_CANDIDATES]
+        key=lambda name: (_gradient_named(name), first_seen[name], name))[:MAX_CANDIDATES]
     # the weights were there before the loop: the variables first seen earliest first, then
     # with those seen next, and so on (a gradient or an activation appears inside the loop)
     waves = sorted({first_seen[name] for name in candidates})
@@ -185,6 +186,14 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
                 if group not in tried:
                     tried.add(group)
                     yield list(group)
+
+
+GRADIENT_NAME = re.compile(r"^(grads?|gradients?|deltas?|d[WwBb]\d*|dL\w*|g[WwBb]\d*)$")
+"""``W[0].grad``, ``dW1``: a gradient kept beside its weight, tried as a weight last."""
+
+
+def _gradient_named(name: str) -> bool:
+    return bool(GRADIENT_NAME.match(re.split(r"[.\]\[]", name.rstrip("]"))[-1]))
 
 
 def _layouts(names: list[str], states: list[State]) -> list[Layout]:
@@ -281,7 +290,7 @@ def _batch(states: list[State], weights: Sequence[str], before: int
            ) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """The inputs and labels of the iteration ending at state ``before``: the input-shaped
     variable set most recently (a per-sample loop's current sample, else the data set), and
-    the 0/1 labels with as many samples, set most recently; a sample without its own label
+    the 0/1 labels with as many samples, set nearest to it; a sample without its own label
     variable takes its row's label from the data set."""
     state = states[before]
 
@@ -295,14 +304,17 @@ def _batch(states: list[State], weights: Sequence[str], before: int
         return 0
 
     inputs = sorted((n for n, a in state.items() if n not in weights and _is_input(a)
-                     and a.shape != (FEATURES, 1)),
+                     and a.shape != (FEATURES, 1) and not _gradient_named(n)),
                     key=lambda n: (-set_at(n), state[n].size))  # a loop's sample, then data
     for name in inputs:
         x = state[name]
         cols = x.ndim == 2 and x.shape[0] == FEATURES and x.shape[1] != FEATURES
         rows = x.reshape(1, -1) if x.ndim == 1 else (x.T if cols else x)
+        # the labels set with the inputs (``x, y = X[i], Y[i]``; ``X, Y = data``), not a
+        # thresholded prediction made later in the iteration (``pred = out > 0.5``)
         labels = sorted((n for n, a in state.items() if n != name and n not in weights
-                         and _is_labels(a) and a.size == len(rows)), key=lambda n: -set_at(n))
+                         and _is_labels(a) and a.size == len(rows) and not _gradient_named(n)),
+                        key=lambda n: (abs(set_at(n) - set_at(name)), -set_at(n)))
         if labels:
             return rows, state[labels[0]].reshape(len(rows), 1), cols
         for full_name, full in state.items():  # the sample's row in the data set
@@ -355,6 +367,7 @@ def _activations(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: 
     prediction the loop computed in its first iteration."""
     seen = [a for k in window for a in states[k].values()
             if a.size == len(X) and a.ndim <= 2]
+    matching = []
     for hidden, output in pairs:
         try:
             with np.errstate(all="ignore"):
@@ -367,5 +380,8 @@ def _activations(weights: list[np.ndarray], biases: list[np.ndarray] | None, X: 
             continue  # outputs all alike (or 0, or sigmoid(0)) match too much: no evidence
         if any(np.allclose(a.reshape(-1), flat, atol=MATCH_TOLERANCE, rtol=MATCH_TOLERANCE)
                for a in seen):
-            return hidden, output
-    return None
+            matching.append((hidden, output))
+    # positive outputs cannot tell a ReLU output from none: a loop that applies its one
+    # activation to every layer (``A3 = Z3.activate(act)``) is the likelier of the two
+    return next((pair for pair in matching if pair[0] == pair[1]),
+                matching[0] if matching else None)

@@ -107,7 +107,8 @@ class InterfaceCheck(CheckConfig):
         "network with another activation is not mapped onto the lab's layers.",
         nonempty=True, valid=ACTIVATION)
     output_activations: tuple[str, ...] = setting(
-        ("sigmoid", "identity"), "Activations of the output layer, tried in the same way.",
+        ("sigmoid", "identity", "relu"), "Activations of the output layer, tried in the same "
+        "way (a network written with one activation everywhere has a ReLU output).",
         nonempty=True, valid=ACTIVATION)
 
     def discovery_names(self) -> dict[str, tuple]:

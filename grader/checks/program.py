@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
-from grader.load import EXECUTE, load_files
+from grader.load import EXECUTE, error_location, load_files
 from grader.numpy_names import SCALAR_TRAP, numpy_hint
 from grader.rubric import CheckConfig, setting, weights_problems
 
@@ -80,7 +80,7 @@ def check_program(ctx: GradingContext) -> Verdict:
     trap = [e for e in run.error_details if SCALAR_TRAP in str(e.get("message", ""))]
     timed_out = [e for e in run.errors if "did not finish within" in e]
     if trap:
-        where = f" ({trap[0]['file']}, line {trap[0]['line']})" if trap[0].get("line") else ""
+        where = f" ({error_location(trap[0])})" if trap[0].get("line") else ""
         hint = numpy_hint(SCALAR_TRAP, trap[0].get("source_line"))
         problems.append(f"your program crashed{where}: \"{SCALAR_TRAP}\"{hint}")
     elif timed_out:

@@ -329,7 +329,7 @@ class _Surroundings:
 
 OWN_MODULE_NAMES = ("seeding", "probes", "loader", "definitions", "magics", "figures",
                     "describe", "protocol", "worker", "bootstrap", "tracer", "numpy_compat",
-                    "arguments")
+                    "arguments", "scalar_compat")
 """The child's modules are imported as top-level modules: a submission's own ``loader.py`` or
 ``figures.py`` must still be what *its* ``import loader`` finds while it loads."""
 
@@ -607,12 +607,22 @@ def read_source(path: str) -> tuple[str, str, str | None]:
     return text, encoding, note
 
 
+SOURCE_REWRITE: Callable[[ast.AST], ast.AST] | None = None
+"""Applied to the student's code before it is compiled to run (``scalar_compat.rewrite`` while
+the grader learns and checks a network; None when the program runs as it is)."""
+
+
 def _compile_quietly(source: Any, filename: str, mode: str, flags: int,
                      notes: list[str] | None, where: str = "") -> Any:
     """``compile`` with its warnings (invalid escapes, ``is`` with a literal) turned into notes
     instead of stderr output (or errors, under ``-W error``)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if SOURCE_REWRITE is not None and not flags & ast.PyCF_ONLY_AST:
+            if not isinstance(source, ast.AST):
+                source = compile(source, filename, mode, flags=flags | ast.PyCF_ONLY_AST,
+                                 dont_inherit=True)
+            source = SOURCE_REWRITE(source)
         result = compile(source, filename, mode, flags=flags, dont_inherit=True)
     if notes is not None:
         for warning in caught[:5]:

@@ -621,9 +621,10 @@ def _xor_data() -> tuple[np.ndarray, np.ndarray]:
     return np.array(inputs), np.array(labels).reshape(21, 1)
 
 
-MAX_VARIABLE_SIZE = 512
+MAX_VARIABLE_SIZE = 2048
 """Arrays of at most this many numbers are recorded among a loop's variables: the lab's
-weights, its batch and labels; not the activations of a large batch or a 100x100 layer."""
+weights, its batch and labels (1000 samples of the linear data); not the activations of a
+large batch or a 100x100 layer."""
 MAX_VARIABLE_NUMBERS = 40_000
 """Numbers recorded among all the variables' snapshots, at the most: a few dozen steps of the
 lab's network."""
@@ -660,18 +661,25 @@ class _LoopVariables:
         objects of the student's classes hold (``model.weight[1]``, ``net.W1``): a loop may
         keep its weights there."""
         found: dict[str, Any] = {}
+
+        def attributes(path: str, obj: Any) -> None:  # an object of the student's classes
+            for attr, held in list(getattr(obj, "__dict__", {}).items())[:MAX_HELD]:
+                found[f"{path}.{attr}"] = held
+                if type(held) in (list, tuple):
+                    found.update({f"{path}.{attr}[{i}]": v
+                                  for i, v in enumerate(held[:MAX_HELD])})
+
         for name, value in frame.f_locals.items():
             if type(name) is not str:
                 continue
             found[name] = value
             if type(value) in (list, tuple):
-                found.update({f"{name}[{i}]": v for i, v in enumerate(value[:MAX_HELD])})
+                for i, item in enumerate(value[:MAX_HELD]):
+                    found[f"{name}[{i}]"] = item
+                    if self.is_student_class(type(item)):  # W = [Var(w1), Var(w2), ...]
+                        attributes(f"{name}[{i}]", item)
             elif self.is_student_class(type(value)):
-                for attr, held in list(getattr(value, "__dict__", {}).items())[:MAX_HELD]:
-                    found[f"{name}.{attr}"] = held
-                    if type(held) in (list, tuple):
-                        found.update({f"{name}.{attr}[{i}]": v
-                                      for i, v in enumerate(held[:MAX_HELD])})
+                attributes(name, value)
         return {name: value for name, value in found.items()
                 if type(value) is np.ndarray and value.dtype.kind in "fiub"
                 and 0 < value.size <= MAX_VARIABLE_SIZE}
@@ -876,6 +884,10 @@ class Tracer:
                        "where": self._where(caller)})
         elif not info.is_property and (parent.owner != number
                                        or self._records_inside(parent, number)):
+            if parent.owner is None and caller is not None:
+                # a loop of the program's own that steps objects (a home-made autodiff's
+                # ``tape.backward()``, weights ``W[0].value``) is watched as it calls them
+                self.loops.observe(caller, len(self.events))
             key = (number, info.name)
             count = self.counts.get(key, 0) + 1
             if count > self.repeats:

@@ -151,9 +151,13 @@ def _enter_program(ctx: Context, args: dict[str, Any]) -> str:
         seeding.install(int(args["seed"]))
         seeding.reseed(int(args["seed"]))
     if not args.get("numpy_as_is"):  # the program check runs the program on NumPy as it is
+        import loader
         import numpy_compat
+        import scalar_compat
 
         numpy_compat.restore_removed_names()
+        scalar_compat.install(ctx.workdir)
+        loader.SOURCE_REWRITE = scalar_compat.rewrite
     ctx.main = args["main"]
     path = os.path.join(ctx.workdir, args["main"])
     folder = os.path.dirname(path)
@@ -336,7 +340,7 @@ def main() -> None:
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
     for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding",
-                 "tracer", "numpy_compat", "arguments"):
+                 "tracer", "numpy_compat", "arguments", "scalar_compat"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:
