@@ -120,14 +120,17 @@ def _observe_frame(frame: str, states: list[State], activations: Sequence[tuple[
                    crashed: bool = False) -> ObservedLoop | None:
     if len(states) < 3:
         return None
-    for names in itertools.islice(_weight_candidates(states), MAX_GROUPS):
-        for layout in _layouts(names, states):
-            steps = _steps(states, layout, crashed)
-            if not steps:
-                continue
-            loop = _confirmed(frame, layout, states, steps, activations)
-            if loop is not None:
-                return loop
+    # weights whose every step is confirmed first; else those whose first steps are (a
+    # network that changes how it computes after its first step is judged on those)
+    for whole in (True, False):
+        for names in itertools.islice(_weight_candidates(states), MAX_GROUPS):
+            for layout in _layouts(names, states):
+                steps = _steps(states, layout, crashed)
+                if not steps:
+                    continue
+                loop = _confirmed(frame, layout, states, steps, activations, whole)
+                if loop is not None:
+                    return loop
     return None
 
 
@@ -171,10 +174,11 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
     unused = {name for name in last if not changes[name] and not np.any(last[name])}
     candidates = sorted(
         (name for name in last if last[name].ndim in (1, 2) and name not in labels | unused
+         and not _gradient_named(name)
          and last[name].shape not in SAMPLE_SHAPES
          and not (last[name].shape and last[name].shape[0] in batch_rows)
          and not (last[name].ndim == 2 and last[name].shape[-1] in batch_rows)),
-        key=lambda name: (_gradient_named(name), first_seen[name], name))[:MAX_CANDIDATES]
+        key=lambda name: (first_seen[name], name))[:MAX_CANDIDATES]
     # the weights were there before the loop: the variables first seen earliest first, then
     # with those seen next, and so on (a gradient or an activation appears inside the loop)
     waves = sorted({first_seen[name] for name in candidates})
@@ -189,7 +193,8 @@ def _weight_candidates(states: list[State]) -> Iterable[list[str]]:
 
 
 GRADIENT_NAME = re.compile(r"^(grads?|gradients?|deltas?|d[WwBb]\d*|dL\w*|g[WwBb]\d*)$")
-"""``W[0].grad``, ``dW1``: a gradient kept beside its weight, tried as a weight last."""
+"""``W[0].grad``, ``dW1``: a gradient kept beside its weight, never a weight nor the batch (a
+zero gradient before the first backward looks like a bias nobody has updated yet)."""
 
 
 def _gradient_named(name: str) -> bool:
@@ -243,10 +248,11 @@ def _steps(states: list[State], layout: Layout, crashed: bool = False
 
 
 def _confirmed(frame: str, layout: Layout, states: list[State],
-               steps: list[tuple[int, int]], pairs: Sequence[tuple[str, str]]
-               ) -> ObservedLoop | None:
-    """The loop, when the reference forward pass on the first step's weights and batch gives a
-    prediction the loop computed in that iteration (under some activations)."""
+               steps: list[tuple[int, int]], pairs: Sequence[tuple[str, str]],
+               whole: bool = True) -> ObservedLoop | None:
+    """The loop, when the reference forward pass on each step's weights and batch gives a
+    prediction the loop computed in that iteration (under some activations); ``whole``: every
+    step must, else the steps up to the first that does not."""
     observed: list[ObservedStep] = []
     activations = None
     indexed = False
@@ -271,6 +277,13 @@ def _confirmed(frame: str, layout: Layout, states: list[State],
                     weights, biases, X, states, window, pair) is not None), None)
             if activations is None:
                 return None
+        elif not indexed and _activations(weights, biases, X, states, window,
+                                          [activations]) is None:
+            # each step predicts from the weights before it, or these are not the weights (a
+            # buffer the forward pass fills, ``z1 = a0 @ w1``, is no bias)
+            if whole:
+                return None
+            break
         if indexed:  # a loop over ``x[i]``: the row whose prediction this iteration wrote
             row = _predicted_row(weights, biases, X, states, window, activations)
             if row is None:
@@ -306,7 +319,11 @@ def _batch(states: list[State], weights: Sequence[str], before: int
     inputs = sorted((n for n, a in state.items() if n not in weights and _is_input(a)
                      and a.shape != (FEATURES, 1) and not _gradient_named(n)),
                     key=lambda n: (-set_at(n), state[n].size))  # a loop's sample, then data
-    for name in inputs:
+    # a copy of the batch kept later (``self.a = [x]`` in the forward pass) stands for the
+    # variable it copies, set with its labels
+    inputs = [min((o for o in inputs if state[o].shape == state[n].shape
+                   and np.array_equal(state[o], state[n])), key=set_at) for n in inputs]
+    for name in dict.fromkeys(inputs):
         x = state[name]
         cols = x.ndim == 2 and x.shape[0] == FEATURES and x.shape[1] != FEATURES
         rows = x.reshape(1, -1) if x.ndim == 1 else (x.T if cols else x)
@@ -354,7 +371,7 @@ def _predicted_row(weights: list[np.ndarray], biases: list[np.ndarray] | None, X
                 np.flatnonzero(old.reshape(-1) != new)
             rows = [int(j) for j in fresh
                     if np.isclose(new[j], flat[j], atol=MATCH_TOLERANCE, rtol=MATCH_TOLERANCE)
-                    and abs(flat[j] - 0.5) >= DISTINCT]
+                    and min(abs(flat[j]), abs(flat[j] - 0.5)) >= DISTINCT]
             if len(rows) == 1:
                 return rows[0]
     return None

@@ -255,3 +255,89 @@ def test_an_output_neuron_kept_as_a_vector_is_the_last_layers_weights():
     assert np.array_equal(weights[2][:, 0], np.arange(3.0))
     back = layout.to_student(weights, None)
     assert back[2].shape == (3,) and np.array_equal(back[0], np.ones((3, 2)).T.T)
+
+
+def test_the_labels_are_those_set_with_the_inputs_not_a_thresholded_prediction():
+    trace = watched_loop()
+    snaps = trace["variables"]
+    for k, snap in enumerate(snaps):  # pred = out > 0.5, all ones, made after the forward pass
+        if "out" in snap["set"]:
+            snap["set"]["pred"] = snapshot(0, pred=np.ones((5, 1)))["set"]["pred"]
+            snap["set"]["dX"] = snapshot(0, dX=np.zeros((5, 2)))["set"]["dX"]
+    loop = observe(trace)
+    assert loop is not None
+    assert np.array_equal(loop.steps[0].Y, Y) and np.array_equal(loop.steps[0].X, X)
+
+
+def test_a_gradient_kept_beside_each_weight_is_not_taken_for_the_weights():
+    trace = watched_loop()
+    for snap in trace["variables"]:
+        for name in ("w1", "w2", "w3"):
+            if name in snap["set"]:
+                value = np.asarray(snap["set"][name]["values"])
+                snap["set"][f"{name}.grad"] = snapshot(0, g=value * 0.1 + 1)["set"]["g"]
+    loop = observe(trace)
+    assert loop is not None and loop.layout.paths == ["w1", "w2", "w3"]
+
+
+def test_positive_outputs_of_a_relu_network_are_read_as_its_relu_output():
+    rng = np.random.default_rng(4)
+    w = [rng.uniform(0, 1, (2, 3)), rng.uniform(0, 1, (3, 3)), rng.uniform(0, 1, (3, 1))]
+    snaps = [snapshot(0, x=X, y=Y, w1=w[0], w2=w[1], w3=w[2])]
+    for step in range(3):
+        out, cache = reference_forward(w, X, "relu", "relu")
+        snaps.append(snapshot(len(snaps), out=out))
+        w = [a - 0.01 * np.sign(a) for a in w]
+        snaps.append(snapshot(len(snaps), w1=w[0], w2=w[1], w3=w[2]))
+    loop = observe({"events": [], "variables": snaps},
+                   [("sigmoid", "sigmoid"), ("relu", "identity"), ("relu", "relu")])
+    assert loop is not None and (loop.layout.hidden, loop.layout.output) == ("relu", "relu")
+
+
+HELD_IN_A_LIST = '''import numpy as np
+
+
+class Param:
+    def __init__(self, value):
+        self.value = value
+        self.grad = np.zeros_like(value)
+
+
+class Tape:
+    def run(self, params, x):
+        self.a = [x]
+        for p in params:
+            self.a.append(1 / (1 + np.exp(-(self.a[-1] @ p.value))))
+        return self.a[-1]
+
+    def back(self, params, y):
+        delta = 2 * (self.a[-1] - y) / len(y) * self.a[-1] * (1 - self.a[-1])
+        for k in range(len(params) - 1, -1, -1):
+            params[k].grad = self.a[k].T @ delta
+            delta = (delta @ params[k].value.T) * self.a[k] * (1 - self.a[k])
+
+
+def train(X, Y, epochs, lr):
+    np.random.seed(2)
+    W = [Param(np.random.uniform(-1, 1, (a, b))) for a, b in ((2, 4), (4, 4), (4, 1))]
+    tape = Tape()
+    for epoch in range(epochs):
+        out = tape.run(W, X)
+        pred = (out > 0.5) * 1.0
+        tape.back(W, Y)
+        for p in W:
+            p.value = p.value - lr * p.grad
+
+
+X = np.random.default_rng(0).uniform(0, 1, (20, 2))
+train(X, (X[:, :1] > X[:, 1:]) * 1.0, 100000, 0.5)
+'''
+
+
+@pytest.mark.slow
+def test_a_loop_over_weights_held_by_objects_in_a_list_is_watched(tmp_path):
+    verdicts = graded(tmp_path, HELD_IN_A_LIST)
+    interface = verdicts["interface"]
+    assert interface.status == PASS and interface.fraction == 0.25, interface.message
+    assert "W[0].value, W[1].value, W[2].value" in interface.message, interface.message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
