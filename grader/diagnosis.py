@@ -1073,6 +1073,7 @@ def diagnose(
     tol: float = DEFAULT_TOL,
     transposed: Sequence[bool | None] | None = None,
     taylor_rng: np.random.Generator | int = 0,
+    absent_biases: Sequence[int] = (),
 ) -> GradientDiagnosis:
     """Compare the gradient a student's ``update`` applied with the reference, and explain it.
 
@@ -1085,13 +1086,16 @@ def diagnose(
     :class:`StepMeasurement` (or a mapping / tuple of its fields).  ``transposed``: per weight
     matrix, whether the student stores it ``(fan_out, fan_in)`` (reported only: the arrays given
     are already in reference orientation).  ``taylor_rng``: seed or Generator of the Taylor
-    direction.  Raises ValueError only for inconsistent shapes, which is the caller's error.
+    direction.  ``absent_biases``: layers whose bias the student's network does not have (a
+    bias on the hidden layers only): fixed at zero in both networks, they are not judged.
+    Raises ValueError only for inconsistent shapes, which is the caller's error.
     """
     # a student's update may hold huge values: every verdict below tests finiteness explicitly
     with np.errstate(over="ignore", invalid="ignore"):
         return _diagnose(weights, biases, X, y, measured_w, measured_b, hidden=hidden,
                          output=output, loss=loss, second_step=second_step, lr_pair=lr_pair,
-                         tol=tol, transposed=transposed, taylor_rng=taylor_rng)
+                         tol=tol, transposed=transposed, taylor_rng=taylor_rng,
+                         absent_biases=absent_biases)
 
 
 def _diagnose(weights: Sequence[Array], biases: Sequence[Array] | None, X: Array, y: Array,
@@ -1099,17 +1103,21 @@ def _diagnose(weights: Sequence[Array], biases: Sequence[Array] | None, X: Array
               *, hidden: Activation | str, output: Activation | str | None, loss: Loss | str,
               second_step: Any, lr_pair: Any, tol: float,
               transposed: Sequence[bool | None] | None,
-              taylor_rng: np.random.Generator | int) -> GradientDiagnosis:
+              taylor_rng: np.random.Generator | int,
+              absent_biases: Sequence[int] = ()) -> GradientDiagnosis:
     net = Net(weights, biases, X, y, hidden, output, loss)
     measured, moved = _measured(net, measured_w, measured_b)
     ref = net.reference()
-    order = net.fit_order()
+    absent = [net.n_layers + l for l in absent_biases if net.has_bias]
+    order = [i for i in net.fit_order() if i not in absent]
     notes: list[str] = []
     findings: list[str] = []
 
     c, fitted_on = _fit(measured, ref, order)
     if not math.isfinite(c):
         c, fitted_on = 0.0, None
+    for i in absent:  # not the student's parameter: taken as right, whatever it would be
+        measured[i], moved[i] = abs(c) * ref[i], True
     if fitted_on is not None and fitted_on != order[0]:
         notes.append(f"the scale was fitted on {net.slots[fitted_on].name}: "
                      f"{net.slots[order[0]].name} gave nothing to fit on")

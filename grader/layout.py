@@ -58,6 +58,15 @@ class Layout:
         return any(s.role in ("bias", "folded") for s in self.slots)
 
     @property
+    def absent_biases(self) -> list[int]:
+        """The layers without a bias in a network that has biases elsewhere (a bias on the
+        hidden layers only): the reference holds a zero there, which nothing updates."""
+        if not self.has_bias:
+            return []
+        present = {s.layer for s in self.slots if s.role in ("bias", "folded")}
+        return [layer for layer in range(len(self.dims) - 1) if layer not in present]
+
+    @property
     def paths(self) -> list[str]:
         return [s.path for s in self.slots]
 

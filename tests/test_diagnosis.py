@@ -626,3 +626,27 @@ def test_an_array_nearly_right_is_told_so_not_called_1x_the_size():
     assert not d.ok and d.first_wrong == "weights[2]", d.message
     assert "close to the correct one but not within the tolerance" in d.message
     assert "1x" not in d.message and "scaled by 1:" not in d.hint
+
+
+def test_a_bias_the_network_does_not_have_is_not_judged():
+    weights, biases, X, y = setup("2441b", 21)
+    biases = [b if l < 2 else np.zeros_like(b) for l, b in enumerate(biases)]
+    mw, mb = student_step(weights, biases, X, y, convention="sum")
+    mb[2] = np.zeros_like(mb[2])  # no output bias: nothing moves there
+    assert not diagnose(weights, biases, X, y, mw, mb, hidden="sigmoid", output="sigmoid").ok
+    d = diagnose(weights, biases, X, y, mw, mb, hidden="sigmoid", output="sigmoid",
+                 absent_biases=[2])
+    assert d.ok, d.message
+    mw[1] = -mw[1]  # and a real bug is still found
+    assert not diagnose(weights, biases, X, y, mw, mb, hidden="sigmoid", output="sigmoid",
+                        absent_biases=[2]).ok
+
+
+def test_a_layout_with_a_bias_on_the_hidden_layers_only_names_the_absent_one():
+    from grader.layout import candidate_layouts
+
+    params = [("W1", (2, 3)), ("b1", (3,)), ("W2", (3, 3)), ("b2", (3,)), ("W3", (3, 1))]
+    layout = next(l for l in candidate_layouts(params, (2, 3, 3, 1))
+                  if [s.role for s in l.slots] == ["weight", "bias", "weight", "bias", "weight"]
+                  and [s.layer for s in l.slots] == [0, 0, 1, 1, 2])
+    assert layout.absent_biases == [2]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -136,7 +136,8 @@ def _same_step(runs: list[dict[str, Any]]) -> bool:
 
 
 def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float,
-          activations: tuple[str, str] = ("sigmoid", "sigmoid")) -> Any:
+          activations: tuple[str, str] = ("sigmoid", "sigmoid"),
+          absent_biases: Sequence[int] = ()) -> Any:
     """The diagnosis of one measurement (one sample, or the batch)."""
     from grader.diagnosis import diagnose
 
@@ -147,7 +148,7 @@ def judge(weights, biases, X, Y, measured: dict[str, Any], tol: float,
         (other["lr"], other["weights"] + (other["biases"] or [])))
     return diagnose(weights, biases, X, Y, first["weights"], first["biases"], lr_pair=lr_pair,
                     second_step=first.get("second"), tol=tol, hidden=activations[0],
-                    output=activations[1])
+                    output=activations[1], absent_biases=absent_biases)
 
 
 def xor_labels(X: np.ndarray) -> np.ndarray:
@@ -243,7 +244,7 @@ def check_gradient(ctx: GradingContext) -> Verdict:
             return Verdict(ERROR, f"a gradient step on {what} raised "
                            + measured["student_error"], 0.0, {"case": name})
         reports[name] = judge(weights, biases, X, Y, measured, cfg.tolerance,
-                              (layout.hidden, layout.output))
+                              (layout.hidden, layout.output), layout.absent_biases)
     singles = [reports[k] for k in reports if k != "batch"]
     batch = reports.get("batch", {"skipped": "your program steps on one sample at a time"
                                   if one_vector else "not asked for by the rubric"})
@@ -286,7 +287,8 @@ def check_observed_steps(ctx: GradingContext) -> Verdict:
     loop = ctx.facts.observed
     reports = [diagnose(step.weights, step.biases, step.X, step.Y, step.applied_w,
                         step.applied_b, hidden=loop.layout.hidden, output=loop.layout.output,
-                        tol=cfg.tolerance) for step in loop.steps]
+                        tol=cfg.tolerance, absent_biases=loop.layout.absent_biases)
+               for step in loop.steps]
     details = {f"step {k + 1}": r.to_dict() for k, r in enumerate(reports)}
     details["observed"] = loop.describe()
     ok, message = _judge_singles(reports)
