@@ -182,6 +182,11 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
         e["object"] in companions and not isinstance(e.get("caller"), int))]
     outer, inner = _longest_outer_call(calls, network)
     found = _step_of(own) or _step_of(inner)
+    # a network that keeps the data it trains on (``self.x_train`` from ``get_data()``) may
+    # predict without being passed it: ``forward()``, then ``backward()``
+    kept = None if _binds_data(built) else _kept_input(objects, network)
+    if found is None and kept is not None:
+        found = _step_of(own, kept) or _step_of(inner, kept)
     predict_calls = 1
     if found is None:
         found = _whole_step(calls, own, bound=_binds_data(built), network=network,
@@ -193,7 +198,9 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     predict, segment, similar = found
     within = None if segment[0].get("within") is None else outer
     x = _array_arg(segment[0])
-    assert x is not None  # the predict call takes an array: that is how it was chosen
+    holds_data = x is None
+    x = x or kept
+    assert x is not None  # the predict call takes an array, or reads the one kept
     step = [_roles(j, segment, similar, x) for j in range(len(segment))]
     used = [k for k in companions if any(e["object"] == k for e in segment)]
     for call, event in zip(step, segment):
@@ -212,7 +219,11 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     first = similar[0] if similar else segment
     started = min([int(e["i"]) for e in first] + [int(e["within"]) for e in first[:1]
                                                   if e.get("within") is not None])
-    setup = rebuilding.setup_calls(calls, network, started,
+    # a call that only stored new arrays on the network (``net.set_data(X, y)``) is
+    # replayed with the grader's stand-in data, which each step then replaces
+    stores = [with_data_roles(e) if e["object"] == network and _only_stores(e) else e
+              for e in calls]
+    setup = rebuilding.setup_calls(stores, network, started,
                                    {c.method for c in step} | {within or ""}, constructs)
     state = {}
     if within is not None:  # what the training method set on the object before its loop
@@ -222,7 +233,8 @@ def learn(trace: Mapping[str, Any]) -> LearnedProtocol | None:
     return LearnedProtocol(
         network_class=built["class"],
         constructor={**ctor, **({"setup": setup} if setup else {}),
-                     **({"state": state} if state else {})},
+                     **({"state": state} if state else {}),
+                     **({"holds_data": True} if holds_data else {})},
         predict=predict, step=step, input="rows" if rows else "cols",
         student_lr=float(rates[0]) if rates else None, samples_per_step=samples,
         predict_calls=predict_calls, within=within,
@@ -306,23 +318,49 @@ def _longest_outer_call(calls: Sequence[Mapping[str, Any]], network: int
     return method, inside[index]
 
 
-def _step_of(calls: Sequence[Mapping[str, Any]]
+def _step_of(calls: Sequence[Mapping[str, Any]], kept: Mapping[str, Any] | None = None
              ) -> tuple[str, list[Mapping[str, Any]], list[list[Mapping[str, Any]]]] | None:
     """The predict method, one typical step of these calls and every step like it, or None
-    when they show none."""
-    predict = _predict_method(calls)
+    when they show none.  ``kept``: the batch the network keeps, which a predict may read
+    instead of taking it."""
+    predict = _predict_method(calls, kept)
     if predict is None:
         return None
     found = _typical_step(calls, predict)
     return None if found is None else (predict, *found)
 
 
-def _predict_method(own: Sequence[Mapping[str, Any]]) -> str | None:
+def _predict_method(own: Sequence[Mapping[str, Any]], kept: Mapping[str, Any] | None = None
+                    ) -> str | None:
     """The method called most often with a batch of the lab's inputs that returns an array (or
-    a tuple holding one): the network's forward pass."""
+    a tuple holding one): the network's forward pass; for a network that keeps its batch
+    (``kept``), one taking no array that returns as many rows as the batch has samples."""
     counts = Counter(e["method"] for e in own
                      if _array_arg(e) is not None and _returns_array(e))
+    if not counts and kept is not None:
+        samples = max(kept["shape"])
+        counts = Counter(e["method"] for e in own if not any(
+            d.get("type") == "array" for d in _descs(e)) and _returns_array(e)
+            and samples in ((e.get("result") or {}).get("shape") or [])[:1])
     return counts.most_common(1)[0][0] if counts else None
+
+
+def _kept_input(objects: Mapping[str, Any], network: int) -> dict[str, Any] | None:
+    """The largest batch of the lab's inputs the network holds (``self.x_train``, (N, 2) or
+    (2, N)), as an array descriptor; None when it holds none."""
+    arrays = (objects.get(str(network)) or {}).get("arrays") or {}
+    found = [list(shape) for shape in arrays.values() if len(shape) == 2
+             and FEATURES in shape and max(shape) > FEATURES]
+    if not found:
+        return None
+    return {"type": "array", "shape": max(found, key=max), "dtype": "float64"}
+
+
+def _only_stores(call: Mapping[str, Any]) -> bool:
+    """A call that only gave the object new arrays (``set_data(X, y)``), changing none it had:
+    no training run."""
+    changed = set(call.get("changed") or ())
+    return bool(changed) and changed <= set(call.get("new") or ())
 
 
 def _typical_step(own: Sequence[Mapping[str, Any]], predict: str

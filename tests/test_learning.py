@@ -1098,3 +1098,81 @@ def test_a_trainer_that_calls_the_network_itself_is_not_part_of_the_step():
     protocol = learn(trace)
     assert protocol is not None and not protocol.companions
     assert all(c.on is None for c in protocol.step)
+
+
+def kept_data_program(steps: int = 4) -> dict[str, Any]:
+    """``net = Net()``; ``net.get_data()`` stores ``x_train``; ``net.train()`` loops over
+    ``self.forward()`` (no argument, returns the (21, 1) prediction) and ``self.backward()``."""
+    events = [construct([]), call(1, "get_data", [], changed=["x_train"]),
+              call(2, "train", [])]
+    events[1]["new"] = ["x_train"]
+    events[2].update({"unfinished": True, "changed": None})
+    for k in range(steps):
+        events.append({**call(3 + 2 * k, "forward", [], array(10 + k, [21, 1]), caller=0),
+                       "within": 2})
+        events.append({**call(4 + 2 * k, "backward", [], changed=["W1", "W2", "W3"],
+                              caller=0), "within": 2})
+    return {"events": events, "objects": {"0": {"class": "Net", "arrays": {
+        "W1": [2, 4], "W2": [4, 4], "W3": [4, 1], "x_train": [21, 2]}}}}
+
+
+def test_a_network_that_keeps_its_data_predicts_without_being_passed_it():
+    protocol = learn(kept_data_program())
+    assert protocol is not None and protocol.constructor.get("holds_data")
+    assert [c.method for c in protocol.step] == ["forward", "backward"]
+    assert protocol.within == "train" and protocol.samples_per_step == 21
+    assert protocol.constructor["setup"] == [{"method": "get_data", "args": [], "kwargs": {}}]
+
+
+def test_a_network_that_keeps_no_batch_of_the_labs_inputs_shows_no_step():
+    trace = kept_data_program()
+    trace["objects"]["0"]["arrays"]["x_train"] = [21, 5]
+    assert learn(trace) is None
+
+
+SET_DATA_PROGRAM = '''
+import numpy as np
+
+
+class Classifier:
+    def __init__(self, hidden):
+        self.W = [np.random.uniform(-1, 1, s) for s in ((2, hidden), (hidden, hidden),
+                                                         (hidden, 1))]
+
+    def set_data(self, inputs, targets):
+        self.inputs, self.targets = inputs, targets
+
+    def run(self):
+        self.a = [self.inputs]
+        for W in self.W:
+            self.a.append(1 / (1 + np.exp(-(self.a[-1] @ W))))
+        return self.a[-1]
+
+    def learn(self, rate):
+        delta = (self.a[-1] - self.targets) * self.a[-1] * (1 - self.a[-1])
+        for k in range(len(self.W) - 1, -1, -1):
+            grad = self.a[k].T @ delta
+            delta = (delta @ self.W[k].T) * self.a[k] * (1 - self.a[k])
+            self.W[k] -= rate * grad
+
+
+np.random.seed(0)
+X = np.random.uniform(0, 1, (40, 2))
+model = Classifier(5)
+model.set_data(X, (X[:, :1] > X[:, 1:]).astype(int))
+for epoch in range(100000):
+    model.run()
+    model.learn(0.5)
+'''
+
+
+@pytest.mark.slow
+def test_a_network_given_its_data_by_a_method_is_stepped_on_the_graders_batches(tmp_path):
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900414_Kept.py", SET_DATA_PROGRAM,
+                            {"interface", "forward", "gradient"}).verdicts
+    interface = verdicts["interface"]
+    assert interface.status == PASS, interface.message
+    assert "net.set_data(x, y)" in interface.message, interface.message
+    assert "W[0] = layer 1 weights" in interface.message  # the data is not a parameter
+    assert verdicts["forward"].status == PASS, verdicts["forward"].message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

@@ -168,8 +168,8 @@ def check_forward(ctx: GradingContext) -> Verdict:
     details: dict[str, Any] = {"output_shape": list(out.shape), "notes": notes}
     if out.size != len(X):
         return Verdict(FAIL, f"predict on {len(X)} samples returned {out.size} values (shape "
-                       f"{tuple(out.shape)}); expected one output per sample, shape ({len(X)}, 1)",
-                       0.0, details)
+                       f"{tuple(out.shape)}); expected one output per sample, shape ({len(X)}, 1)"
+                       + _per_sample_rows(out, len(X), ctx.facts.adapter), 0.0, details)
     if not np.all(np.isfinite(out)):
         return Verdict(FAIL, "predict returned NaN or infinite values", 0.0, details)
     layout: Layout | None = ctx.facts.layout
@@ -231,6 +231,20 @@ def _ignores_weights(evidence: dict[str, Any]) -> str:
                  f"observed the same, {_short(evidence['before'])} at x = "
                  f"{_short(evidence['x'])}, before and after")
     return text
+
+
+def _per_sample_rows(out: np.ndarray, samples: int, adapter: dict[str, Any] | None) -> str:
+    """Why each sample gets many outputs, when the network holds arrays with one row per sample
+    of its own training data (a bias ``np.random.randn(100, 50)`` for 100 samples): added to a
+    batch, such a bias broadcasts every sample against every training row."""
+    extra = out.size // samples if out.size % samples == 0 else 0
+    rows = [path for path, shape in ((adapter or {}).get("shapes") or {}).items()
+            if len(shape) == 2 and shape[0] == extra and shape[1] != 2]  # not the data
+    if extra <= 1 or not rows:
+        return ""
+    return (f": {', '.join(rows)} {'have' if len(rows) > 1 else 'has'} one row per sample of "
+            f"your own training data ({extra}), so each input is paired with all {extra} rows; "
+            "a bias has one row, shared by every sample (shape (1, width))")
 
 
 def _short(values: Any) -> str:

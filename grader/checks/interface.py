@@ -505,6 +505,7 @@ def _adapter(chosen: dict[str, Any], steps: list[dict[str, Any]] | None) -> dict
             "lr_attr": chosen.get("lr_attr"),
             "backward_cache": chosen.get("backward_cache", False), "input": chosen["input"],
             "params": [p["path"] for p in chosen["params"]], "step": steps,
+            "shapes": {p["path"]: list(p["shape"]) for p in chosen["params"]},
             "fixed_rate": bool(chosen.get("fixed_rate"))}
 
 

@@ -511,6 +511,31 @@ class BoundData:
             if desc.get("role") == "x" and "x" not in self.slots:
                 raise ProbeError("your network keeps the training data it was built with in a "
                                  "form the grader cannot replace with its own batch")
+        if ctor.get("holds_data") and not self.slots:
+            self._find_kept(obj)
+
+    def _find_kept(self, obj: Any) -> None:
+        """A network that got its data from a method (``get_data()`` generating it,
+        ``set_data(X, y)`` given the grader's stand-in): the attributes holding a batch of the
+        lab's inputs, ``(N, 2)`` or ``(2, N)``, and those holding N labels of 0 and 1."""
+        arrays = {attr: held for attr, held in list(vars(obj).items())
+                  if isinstance(held, np.ndarray) and held.ndim in (1, 2)}
+        inputs = {attr: held for attr, held in arrays.items() if held.ndim == 2
+                  and held.dtype.kind == "f" and 2 in held.shape and max(held.shape) > 2}
+        if not inputs:
+            raise ProbeError("your network predicts from data it keeps, but the grader found "
+                             "no batch of the lab's inputs on it to replace with its own")
+        samples = max(max(held.shape) for held in inputs.values())
+        for attr, held in inputs.items():
+            if max(held.shape) == samples:
+                self.slots.setdefault("x", []).append(
+                    (attr, False, {"role": "x", "shape": list(held.shape)}))
+        for attr, held in arrays.items():
+            if attr not in inputs and held.size == samples and held.dtype.kind in "fiub" and \
+                    (held.ndim == 1 or 1 in held.shape) and np.all((held == 0) | (held == 1)):
+                self.slots.setdefault("y", []).append(
+                    (attr, False, {"role": "y", "shape": list(held.shape),
+                                   "dtype": str(held.dtype)}))
 
     def __bool__(self) -> bool:
         return bool(self.slots)
@@ -587,6 +612,15 @@ class Network:
         for j in range(self.predict_calls):
             self.results[j] = self._call(self.learned[j], batch, None, None)
         return self.results[self.predict_calls - 1]
+
+    def bound_predict(self, batch: Any) -> Any:
+        """The program's own prediction for a network that keeps its data: the batch written
+        where the data was kept first (its arrays are then the batch, not parameters)."""
+        rows = np.asarray(batch)
+        if rows.ndim == 2 and rows.shape[-1] != 2 and rows.shape[0] == 2:
+            rows = rows.T
+        self.data.bind("x", rows)
+        return self.learned_predict(batch)
 
     def _vector_input(self) -> bool:
         """The program fed its network one sample at a time, as a vector."""
@@ -767,8 +801,8 @@ def probe_network(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, 
                               "predict_calls": args.get("predict_calls")},
                   args.get("seed"))
     if net.learned:  # the program's own predict call, with its other arguments
-        return _exercise(net.obj, methods, args, net.learned_predict,
-                         any(net.companion_rates))
+        return _exercise(net.obj, methods, args, net.bound_predict if net.data else
+                         net.learned_predict, any(net.companion_rates))
     return _exercise(net.obj, methods, args, net.forward)
 
 
