@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from grader import lossgrad, rebuilding
+# the child sets the rates a network keeps by the same rule (one definition for both sides)
+from grader.sandbox.child.probes import is_rate_name
 
 REPLAYABLE = rebuilding.PLAIN
 """Descriptor types the child passes again as recorded (``grader/rebuilding.py`` rebuilds the
@@ -591,10 +593,10 @@ def _is_rate(desc: Mapping[str, Any]) -> bool:
         not isinstance(value, bool) and 0 < value <= LARGEST_RATE
 
 
-RATE_NAME = re.compile(r"(^|_)(lr|eta|alpha|rate|step_?size)($|_)|learning|l_?rate", re.IGNORECASE)
 NOT_RATE_NAME = re.compile(r"beta|momentum|decay|gamma|eps|rho|lamb?da|reg|clip|drop|thresh|tol|"
                            r"epoch|iter|print|show|verbose|seed|size|batch|every|interval",
                            re.IGNORECASE)
+"""Other hyper-parameters: a small number named so is never taken for an unnamed rate."""
 
 
 def _rate_key(call: Mapping[str, Any]) -> int | str | None:
@@ -602,12 +604,11 @@ def _rate_key(call: Mapping[str, Any]) -> int | str | None:
     whose parameter is named like a rate, else the first not named like another
     hyper-parameter (``optimize(0.1, grads, beta=0.9)``: the momentum stays the student's)."""
     numbers = [(key, name) for key, name, desc in _named_args(call) if _is_rate(desc)]
-    named = [key for key, name in numbers if RATE_NAME.search(name)]
+    named = [key for key, name in numbers if is_rate_name(name)]
     plain = [key for key, name in numbers if not NOT_RATE_NAME.search(name)]
     # a rate left at its default (``fit(X, y)`` with ``learning_rate=0.05``), by its name only
     defaulted = [name for name, value in call.get("defaults", {}).items()
-                 if _is_rate(number_desc(value)) and RATE_NAME.search(name)
-                 and not NOT_RATE_NAME.search(name)]
+                 if _is_rate(number_desc(value)) and is_rate_name(name)]
     return (named or plain or defaulted or [None])[0]
 
 

@@ -1176,3 +1176,20 @@ def test_a_network_given_its_data_by_a_method_is_stepped_on_the_graders_batches(
     assert "W[0] = layer 1 weights" in interface.message  # the data is not a parameter
     assert verdicts["forward"].status == PASS, verdicts["forward"].message
     assert verdicts["gradient"].status == PASS, verdicts["gradient"].message
+
+
+def test_a_decay_rate_is_no_learning_rate_on_either_side():
+    """The parent reads the rate a step passes and the child sets the rates a network keeps:
+    one rule for both (``decay_rate`` is the schedule's, ``lr`` the step's)."""
+    step = call(5, "update", [number(0.9), number(0.1)])
+    step["names"] = ["decay_rate", "lr"]
+    from grader.learning import _rate_key
+    from grader.sandbox.child.probes import find_rates
+
+    assert _rate_key(step) == 1
+
+    class Optimizer:
+        def __init__(self):
+            self.decay_rate, self.lr = 0.9, 0.1
+
+    assert find_rates(Optimizer()) == ["lr"]
