@@ -53,6 +53,10 @@ PROFILE_TRIALS = 128
 """Random initialisations in a convergence profile: the Wilson interval of the rate is then
 about +-8 points wide, and the restarts are sized from its pessimistic end."""
 
+LAB_ACTIVATIONS = ("sigmoid", "sigmoid")
+"""The lab's network: sigmoid hidden layers and output."""
+
+
 PROFILE_WORK = 1_000_000_000
 """The most a profile may cost, in weight-updates (trials x steps x weights, networks that
 converged no longer counting): the lab's 2-3-3-1 network (18 weights, 128 trials, 200,000
@@ -250,14 +254,16 @@ def measure_reference_run(task: str, seed: int, points: int, lr: float, bias: bo
 
 def measure_profile(task: str, seed: int, points: int, lr: float, max_steps: int,
                     trials: int = PROFILE_TRIALS, dims: Sequence[int] = LAB_DIM,
-                    bias: bool = False) -> ConvergenceProfile:
-    """Train ``trials`` random initialisations of the reference with these widths and bias
-    choice side by side (no cache)."""
+                    bias: bool = False, activations: tuple[str, str] = LAB_ACTIVATIONS
+                    ) -> ConvergenceProfile:
+    """Train ``trials`` random initialisations of the reference with these widths, bias
+    choice and activations side by side (no cache)."""
     X, Y, _, _ = task_data(task, seed, points, 0)
     weights = sum(a * b for a, b in zip(dims, dims[1:]))
     trials = min(trials, max(MIN_PROFILE_TRIALS, PROFILE_WORK // (TYPICAL_STEPS * weights)))
     result = train_many(X, Y, range(trials), dim=list(dims), lr=lr, max_steps=max_steps,
-                        bias=bias, max_work=PROFILE_WORK)
+                        bias=bias, max_work=PROFILE_WORK, hidden=activations[0],
+                        output=activations[1])
     steps = np.where(result.converged, result.steps, -1).astype(np.int64)
     return ConvergenceProfile(steps, result.max_steps)
 
@@ -346,11 +352,13 @@ def run_name(task: str, seed: int, points: int, lr: float, bias: bool, max_steps
 
 
 def profile_name(task: str, seed: int, points: int, lr: float, max_steps: int,
-                 dims: Sequence[int] = LAB_DIM, bias: bool = False) -> str:
+                 dims: Sequence[int] = LAB_DIM, bias: bool = False,
+                 activations: tuple[str, str] = LAB_ACTIVATIONS) -> str:
     if task == "train_xor":
         seed = 0  # the XOR data does not depend on the seed, nor does the profile
     # the lab's network keeps its old name, so that the shipped records still serve
     shape = () if (list(dims), bias) == (list(LAB_DIM), False) else (tuple(dims), bias)
+    shape += () if tuple(activations) == LAB_ACTIVATIONS else (tuple(activations),)
     return f"profile-{task}-{_key(task, seed, points, float(lr), max_steps, *shape)}"
 
 
@@ -364,13 +372,16 @@ def reference_run(task: str, seed: int, points: int, lr: float, bias: bool, max_
 
 
 def convergence_profile(task: str, seed: int, points: int, lr: float, max_steps: int,
-                        dims: Sequence[int] = LAB_DIM, bias: bool = False
-                        ) -> ConvergenceProfile:
+                        dims: Sequence[int] = LAB_DIM, bias: bool = False,
+                        activations: tuple[str, str] = LAB_ACTIVATIONS) -> ConvergenceProfile:
     """:func:`measure_profile`, kept (see the module docstring): the reference built to the
-    student's widths and bias choice, so that restarts are sized for the network at hand."""
-    return _kept(profile_name(task, seed, points, lr, max_steps, dims, bias),  # type: ignore
+    student's widths, bias choice and activations, so that restarts are sized for the network
+    at hand."""
+    activations = (str(activations[0]), str(activations[1]))
+    return _kept(profile_name(task, seed, points, lr, max_steps, dims, bias,  # type: ignore
+                              activations),
                  lambda: measure_profile(task, seed, points, lr, max_steps, dims=dims,
-                                         bias=bias),
+                                         bias=bias, activations=activations),
                  _encode_profile, _decode_profile)
 
 

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from reference.activations import sigmoid
+from reference.activations import Activation, get_activation, sigmoid
 from reference.lab1 import LAB_DIM, LAB_LR, NN
 from reference.training import LAB_LOSS_THRESHOLD
 
@@ -100,6 +100,10 @@ def initial_weights(seeds: Sequence[int], dim: Sequence[int] = LAB_DIM) -> list[
     return [np.stack([w[layer] for w in nets]) for layer in range(len(dim) - 1)]
 
 
+def _prime(act: Activation, z: Array) -> Array:
+    return _sigmoid_prime_from_z(z) if act.name == "sigmoid" else act.derivative_from_preactivation(z)
+
+
 def _sigmoid_prime_from_z(z: Array) -> Array:
     s = sigmoid(z)
     return s * (1.0 - s)
@@ -118,6 +122,8 @@ def train_many(
     initial: Sequence[Array] | None = None,
     bias: bool = False,
     max_work: int | None = None,
+    hidden: str = "sigmoid",
+    output: str = "sigmoid",
 ) -> ManyResult:
     """Train ``NN(dim, rng=s)`` for every seed ``s`` with the lab's per-sample loop, side by side.
 
@@ -128,8 +134,10 @@ def train_many(
     ``NN(dim, bias=True, rng=s)`` instead: the same initial weights, biases starting at zero.
     ``max_work`` bounds the weight-updates spent (networks x steps x weights, counted, so the
     same on every machine): training stops after the pass that reaches it, and the result's
-    ``max_steps`` is then the steps taken.
+    ``max_steps`` is then the steps taken.  ``hidden`` / ``output``: the activations (the
+    lab's sigmoid by default; a student's network with ReLU hidden layers is measured as one).
     """
+    act_hidden, act_output = get_activation(hidden), get_activation(output)
     start = time.perf_counter()
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
@@ -155,7 +163,7 @@ def train_many(
         worst = np.zeros(active.size)
         for i in range(n):
             x, y = X[i:i + 1], Y[i:i + 1]
-            # forward: a_{l+1} = sigmoid(a_l @ W_l), for every network of the stack
+            # forward: a_{l+1} = f(a_l @ W_l), for every network of the stack
             outputs = [np.broadcast_to(x, (active.size, 1, x.shape[1]))]
             pre = []
             for layer, W in enumerate(weights):
@@ -163,11 +171,12 @@ def train_many(
                 if biases is not None:
                     z = z + biases[layer]
                 pre.append(z)
-                outputs.append(sigmoid(z))
+                act = act_output if layer == n_layers - 1 else act_hidden
+                outputs.append(sigmoid(z) if act.name == "sigmoid" else act.forward(z))
             p = outputs[-1]
             loss = np.mean((p - y) ** 2, axis=(1, 2))
             # backward, as reference.network.backward with the lab's mse
-            delta = 2.0 * (p - y) / y.size * _sigmoid_prime_from_z(pre[-1])
+            delta = 2.0 * (p - y) / y.size * _prime(act_output, pre[-1])
             grads = [np.empty(0)] * n_layers
             bias_grads = [np.empty(0)] * n_layers
             for layer in range(n_layers - 1, -1, -1):
@@ -175,7 +184,7 @@ def train_many(
                 bias_grads[layer] = delta  # summed over a batch of one sample
                 if layer > 0:
                     delta = (delta @ np.swapaxes(weights[layer], 1, 2)) \
-                        * _sigmoid_prime_from_z(pre[layer - 1])
+                        * _prime(act_hidden, pre[layer - 1])
             for W, g in zip(weights, grads):
                 W -= lr * g
             if biases is not None:

@@ -306,3 +306,35 @@ def test_shipped_xor_initialisations_converge_robustly(bias):
     found = convergence.robust_inits(X, Y, [s for s, _ in sample], max_steps=35_000, bias=bias)
     assert [(r.seed, r.steps) for r in found] == sample
     assert all(r.worst_steps <= 35_000 for r in found)
+
+
+def test_stacked_trainer_with_other_activations_follows_the_reference_network():
+    """A student's ReLU (or tanh) network is measured as one: one pass of the stacked trainer
+    equals the reference network's per-sample steps with those activations."""
+    from reference.network import backward, forward
+
+    X, Y = generate_linear(20, rng=np.random.default_rng(1))
+    for hidden in ("relu", "tanh"):
+        many = convergence.train_many(X, Y, [4], max_steps=20_000, hidden=hidden,
+                                      output="sigmoid", lr=0.5)
+        weights = [w[0].copy() for w in convergence.initial_weights([4])]
+        steps, worst = 0, 1.0
+        while steps < 20_000 and worst >= 0.04:
+            worst = 0.0
+            for i in range(len(X)):
+                x, y = X[i:i + 1], Y[i:i + 1].astype(float)
+                out, cache = forward(weights, x, hidden, "sigmoid")
+                worst = max(worst, float(np.mean((out - y) ** 2)))
+                grads, _ = backward(weights, cache, y, "mse", hidden, "sigmoid")
+                weights = [w - 0.5 * g for w, g in zip(weights, grads)]
+            steps += len(X)
+        assert (bool(many.converged[0]), int(many.steps[0])) == (worst < 0.04, steps), hidden
+        assert many.converged[0], hidden
+
+
+def test_a_profile_of_another_activation_is_kept_under_a_name_of_its_own():
+    from grader.reference_runs import profile_name
+
+    lab = profile_name("train_xor", 0, 21, 0.8, 1000)
+    assert profile_name("train_xor", 0, 21, 0.8, 1000, activations=("sigmoid", "sigmoid")) == lab
+    assert profile_name("train_xor", 0, 21, 0.8, 1000, activations=("relu", "sigmoid")) != lab

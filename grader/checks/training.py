@@ -160,7 +160,8 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
                        "check), and training takes thousands of such steps", 0.0, details)
     # the reference's robust starts exist for the lab's widths; other widths (the student's
     # choice) train from the network's own initialisation, with restarts
-    lab_widths = layout is not None and list(layout.dims) == list(LAB_DIM)
+    lab_widths = layout is not None and list(layout.dims) == list(LAB_DIM) and \
+        (layout.hidden, layout.output) == ("sigmoid", "sigmoid")  # the robust starts' network
     ref = reference_run(task, ctx.seed, len(X), float(conf.lr), layout.has_bias,
                         int(conf.max_steps)) if lab_widths else None
     attempts: list[dict[str, Any]] = []
@@ -337,7 +338,8 @@ def _own_restarts(task: str, ctx: GradingContext, conf: TrainCheck, points: int,
     reference's measured convergence requires for a correct network to fail less often than
     the rubric allows; one success is enough."""
     layout = ctx.facts.layout  # widths other than the lab's: the reference built to them
-    shape = (list(layout.dims), layout.has_bias) if layout is not None else (list(LAB_DIM), False)
+    shape = (list(layout.dims), layout.has_bias, (layout.hidden, layout.output)) \
+        if layout is not None else (list(LAB_DIM), False)
     restart = plan_restarts(
         convergence_profile(task, ctx.seed, points, float(conf.lr), int(conf.max_steps),
                             *shape),
