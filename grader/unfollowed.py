@@ -37,6 +37,12 @@ def why_unfollowed(trace: Mapping[str, Any]) -> str:
     if error:
         return _stopped(error)
     inline = _inline_loop(events)
+    plain = _plain_network_steps(events, inline[:-2]) if inline else []
+    if plain:
+        calls = ", ".join(f"{name}({', '.join(names)})" for name, names in plain)
+        return (f"your program trains inside {inline} through {calls}, which pass the whole "
+                "network as Python lists (of layers, of neurons), not its weights as arrays, so "
+                f"there is no step the grader can repeat on its own weights: {CALLS_TO_REPEAT}")
     if inline:
         return (f"your program trains inside {inline}, with the forward and backward passes "
                 "written inline in its loop, so there is no step the grader can repeat on its "
@@ -97,6 +103,25 @@ def _inline_loop(events: Sequence[Mapping[str, Any]]) -> str | None:
     if any(_takes_weights(e) for e in inside):
         return None  # it calls functions that take the weights: not an inline loop
     return f"{longest['name']}()"
+
+
+def _plain_network_steps(events: Sequence[Mapping[str, Any]], caller: str
+                         ) -> list[tuple[str, list[str]]]:
+    """The functions ``caller`` calls again and again passing a network in plain Python, a list
+    of lists or dicts (``forward_propagate(network, row)`` of a per-neuron network), with their
+    parameters' names."""
+    found: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for e in events:
+        if e.get("kind") != "function" or e.get("caller") != caller:
+            continue
+        values = [d.get("value") for d in [*e.get("args", []), *e.get("kwargs", {}).values()]
+                  if d.get("type") == "literal"]
+        if any(isinstance(v, list) and v and all(isinstance(i, (list, dict)) for i in v)
+               for v in values):
+            counts[e["name"]] = counts.get(e["name"], 0) + 1
+            found.setdefault(e["name"], list(e.get("names") or []))
+    return [(name, names) for name, names in found.items() if counts[name] > 1]
 
 
 def _takes_weights(call: Mapping[str, Any]) -> bool:

@@ -138,3 +138,23 @@ def test_an_inline_training_loop_gets_an_interface_message_saying_what_to_change
                                       "class is the network; "), verdict.message
     assert "your program trains inside run(), with the forward and backward passes written " \
         "inline" in verdict.message, verdict.message
+
+
+def test_functions_passed_a_network_of_python_lists_are_named_as_what_to_change():
+    network = {"type": "literal", "value": [[{"weights": [0.1, 0.2, 0.3]}],
+                                            [{"weights": [0.4, 0.5]}]]}
+    events = [function(0, "train_network", [network], seconds=9.0)]
+    for k in range(1, 30, 3):
+        events += [function(k, "forward_propagate", [network, floats(k, [3])],
+                            caller="train_network", names=["network", "row"]),
+                   function(k + 1, "backward_propagate_error", [network, {
+                       "type": "literal", "value": [0, 1]}], caller="train_network",
+                       names=["network", "expected"]),
+                   function(k + 2, "activation", [{"type": "number", "value": 0.3}],
+                            caller="train_network", names=["x"])]
+    sentence = why_unfollowed({"events": events, "stopped": "time"})
+    assert sentence.startswith("your program trains inside train_network() through "
+                               "forward_propagate(network, row), backward_propagate_error("
+                               "network, expected), which pass the whole network as Python "
+                               "lists"), sentence
+    assert "class NN with predict, backprop and update" in sentence
