@@ -868,15 +868,20 @@ def _weight_mapping(desc: Mapping[str, Any]) -> bool:
             for d in items.values())
 
 
-def _weight_shape(desc: Mapping[str, Any]) -> Any:
+def _weight_shape(desc: Mapping[str, Any], x: Mapping[str, Any] | None = None) -> Any:
     """A weight's shape, or for a dict of weights each item's: ``{"arrays": {key: shape},
-    "values": {key: descriptor}}`` (its other items, replayed as recorded)."""
+    "values": {key: descriptor}}`` (its other items, replayed as recorded), and ``"data"``:
+    the keys holding the very batch the forward pass is given (``params['X1'] = input``, which
+    the backward pass reads): the child writes each batch there."""
     if desc.get("type") != "mapping":
         return list(desc.get("shape") or [])
     items = desc.get("items") or {}
+    data = [k for k, d in items.items() if x is not None and d.get("type") == "array"
+            and d.get("ref") is not None and d.get("ref") == x.get("ref")]
     return {"arrays": {k: list(d.get("shape") or []) for k, d in items.items()
                        if d.get("type") == "array"},
-            "values": {k: dict(d) for k, d in items.items() if d.get("type") != "array"}}
+            "values": {k: dict(d) for k, d in items.items() if d.get("type") != "array"},
+            **({"data": data} if data else {})}
 
 
 def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]
@@ -910,7 +915,7 @@ def _procedure_of(group: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
     x = _array_arg(segment[0])
     assert x is not None
     refs = weights(segment)
-    shapes = [_weight_shape(d) for _, d in _weight_args(segment[0], x)]
+    shapes = [_weight_shape(d, x) for _, d in _weight_args(segment[0], x)]
     nxt = weights(segments[n0 + 1]) if n0 + 1 < len(segments) else []
     # function events read as method calls, so that roles are found as for a network's
     as_method = [dict(e, method=e["name"]) for e in segment]

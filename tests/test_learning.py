@@ -1193,3 +1193,59 @@ def test_a_decay_rate_is_no_learning_rate_on_either_side():
             self.decay_rate, self.lr = 0.9, 0.1
 
     assert find_rates(Optimizer()) == ["lr"]
+
+
+DATA_IN_PARAMS = '''
+import numpy as np
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def init(x, hidden):
+    params = {'X': x}
+    params['W1'] = np.random.randn(2, hidden)
+    params['W2'] = np.random.randn(hidden, hidden)
+    params['W3'] = np.random.randn(hidden, 1)
+    return params
+
+
+def forward(params, x):
+    params['A1'] = sigmoid(x @ params['W1'])
+    params['A2'] = sigmoid(params['A1'] @ params['W2'])
+    return sigmoid(params['A2'] @ params['W3'])
+
+
+def backward(params, out, y):
+    d3 = 2 * (out - y) / len(y) * out * (1 - out)
+    d2 = (d3 @ params['W3'].T) * params['A2'] * (1 - params['A2'])
+    d1 = (d2 @ params['W2'].T) * params['A1'] * (1 - params['A1'])
+    return {'W3': params['A2'].T @ d3, 'W2': params['A1'].T @ d2, 'W1': params['X'].T @ d1}
+
+
+def update(params, grads, lr):
+    for key in grads:
+        params[key] = params[key] - lr * grads[key]
+    return params
+
+
+np.random.seed(1)
+x = np.random.uniform(0, 1, (30, 2))
+y = (x[:, :1] > x[:, 1:]).astype(float)
+params = init(x, 4)
+for epoch in range(100000):
+    out = forward(params, x)
+    grads = backward(params, out, y)
+    params = update(params, grads, 1.0)
+'''
+
+
+@pytest.mark.slow
+def test_a_dict_of_weights_that_keeps_the_batch_is_given_each_batch(tmp_path):
+    """``params['X'] = x`` at initialisation, read by the backward pass: the grader's batch is
+    written there too, or the first layer's gradient would mix two batches."""
+    verdicts = grade_source(tmp_path, "DLP_LAB1_0900415_Dict.py", DATA_IN_PARAMS,
+                            {"interface", "forward", "gradient"}).verdicts
+    assert verdicts["interface"].status == PASS, verdicts["interface"].message
+    assert verdicts["gradient"].status == PASS, verdicts["gradient"].message

@@ -540,9 +540,19 @@ class BoundData:
     def __bool__(self) -> bool:
         return bool(self.slots)
 
+    def keep_at(self, path: str, shape: list[int]) -> None:
+        """Write each batch of inputs at ``path`` too (``weights[0]['X1']``: a dict of weights
+        that keeps the batch its backward pass reads)."""
+        self.slots.setdefault("x", []).append((path, False, {"role": "x", "shape": shape}))
+
     def bind(self, role: str, rows: np.ndarray) -> None:
         """Write a batch (``(N, 2)`` inputs or ``(N, 1)`` labels) where the data was kept."""
         for attr, transposed, desc in self.slots.get(role, []):
+            if "[" in attr:  # a path into the object's containers
+                value = rows.T if len(desc["shape"]) == 2 and desc["shape"][0] == 2 and \
+                    desc["shape"][-1] != 2 else rows
+                _write(self.obj, _parse(attr), np.asarray(value, dtype=float))
+                continue
             shape = desc.get("shape") or []
             if role == "x":
                 value = rows.T if len(shape) == 2 and shape[0] == 2 and shape[-1] != 2 else rows
@@ -569,6 +579,9 @@ class Network:
         self.namespace = namespace
         self.obj, args, kwargs = construct(cls, adapter.get("ctor", {}), namespace)
         self.data = BoundData(self.obj, adapter.get("ctor", {}), args, kwargs)
+        for k, shape in enumerate((adapter.get("procedure") or {}).get("shapes") or []):
+            for key in (shape.get("data") or []) if isinstance(shape, dict) else []:
+                self.data.keep_at(f"weights[{k}][{key!r}]", shape["arrays"][key])
         self.companions = companions(self.obj, adapter.get("ctor", {}), namespace)
         self.companion_rates = [find_rates(c) for c in self.companions]
         self.learned: list[dict[str, Any]] | None = adapter.get("step")
