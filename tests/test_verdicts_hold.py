@@ -1,7 +1,7 @@
 """Verdicts that hold: the same grade every time, no points for what was not done, and a broken
 method costs only the checks that use it.
 
-Rows 24-45 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
+Rows 24-46 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
 rubric, and every verdict is compared with the README's; their methods may exit, kill the
 process or never end, so they never run in the test process.  The determinism test drives the
 ``labgrade grade`` command itself, with one and two jobs and after a resumed batch.

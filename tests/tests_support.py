@@ -13,7 +13,7 @@ SANDBOX_ONLY_SAMPLES = {
     "DLP_LAB1_0856219_Liao.py", "DLP_LAB1_0856221_Chao.py", "DLP_LAB1_0856223_Tsao.py",
     "DLP_LAB1_0856225_Wei.py", "DLP_LAB1_0856227_Hsieh.py", "DLP_LAB1_0856229_Yeh.py",
     "DLP_LAB1_0856231_Tu.py", "DLP_LAB1_0856233_Fan.py", "DLP_LAB1_0856235_Hou.py",
-    "DLP_LAB1_0856237_Jiang", "DLP_LAB1_0856239_Ou.py",
+    "DLP_LAB1_0856237_Jiang", "DLP_LAB1_0856239_Ou.py", "DLP_LAB1_0856241_Tien.py",
 }
 """Samples graded only in sandboxes (``test_verdicts_hold.py``): methods that exit, kill the
 process or never end, which must never run in the test process, and widths, constructors and
