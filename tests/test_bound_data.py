@@ -57,3 +57,54 @@ def test_data_kept_in_a_form_the_grader_cannot_replace_is_said():
 def test_a_network_built_without_data_binds_nothing():
     bound = BoundData(Kept(np.zeros((3, 2)), np.zeros((3, 1))), {"args": []}, [], {})
     assert not bound
+
+
+class Plotting:
+    """A network whose update draws its learning curve on a new figure at every call."""
+
+    def __init__(self, dim):
+        rng = np.random.default_rng(0)
+        self.W = [rng.uniform(-1, 1, (a, b)) for a, b in zip(dim, dim[1:])]
+
+    def predict(self, x):
+        self.a = [x]
+        for W in self.W:
+            self.a.append(1 / (1 + np.exp(-(self.a[-1] @ W))))
+        return self.a[-1]
+
+    def backprop(self, y):
+        delta = 2 * (self.a[-1] - y) * self.a[-1] * (1 - self.a[-1])
+        self.g = []
+        for k in range(len(self.W) - 1, -1, -1):
+            self.g.insert(0, self.a[k].T @ delta)
+            delta = (delta @ self.W[k].T) * self.a[k] * (1 - self.a[k])
+
+    def update(self, lr):
+        import matplotlib.pyplot as plt
+
+        for W, g in zip(self.W, self.g):
+            W -= lr * g
+        plt.figure()
+        plt.plot([1, 2, 3])
+
+
+def test_what_a_step_draws_is_closed_while_the_grader_trains():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from grader.sandbox.child.probes import probe_train
+
+    adapter = {"class": "Plotting", "ctor": {"args": [[2, 3, 3, 1]], "kwargs": {}},
+               "forward": "predict", "backward": "backprop", "update": "update",
+               "update_lr": True, "params": ["W[0]", "W[1]", "W[2]"]}
+    X = np.random.default_rng(1).uniform(0, 1, (10, 2))
+    result = probe_train({"Plotting": Plotting}, {
+        "adapter": adapter, "X": X, "Y": (X[:, :1] > X[:, 1:]).astype(float), "lr": 0.5,
+        "threshold": 0.04, "max_steps": 300, "seconds": 30, "seed": None})
+    try:
+        assert result["steps"] == 300 and "error" not in result
+        assert len(plt.get_fignums()) <= 10, "one pass's figures at the most"
+    finally:
+        plt.close("all")

@@ -732,6 +732,11 @@ def test_execute_captures_figures_and_describe_reads_the_samples(tmp_path):
             plt.show()
             plt.show()
         """,
+        "saves.py": """\
+            import matplotlib.pyplot as plt
+            plt.plot([1, 2, 3])
+            plt.savefig('../samples/result/curves/loss.png')
+        """,
         "gui.py": """\
             import matplotlib
             matplotlib.use('TkAgg')
@@ -792,10 +797,11 @@ def test_execute_captures_figures_and_describe_reads_the_samples(tmp_path):
         script_job(samples, "gui.py", "execute"),
         script_job(samples, "safe.py", "execute"),
         notebook_job(folder(tmp_path, "nb", {}), cells, "definitions", 10),
+        script_job(samples, "saves.py", "execute"),
     ]
     results, stderr = run_jobs(tmp_path, jobs)
     assert stderr == ""
-    plain, chen, plots, gui, safe, nb = results
+    plain, chen, plots, gui, safe, nb, saves = results
     for result in results:
         assert_clean(result)
         assert result["report"]["ok"], result["report"]["errors"]
@@ -838,6 +844,11 @@ def test_execute_captures_figures_and_describe_reads_the_samples(tmp_path):
     assert nb["describe"]["functions"]["train"]["signature"] == (
         "(nn, X, Y, lr=0.8, max_epoch=20000)")
     assert nb["report"]["cells"][0]["notes"][0] == "line 1: removed %matplotlib inline"
+
+    # a folder the program saves its figures in, which its repository did not keep, is made
+    assert (samples / "result" / "curves" / "loss.png").is_file()
+    assert any("made the folder '../samples/result/curves'" in n
+               for n in saves["report"]["notes"]), saves["report"]["notes"]
 
 
 @pytest.mark.parametrize("source, argv", [

@@ -1046,6 +1046,15 @@ def probe_steps(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
     return {"runs": runs}
 
 
+def _forget_figures() -> None:
+    """Close what the student's step drew (a learning curve plotted at every call of
+    ``train``): nobody sees it while the grader trains, and thousands of steps of it fill the
+    memory until the process dies."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and pyplot.get_fignums():
+        pyplot.close("all")
+
+
 def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """The lab's training loop through the student's methods: per sample, in order, until every
     sample's loss is below the threshold, or the step or time budget runs out.
@@ -1075,6 +1084,7 @@ def probe_train(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, An
                 losses[i] = float(np.mean((prediction.reshape(-1) - Y[i]) ** 2))
                 steps += 1
             curve.append(float(np.mean(losses)))
+            _forget_figures()
             if not np.all(np.isfinite(losses)):
                 stopped = "diverged"
                 break
