@@ -93,6 +93,7 @@ def graded(tmp_path_factory) -> dict[str, dict[str, Verdict]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the first one waits for the module's graded batch (~3 min here)
 @pytest.mark.parametrize("name", sorted(SANDBOX_ONLY_SAMPLES))
 def test_every_verdict_is_the_readmes(graded, name):
     verdicts = graded[name]
