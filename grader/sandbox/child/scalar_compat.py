@@ -106,7 +106,8 @@ class _StudentModules(importlib.abc.MetaPathFinder):
         origin = getattr(spec, "origin", None) or ""
         if spec is None or not origin.endswith(".py") or \
                 not os.path.realpath(origin).startswith(self.folder):
-            return spec
+            return None  # not the student's: the finders after this one decide (and refuse
+            # the grader's own packages to a submission)
         spec.loader = _StudentModuleLoader(fullname, origin)
         return spec
 
