@@ -1131,7 +1131,11 @@ def probe_fd(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
                 nudged = [v.copy() for v in values]
                 nudged[k].reshape(-1)[i] += sign * h
                 net.set_params(nudged)
-                out[i] = float(np.mean((net.predict(X).reshape(Y.shape) - Y) ** 2))
+                prediction = net.predict(X)
+                if prediction.size != Y.size:
+                    raise ValueError(f"predict returned {prediction.size} values for "
+                                     f"{len(X)} sample{'s' if len(X) > 1 else ''}")
+                out[i] = float(np.mean((prediction.reshape(Y.shape) - Y) ** 2))
         plus.append(up.reshape(base.shape))
         minus.append(down.reshape(base.shape))
     net.set_params(values)
