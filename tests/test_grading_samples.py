@@ -221,3 +221,22 @@ def test_the_students_own_packages_at_any_depth_are_no_foreign_imports(tmp_path)
                                only={"numpy_only"}).verdicts["numpy_only"]
     assert verdict.status == "fail", verdict.message
     assert [f["module"] for f in verdict.details["imports"]] == ["scipy", "others"]
+
+
+@pytest.mark.slow
+def test_a_prediction_with_too_many_values_is_said_so_by_the_finite_differences(tmp_path):
+    """An offset with one row per training sample (5 here), added to every prediction: one
+    input gets five outputs, which the gradient check says in those words."""
+    source = (SAMPLES.parent / "tests" / "flat_vector_network.py").read_text()
+    source = source.replace("        self.theta = np.random.uniform(-1, 1, 2 * 3 + 3 * 3 + 3)\n",
+                            "        self.theta = np.random.uniform(-1, 1, 2 * 3 + 3 * 3 + 3)\n"
+                            "        self.offset = np.zeros((5, 1))\n")
+    source = source.replace("        return self.a[-1]\n", "        return self.a[-1] + self.offset\n")
+    assert "self.offset" in source
+    path = tmp_path / "DLP_LAB1_0900203_Rows.py"
+    path.write_text(source)
+    [sub] = discover(path, workdir=tmp_path / "work")
+    verdict = grade_submission(sub, settings=rubric_settings(load_rubric("lab1")), seed=0,
+                               only={"interface", "gradient"}).verdicts["gradient"]
+    assert verdict.status == "error", verdict.message
+    assert "predict returned 5 values for 1 sample" in verdict.message, verdict.message
