@@ -289,13 +289,14 @@ def _network_object(calls: Sequence[Mapping[str, Any]], objects: Mapping[str, An
             holder = held["by"]
             seen.add(holder)
             learning[holder] += count
+    parts = {k: set(rebuilding.held_paths(objects, k)) for k in learning}
     for helper in list(learning):
         built = constructs.get(helper) or {}
         descs = [*built.get("args", []), *built.get("kwargs", {}).values()]
-        own_parts = set(rebuilding.held_paths(objects, helper))  # layers it was built from
-        if any(other not in own_parts and any(rebuilding.refers_to(d, set(
-                rebuilding.held_paths(objects, other)) - own_parts) for d in descs)
-               for other in learning):
+        own_parts = parts[helper]  # the layers it was built from are its own
+        if descs and any(other not in own_parts and any(
+                rebuilding.refers_to(d, parts[other] - own_parts) for d in descs)
+                for other in parts):
             del learning[helper]
     if not learning:
         return None
