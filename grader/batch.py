@@ -2,7 +2,9 @@
 
 For each submission found: load it in its sandbox, run the checks, score them with the rubric,
 and write ``OUT/<key>/result.json`` (the contract of docs/design.md) with the program's figures
-beside it; then merge the manual scores and write ``OUT/grades.csv``.  Every file is written
+beside it; then merge the manual scores and write what ``formats`` asks for from the results
+(the report per student, ``OUT/index.html``, ``OUT/grades.csv``, the exports: see
+:mod:`grader.render.outputs`).  Every file is written
 atomically, and a batch that is stopped and started again reuses the results already written
 for the same submission, rubric, seed and grader: nothing is lost, nothing graded twice.
 
@@ -23,13 +25,15 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from grader import __version__
 from grader.checks.base import SKIP, Verdict
 from grader.discover import Submission, discover
 from grader.grading import grade_submission, load_checks
-from grader.results import build_result, write_grades_csv, write_json_atomic, write_text_atomic
+from grader.render.outputs import (DEFAULT_FORMATS, StudentEntry, write_class_outputs,
+                                   write_student_outputs)
+from grader.results import build_result, write_json_atomic, write_text_atomic
 from grader.rubric import Rubric
 from grader.sandbox import isolation
 from grader.sandbox.runner import stop_all_sandboxes
@@ -156,10 +160,11 @@ class _Task:
 def grade_batch(
     paths: Sequence[Path], rubric: Rubric, out: Path, *, seed: int, sandbox: SandboxSettings,
     manual: Path | None = None, self_check: bool = False, jobs: int | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | None = None, formats: Collection[str] = DEFAULT_FORMATS,
 ) -> BatchOutcome:
     """Grade everything found in ``paths`` into ``out``, ``jobs`` submissions at a time
     (default :func:`default_jobs`; 1: one after the other); see the module docstring.
+    ``formats`` are the files written beside the results (:mod:`grader.render.outputs`).
 
     ``progress`` is called from the calling thread only.  Ctrl-C stops the submissions being
     graded and raises :class:`KeyboardInterrupt`; what was finished before is kept.
@@ -209,15 +214,22 @@ def grade_batch(
             _warm_up(sandbox)
         _run_all(todo, grade, jobs=jobs, started=lambda task: report(task, None),
                  finished=finished)
-    outcome.results = [r for r in results if r is not None]  # all of them, in order
-    outcome.folders = [task.folder for task in tasks]
-    if manual is not None:
-        outcome.problems = merge_manual(outcome.results, read_manual(manual, rubric))
-        for folder, result in zip(outcome.folders, outcome.results):
-            write_json_atomic(folder / "result.json", result)
-    if outcome.problems:
-        write_text_atomic(out / "problems.txt", "\n".join(outcome.problems) + "\n")
-    write_grades_csv(out / "grades.csv", outcome.results)
+        outcome.results = [r for r in results if r is not None]  # all of them, in order
+        outcome.folders = [task.folder for task in tasks]
+        if manual is not None:
+            outcome.problems = merge_manual(outcome.results, read_manual(manual, rubric))
+            for folder, result in zip(outcome.folders, outcome.results):
+                write_json_atomic(folder / "result.json", result)
+        if outcome.problems:
+            write_text_atomic(out / "problems.txt", "\n".join(outcome.problems) + "\n")
+        # the pages show the submissions' files, which live in ``work`` until the end
+        entries = [StudentEntry(task.folder, results[task.index], task.sub.root, task.sub.main)
+                   for task in tasks if results[task.index] is not None]
+        for entry in entries:
+            failure = write_student_outputs(entry, formats, rubric=rubric, seed=seed)
+            if failure:
+                outcome.grader_failures.append(failure)
+        outcome.grader_failures += write_class_outputs(out, entries, formats, rubric=rubric)
     return outcome
 
 

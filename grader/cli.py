@@ -131,6 +131,10 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
         parser.add_argument("--seed", type=int,
                             help="hidden seed for TA grading (or the LABGRADE_SEED variable); "
                                  "default: the rubric's public seed")
+        parser.add_argument("--format", dest="formats", type=_formats, metavar="LIST",
+                            default=None,
+                            help="comma-separated files to write (default: html,json,csv). "
+                                 + _formats_help())
         parser.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
                             help="grade N submissions at once (default: one per CPU available "
                                  "to labgrade; 1: one after the other).  The rubric's time "
@@ -139,6 +143,28 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
     else:
         parser.add_argument("--json", action="store_true",
                             help="print the result as JSON instead of a summary")
+        parser.add_argument("--html", type=Path, metavar="FILE",
+                            help="also write the HTML report, as the TA's grading does")
+        parser.add_argument("--junit", type=Path, metavar="FILE",
+                            help="also write JUnit XML (one test case per check), for CI")
+        parser.add_argument("--markdown", type=Path, metavar="FILE",
+                            help="also write a Markdown summary (for $GITHUB_STEP_SUMMARY)")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """``--format``: known names only, refused by argparse with the list otherwise."""
+    from grader.render.outputs import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _formats_help() -> str:
+    from grader.render.outputs import formats_help
+
+    return formats_help()
 
 
 def _positive_int(text: str) -> int:
@@ -171,6 +197,7 @@ def _grade_run(args: argparse.Namespace) -> int:
     from grader.batch import default_jobs, grade_batch
     from grader.discover import DiscoveryError
     from grader.progress import progress_display
+    from grader.render.outputs import DEFAULT_FORMATS
     from grader.score import ManualError
 
     rubric, seed, source, sandbox = _rubric_and_seed(args)
@@ -187,7 +214,8 @@ def _grade_run(args: argparse.Namespace) -> int:
     try:
         with display:
             outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
-                                  manual=args.manual, jobs=jobs, progress=display)
+                                  manual=args.manual, jobs=jobs, progress=display,
+                                  formats=args.formats or DEFAULT_FORMATS)
     except (DiscoveryError, ManualError) as err:
         raise UsageError(str(err)) from None
     except OSError as err:
@@ -197,9 +225,18 @@ def _grade_run(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         print(f"manual scores: {problem}", file=sys.stderr)
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
-    print(f"graded {len(outcome.results)} submission(s){reused}: "
-          f"{args.out / 'grades.csv'}, one result.json per student")
+    print(f"graded {len(outcome.results)} submission(s){reused} into {args.out}: "
+          + ", ".join(_written(args.formats or DEFAULT_FORMATS)))
     return 0
+
+
+def _written(formats: Sequence[str]) -> list[str]:
+    """What the batch left in the output folder, for its last line."""
+    names = {"html": "index.html and a report.html per student", "json":
+             "a result.json per student", "csv": "grades.csv", "gradescope":
+             "a Gradescope results.json per student", "junit": "junit.xml",
+             "markdown": "summary.md"}
+    return [names[f] for f in formats if f in names]
 
 
 def _check_run(args: argparse.Namespace) -> int:
@@ -220,13 +257,39 @@ def _check_run(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         if not subs:
             raise UsageError(f"no submission found in {args.path}")
-        result, _ = grade_one(subs[0], rubric, seed=seed, sandbox=sandbox, self_check=True)
+        result, figures = grade_one(subs[0], rubric, seed=seed, sandbox=sandbox,
+                                    self_check=True)
+        _write_check_files(args, result, figures, subs[0], rubric, seed)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         _print_check(result, rubric)
     public = [c for c in result["checks"] if c["id"] in rubric.public_check_ids]
     return 0 if result["graded"] and all(c["status"] == "pass" for c in public) else 1
+
+
+def _write_check_files(args: argparse.Namespace, result: dict, figures: list[bytes], sub,
+                       rubric, seed: int) -> None:
+    """``--html``, ``--junit``, ``--markdown``: the self-check's result in those forms."""
+    from grader.results import write_text_atomic
+
+    try:
+        if args.html:
+            from grader.render.student import student_report
+
+            write_text_atomic(args.html, student_report(
+                result, files_root=sub.root, figures=figures, rubric=rubric, seed=seed,
+                main=sub.main))
+        if args.junit:
+            from grader.render.junit import write_junit
+
+            write_junit(args.junit, [result])
+        if args.markdown:
+            from grader.render.markdown import write_markdown
+
+            write_markdown(args.markdown, [result], title=rubric.title)
+    except OSError as err:
+        raise UsageError(f"cannot write the report: {err}") from None
 
 
 def _print_check(result: dict, rubric) -> None:

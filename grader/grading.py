@@ -121,12 +121,16 @@ def _run_check(spec: CheckSpec, ctx: GradingContext, verdicts: Mapping[str, Verd
             f"needs {', '.join(missing)} to pass first"
         return Verdict(SKIP, f"not checked: {reason}")
     before = ctx.facts.snapshot()
+    seen = len(ctx.student_tracebacks)
     try:
         verdict = spec.run(ctx)
         after = ctx.facts.snapshot()
         undeclared = [k for k in after if after[k] is not before[k] and k not in spec.writes]
         if undeclared:
             raise RuntimeError(f"check {spec.id!r} wrote facts it does not declare: {undeclared}")
+        if verdict.status == ERROR and len(ctx.student_tracebacks) > seen:
+            # the report shows the student where their code raised during this check
+            verdict.details.setdefault("traceback", ctx.student_tracebacks[-1])
         return verdict
     except Exception as err:  # a grader bug: say so, keep grading the rest
         return Verdict(ERROR, f"the grader failed on this check ({type(err).__name__}: {err}); "

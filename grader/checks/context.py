@@ -79,6 +79,9 @@ class GradingContext:
     sandbox: Sandbox | None = None
     loaded: LoadResult | None = None
     facts: Facts = field(default_factory=Facts)
+    student_tracebacks: list[str] = field(default_factory=list)
+    """Every traceback of the student's code the probes met, trimmed to the student's own
+    frames, in order: the runner shows the last one beside a check's ``error`` verdict."""
 
     @property
     def program(self) -> tuple[str, str]:
@@ -106,7 +109,20 @@ class GradingContext:
         if self.sandbox.stopped is not None:
             self.sandbox.restart()
             Loader(self.sandbox, self.main, self.kind, seed=self.seed).load(DEFINITIONS)
-        return self.sandbox.request(op, args, timeout=timeout)
+        step = self.sandbox.request(op, args, timeout=timeout)
+        self._keep_traceback(step)
+        return step
+
+    def _keep_traceback(self, step: StepResult) -> None:
+        if not step.answered:
+            return
+        if not step.ok:
+            shown = student_traceback(((step.reply or {}).get("error") or {}).get("traceback", ""))
+        else:
+            error = step.result.get("error") if isinstance(step.result, dict) else None
+            shown = str(error.get("traceback") or "") if isinstance(error, dict) else ""
+        if shown.strip():
+            self.student_tracebacks.append(shown)
 
 
 def probe_failure(step: StepResult, doing: str) -> str | None:
@@ -146,6 +162,30 @@ def student_frame(traceback_text: str) -> str:
         found = f" ({match.group(1).rsplit('/', 1)[-1]}, line {match.group(2)}" + \
             (f": `{code}`)" if code and not code.startswith(("^", "~")) else ")")
     return found
+
+
+def student_traceback(traceback_text: str) -> str:
+    """A traceback with only the student's frames and the exception: the child's own frames
+    (the probes, the worker) are the grader's internals, and mean nothing to a student."""
+    lines = traceback_text.rstrip().splitlines()
+    kept: list[str] = []
+    ours = False
+    for i, line in enumerate(lines):
+        match = _FRAME.match(line)
+        if match:
+            ours = not (match.group(1).endswith(GRADER_FRAMES) or match.group(1).startswith("<"))
+            if ours:
+                kept.append(line)
+        elif line.startswith("Traceback (most recent call last)"):
+            ours = False
+        elif line.startswith("    ") and ours:
+            kept.append(line)
+        elif not line.startswith(" ") and i > 0:  # the exception, and what follows it
+            kept += lines[i:]
+            break
+    if not any(_FRAME.match(k) for k in kept):
+        return ""
+    return "\n".join(["Traceback (most recent call last):", *kept]) + "\n"
 
 
 UNDEFINED_NAME = re.compile(r"name '(\w+)' is not defined")

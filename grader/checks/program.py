@@ -62,6 +62,23 @@ ACCURACY_LINE = re.compile(r"(acc(uracy)?|準確率|准确率|正確率|正确�
 """The course is taught in Taiwan: students print "準確率 100.0 %" as often as "accuracy"."""
 
 
+OUTPUT_HEAD_LINES, OUTPUT_TAIL_LINES, OUTPUT_LINE_CHARS = 40, 60, 300
+"""What the report shows of a program's output: its first and last lines (the set-up and the
+final loss and accuracy), each line cut to a readable length."""
+
+
+def shortened(text: str) -> str:
+    """A program's output as a reader wants it: the beginning and the end, with the number of
+    lines left out in between said where they were (a training loop prints thousands)."""
+    lines = [line if len(line) <= OUTPUT_LINE_CHARS else line[:OUTPUT_LINE_CHARS] + " …"
+             for line in text.splitlines()]
+    if len(lines) <= OUTPUT_HEAD_LINES + OUTPUT_TAIL_LINES:
+        return "\n".join(lines)
+    left_out = len(lines) - OUTPUT_HEAD_LINES - OUTPUT_TAIL_LINES
+    return "\n".join([*lines[:OUTPUT_HEAD_LINES], f"… {left_out} lines not shown …",
+                      *lines[-OUTPUT_TAIL_LINES:]])
+
+
 @register("program", config=ProgramCheck, writes=("program_figures",),
           summary="the student's own program runs, prints loss and accuracy, draws")
 def check_program(ctx: GradingContext) -> Verdict:
@@ -116,7 +133,11 @@ def check_program(ctx: GradingContext) -> Verdict:
     fraction = round(min(1.0, sum(earned.values()) / max(sum(weights.values()), 1e-9)), 4)
     details: dict[str, Any] = {"seconds": round(run.seconds, 2), "figures": len(run.figures),
                                "earned": earned, "mode": run.mode,
-                               "stdout_tail": stdout[-2000:], "errors": run.errors}
+                               "stdout_tail": stdout[-2000:], "stdout": shortened(stdout),
+                               "errors": run.errors}
+    shown = next((d.get("traceback") for d in run.error_details if d.get("traceback")), None)
+    if shown:
+        details["traceback"] = shown
     if not problems:
         return Verdict(PASS, f"runs to completion within {budget:g} s, prints the loss and "
                        f"the accuracy, and draws {len(run.figures)} figures", 1.0, details)

@@ -213,9 +213,12 @@ def _trained(task: str, ctx: GradingContext) -> Verdict:
             return Verdict(FAIL, f"after training, predict gave unusable output ({err})", 0.0,
                            details)
         curve = np.asarray(obs["curve"], dtype=float)
-        details["loss_curve"] = [round(float(v), 6) for v in curve[:: max(1, len(curve) // 200)]]
+        details["loss_curve"], details["loss_curve_every"] = _thinned(curve)
+        details["predictions"] = _predictions(X, Y, obs["train_prediction"])
         if ref is not None and len(attempts) == 1:  # the reference's curve is the first start's
             details["follows_reference"] = _follows(curve, ref.curve)
+            details["reference_loss_curve"], _ = _thinned(ref.curve,
+                                                          details["loss_curve_every"])
         # the lab's criterion: every loss of the last pass, each measured just before that
         # sample's update, below 0.04.  The final predictions come after the later samples'
         # updates, which can push a point near the diagonal well above 0.04 (0.095 measured on
@@ -364,6 +367,30 @@ def _slowdown(ctx: GradingContext, conf: TrainCheck) -> float:
 def _keeps_own_rate(ctx: GradingContext) -> bool:
     """The network's step takes no rate the grader can set (see the interface's adapter)."""
     return bool((ctx.facts.adapter or {}).get("fixed_rate"))
+
+
+CURVE_POINTS = 200
+"""Points of a loss curve kept in ``details``: enough for the report's plot, small in JSON."""
+
+
+def _thinned(curve: np.ndarray, every: int | None = None) -> tuple[list[float], int]:
+    """A loss curve (one mean loss per pass) cut to about :data:`CURVE_POINTS` points, and
+    how many passes apart they are, so that the report's plot has the right x axis."""
+    every = every or max(1, len(curve) // CURVE_POINTS)
+    return [round(float(v), 6) for v in curve[::every]], every
+
+
+def _predictions(X: np.ndarray, Y: np.ndarray, prediction: Any) -> dict[str, Any]:
+    """The training data and what the trained network predicted for it: the evidence of the
+    lab's own ``show_result`` figure (ground truth beside predictions)."""
+    try:
+        predicted = np.asarray(prediction, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        return {}
+    if predicted.size != len(X) or not np.all(np.isfinite(predicted)):
+        return {}
+    return {"x": np.round(X, 4).tolist(), "truth": np.asarray(Y).reshape(-1).astype(int).tolist(),
+            "predicted": np.round(predicted, 4).tolist()}
 
 
 def _follows(curve: np.ndarray, reference: np.ndarray) -> dict[str, Any]:

@@ -722,8 +722,11 @@ def _error(exc: BaseException) -> dict[str, Any]:
               if not f.filename.endswith(("probes.py", "worker.py"))]
     where = f"{frames[-1].filename.rsplit('/', 1)[-1]}, line {frames[-1].lineno}" \
         if frames else None
+    # the student's own frames only, for the report: the probes' frames mean nothing to them
+    shown = "".join(traceback.format_list(frames[-12:]))
+    shown += "".join(traceback.format_exception_only(type(exc), exc))
     return {"type": type(exc).__name__, "message": str(exc)[:500], "where": where,
-            "line": frames[-1].line if frames else None}
+            "line": frames[-1].line if frames else None, "traceback": shown[-4000:]}
 
 
 # --- the probes -------------------------------------------------------------------------------
