@@ -119,10 +119,31 @@ class GradingContext:
         if not step.ok:
             shown = student_traceback(((step.reply or {}).get("error") or {}).get("traceback", ""))
         else:
-            error = step.result.get("error") if isinstance(step.result, dict) else None
-            shown = str(error.get("traceback") or "") if isinstance(error, dict) else ""
+            shown = _nested_traceback(step.result)
         if shown.strip():
             self.student_tracebacks.append(shown)
+
+
+def _nested_traceback(observation: Any, depth: int = 4) -> str:
+    """The first student error's traceback in a probe's observations (``{"error": {...}}``,
+    maybe inside a list of runs), already trimmed by the child."""
+    if depth < 0:
+        return ""
+    if isinstance(observation, dict):
+        error = observation.get("error")
+        if isinstance(error, dict) and error.get("traceback"):
+            return str(error["traceback"])
+        values = observation.values()
+    elif isinstance(observation, list):
+        values = observation
+    else:
+        return ""
+    for value in values:
+        if isinstance(value, (dict, list)):
+            found = _nested_traceback(value, depth - 1)
+            if found:
+                return found
+    return ""
 
 
 def probe_failure(step: StepResult, doing: str) -> str | None:

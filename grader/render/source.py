@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import bleach
+from bleach.html5lib_shim import Filter
 from markupsafe import Markup, escape
 
 MAX_SOURCE_BYTES = 400_000
@@ -23,7 +24,7 @@ MAX_SOURCE_BYTES = 400_000
 
 PLACES = (
     # a traceback's frame: File "lab1.py", line 40 / File "<cell 3>", line 14
-    re.compile(r'File "(?:<cell (?P<cell>\d+)>|(?P<file>[^"<>]+))", line (?P<line>\d+)'),
+    re.compile(r'File "(?:<cell (?P<cell>\d+)>|(?P<file>[^\n]+?))", line (?P<line>\d+)'),
     # a check's message: lab1.py, line 40 / lab1.ipynb, cell 3, line 14 / cell 3, line 14
     re.compile(r"(?:(?P<file>[\w.\-/\u00c0-\uffff]+\.(?:py|ipynb)),\s*)?"
                r"(?:<?cell (?P<cell>\d+)>?,\s*)?line (?P<line>\d+)"),
@@ -79,11 +80,28 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     return tag == "img" and name in ("alt", "width", "height")
 
 
+class _Images(Filter):
+    """After the allow-list: an image whose source was refused (a URL) is dropped, and one
+    without alt text gets one, so that every image of the page can be read aloud."""
+
+    def __iter__(self):
+        for token in Filter.__iter__(self):
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
+                attributes = token.get("data") or {}
+                if (None, "src") not in attributes:
+                    continue
+                attributes.setdefault((None, "alt"), "an image the notebook displayed")
+                token["data"] = attributes
+            yield token
+
+
 def sanitized(html: str) -> Markup:
     """Student-made HTML reduced to the allow-list above (scripts, styles, forms, frames,
     event handlers and external links are dropped, their text kept)."""
-    return Markup(bleach.clean(html, tags=ALLOWED_TAGS, attributes=_allowed_attribute,
-                               protocols=["data"], strip=True, strip_comments=True))
+    cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=_allowed_attribute,
+                             protocols=["data"], strip=True, strip_comments=True,
+                             filters=[_Images])
+    return Markup(cleaner.clean(html))
 
 
 @dataclass

@@ -295,7 +295,7 @@ class CheckView:
     points: str
     message: Markup
     blocks: list[Block]
-    traceback: str = ""
+    traceback: Markup = Markup("")
 
 
 @dataclass
@@ -411,7 +411,7 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
             _points(check.get("points"), check.get("max_points")),
             ctx.link(str(check.get("message", ""))),
             build(details, ctx) if check["status"] != "skip" else [],
-            str(details.get("traceback") or "")))
+            ctx.link(str(details.get("traceback") or ""))))
     marks = find_marks((t for c in result.get("checks") or [] for t in _texts(c)), files, main)
     score = result.get("score") or {}
     late = result.get("late") or {}

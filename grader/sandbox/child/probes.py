@@ -718,11 +718,18 @@ class Network:
 def _error(exc: BaseException) -> dict[str, Any]:
     import traceback
 
+    child = os.path.dirname(os.path.abspath(__file__)) + os.sep  # the grader's side
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.endswith(("probes.py", "worker.py"))]
+              if not f.filename.startswith(child)
+              and not f.filename.endswith(("probes.py", "worker.py"))]
     where = f"{frames[-1].filename.rsplit('/', 1)[-1]}, line {frames[-1].lineno}" \
         if frames else None
-    # the student's own frames only, for the report: the probes' frames mean nothing to them
+    # the student's own frames only, for the report: the probes' frames mean nothing to them,
+    # and their files named as in the submission, not where the sandbox keeps them
+    here = os.getcwd() + os.sep
+    for frame in frames:
+        if frame.filename.startswith(here):
+            frame.filename = frame.filename[len(here):]
     shown = "".join(traceback.format_list(frames[-12:]))
     shown += "".join(traceback.format_exception_only(type(exc), exc))
     return {"type": type(exc).__name__, "message": str(exc)[:500], "where": where,
