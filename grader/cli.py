@@ -279,7 +279,7 @@ def _write_check_files(args: argparse.Namespace, result: dict, figures: list[byt
 
             write_text_atomic(args.html, student_report(
                 result, files_root=sub.root, figures=figures, rubric=rubric, seed=seed,
-                main=sub.main))
+                main=sub.main, self_check=True))
         if args.junit:
             from grader.render.junit import write_junit
 

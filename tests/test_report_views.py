@@ -122,3 +122,15 @@ def test_formats_are_named_and_json_always_kept():
     assert parse_formats(" HTML , csv") == ("html", "json", "csv")
     with pytest.raises(ValueError, match="unknown format pdf; choose from html, json"):
         parse_formats("html,pdf")
+
+
+def test_the_page_s_style_is_not_escaped():
+    from grader.render.html import render_page
+
+    page = render_page("overview.html.j2", title="t", sections=[], rows=[], rates=[],
+                       histogram=type("P", (), {"uri": "data:image/png;base64,", "alt": "a"}),
+                       count=0, graded=0, mean="0", maximum="0", not_graded=[], slowest=[],
+                       symbols={}, words={}, script="var a = \"<x>\";")
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert '"Segoe UI"' in style and "&#34;" not in style and "&quot;" not in style
+    assert '<script>var a = "<x>";</script>' in page

@@ -317,6 +317,9 @@ def test_check_writes_the_same_report_for_a_student(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     tree = parse(page)
     assert text_of(elements(tree, "h1")[0]) == "0856001 Chen"
-    assert "the rubric's public seed" in text_of(tree)
+    page = text_of(tree)
+    assert "the rubric's public seed" in page and "Self-check." in page
+    assert "/ 34" in text_of(elements(tree, "header")[0])  # the public checks, not /100
+    assert not any(a.get("id") == "check-program" for a in tree.iter())  # TA-only
     assert ET.parse(tmp_path / "me.xml").getroot().tag == "testsuites"
     assert "0856001" in (tmp_path / "me.md").read_text(encoding="utf-8")

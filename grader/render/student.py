@@ -41,11 +41,15 @@ def run_info(result: Mapping[str, Any], rubric: Rubric | None, seed: int | None
 
 def student_report(result: Mapping[str, Any], *, files_root: Path | None,
                    figures: Sequence[bytes] = (), rubric: Rubric | None = None,
-                   seed: int | None = None, main: str | None = None) -> str:
+                   seed: int | None = None, main: str | None = None,
+                   self_check: bool = False) -> str:
     """The HTML of one student's report.  ``files_root`` holds the submission's files as
     discovered (None: the source is not shown), ``figures`` the PNGs its program drew, ``main``
-    the submission's main file (else its first source)."""
+    the submission's main file (else its first source); ``self_check``: the report of a
+    student's own ``labgrade check`` (the public checks only)."""
+    public = (rubric.public_check_ids if rubric is not None else ()) if self_check else None
     view = build_report(result, titles=check_titles(), files_root=files_root, figures=figures,
-                        run_info=run_info(result, rubric, seed), main=main)
+                        run_info=run_info(result, rubric, seed), main=main,
+                        public_checks=public)
     title = rubric.title if rubric is not None else str((result.get("rubric") or {}).get("id"))
     return render_page("student.html.j2", r=view, rubric_title=title)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -330,6 +330,8 @@ class ReportView:
     notes: list[Markup]
     sources: list[SourceView]
     run_info: list[tuple[str, str]]
+    self_check: str = ""
+    """For a student's self-check: what it covers (else empty, the TA's grading)."""
 
 
 def _points(points: Any, maximum: Any) -> str:
@@ -348,18 +350,19 @@ def _when(text: str | None) -> str:
         moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _verdict(result: Mapping[str, Any], checks: Sequence[CheckView]) -> str:
+def _verdict(result: Mapping[str, Any], checks: Sequence[CheckView], *, pending: bool
+             ) -> str:
     if not result.get("graded"):
         return "Not graded: " + str(result.get("error") or "the submission could not be read")
     needing = [c.id for c in checks if c.status in ("fail", "error")]
-    pending = [s.get("title") for s in result.get("sections") or []
-               if s.get("kind") == "manual" and s.get("points") is None]
+    waiting = [s.get("title") for s in result.get("sections") or []
+               if pending and s.get("kind") == "manual" and s.get("points") is None]
     text = (f"{len(needing)} of {len(checks)} automatic checks need work: {', '.join(needing)}."
             if needing else f"All {len(checks)} automatic checks passed."
             if all(c.status == "pass" for c in checks) else
             "No automatic check failed; some could not be run.")
-    if pending:
-        text += f" Pending the TA's grading: {', '.join(map(str, pending))}."
+    if waiting:
+        text += f" Pending the TA's grading: {', '.join(map(str, waiting))}."
     return text
 
 
@@ -388,11 +391,12 @@ def _texts(check: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
 
 def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
                  files_root: Path | None, figures: Sequence[bytes],
-                 run_info: Sequence[tuple[str, str]] = (), main: str | None = None
-                 ) -> ReportView:
+                 run_info: Sequence[tuple[str, str]] = (), main: str | None = None,
+                 public_checks: Collection[str] | None = None) -> ReportView:
     """The view of one student's report.  ``titles`` name the checks (their registered
     summaries); ``files_root`` holds the submission's files (None: the source is not shown);
-    ``figures`` are the PNGs the student's program drew."""
+    ``figures`` are the PNGs the student's program drew.  ``public_checks``: the report of a
+    self-check, which runs these checks only (its headline is their points, not a grade)."""
     student = result.get("student") or {}
     submission = result.get("submission") or {}
     files = [str(f) for f in submission.get("files") or []]
@@ -418,7 +422,18 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
     factor = score.get("late_factor", late.get("factor", 1.0))
     name = student.get("name") or ""
     sid = student.get("id") or ""
+    if public_checks is not None:
+        public = [c for c in result.get("checks") or [] if c["id"] in public_checks]
+        earned = sum(float(c.get("points") or 0) for c in public)
+        most = sum(float(c.get("max_points") or 0) for c in public)
+        score = {"total": earned, "max": most, "late_factor": 1.0}
+        late = {"reason": "not judged in a self-check: the TA's grading applies the deadline"}
+        checks = [c for c in checks if c.id in public_checks]
     return ReportView(
+        self_check="" if public_checks is None else (
+            "The public checks only, on the rubric's public data. The TA's "
+            "grading adds hidden data, the checks marked TA-only, the report, the demo "
+            "questions and the deadline."),
         student=" ".join(p for p in (sid, name) if p) or Path(str(submission.get("path",
                                                                               "?"))).name,
         student_id=sid, student_name=name,
@@ -428,7 +443,8 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
         is_late=bool(factor is not None and factor < 1),
         total=f"{round_points(score.get('total') or 0):g}",
         maximum=f"{round_points(score.get('max') or 0):g}",
-        verdict=_verdict(result, checks), graded=bool(result.get("graded")),
+        verdict=_verdict(result, checks, pending=public_checks is None),
+        graded=bool(result.get("graded")),
         error=ctx.link(str(result["error"])) if result.get("error") else None,
         sections=[SectionView(str(s.get("title")), str(s.get("kind")),
                               _points(s.get("points"), s.get("max_points")),
