@@ -134,3 +134,28 @@ def test_the_page_s_style_is_not_escaped():
     style = page.split("<style>", 1)[1].split("</style>", 1)[0]
     assert '"Segoe UI"' in style and "&#34;" not in style and "&quot;" not in style
     assert '<script>var a = "<x>";</script>' in page
+
+
+def test_a_diverged_loss_curve_is_drawn_with_its_gaps():
+    result = _result({})
+    result["checks"] = [{"id": "train_xor", "status": "fail", "points": 0, "max_points": 6,
+                         "message": "did not converge", "details": {
+                             "loss_curve": [0.25, 0.5, "inf", "nan", "nan"],
+                             "loss_curve_every": 10, "reference_loss_curve": [0.25, 0.1],
+                             "attempts": [{"from": "reference initialisation 0", "steps": 50,
+                                           "stopped": "steps", "accuracy": 0.5,
+                                           "passed": False}]}}]
+    view = build_report(result, titles={}, files_root=None, figures=[])
+    plots = [b.plot for b in view.checks[0].blocks if b.kind == "plot"]
+    assert len(plots) == 1 and plots[0].uri.startswith("data:image/svg+xml;base64,")
+    assert "from 0.25 to 0.5, with passes where it diverged in 41 passes" in plots[0].alt
+
+
+def test_evidence_that_cannot_be_shown_costs_only_that_evidence():
+    result = _result({"sample 1": {"layers": [{"shape": object()}], "all_ok": False}})
+    result["checks"][0]["details"]["sample 1"]["layers"] = "not a list of layers"
+    result["checks"][0]["details"]["sample 2"] = {"layers": [None]}
+    view = build_report(result, titles={}, files_root=None, figures=[])
+    texts = [str(b.html) for b in view.checks[0].blocks if b.kind == "text"]
+    assert texts == ["The evidence of this check could not be shown (AttributeError)."]
+    assert view.checks[0].message == "layer 1 is wrong"

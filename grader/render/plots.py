@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -44,18 +45,40 @@ def png_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def loss_curves(student: Sequence[float], every: int, reference: Sequence[float] | None,
+def _losses(values: Sequence[Any] | None) -> list[float]:
+    """A curve as read back from ``result.json``, where a loss that diverged is the string
+    "nan" or "inf": as floats, the points a log axis cannot show left as gaps (NaN)."""
+    out = []
+    for value in values or []:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        out.append(number if math.isfinite(number) and number > 0 else
+                   (1e-300 if number == 0 else math.nan))
+    return out
+
+
+def _ends(curve: list[float]) -> str:
+    shown = [v for v in curve if math.isfinite(v)]
+    if not shown:
+        return "no finite loss (it diverged)"
+    text = f"from {shown[0]:.3g} to {shown[-1]:.3g}"
+    return text + (", with passes where it diverged" if len(shown) < len(curve) else "")
+
+
+def loss_curves(student: Sequence[Any], every: int, reference: Sequence[Any] | None,
                 task: str) -> Plot:
     """The grader's training of the student's network (log scale), beside the reference's
     from the same start when there is one: a correct network retraces it."""
+    student, reference = _losses(student), _losses(reference)
     fig = Figure(figsize=(6.4, 3.6))
     ax = fig.add_subplot()
     epochs = [1 + i * every for i in range(len(student))]
-    ax.plot(epochs, _positive(student), color=STUDENT_COLOUR, linewidth=2,
-            label="your network")
+    ax.plot(epochs, student, color=STUDENT_COLOUR, linewidth=2, label="your network")
     if reference:
         ref_epochs = [1 + i * every for i in range(len(reference))]
-        ax.plot(ref_epochs, _positive(reference), color=REFERENCE_COLOUR, linewidth=1.5,
+        ax.plot(ref_epochs, reference, color=REFERENCE_COLOUR, linewidth=1.5,
                 linestyle="--", label="reference")
     ax.set_yscale("log")
     ax.set_xlabel("pass over the data (epoch)")
@@ -63,17 +86,12 @@ def loss_curves(student: Sequence[float], every: int, reference: Sequence[float]
     ax.set_title(f"Learning curve: {task} data")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
-    alt = (f"Learning curve on the {task} data, log scale: your network's mean loss goes from "
-           f"{student[0]:.3g} to {student[-1]:.3g} in {1 + (len(student) - 1) * every} passes"
+    alt = (f"Learning curve on the {task} data, log scale: your network's mean loss goes "
+           f"{_ends(student)} in {1 + (len(student) - 1) * every} passes"
            if student else f"Learning curve on the {task} data: no loss was recorded")
     if reference:
-        alt += f"; the reference's from {reference[0]:.3g} to {reference[-1]:.3g}"
+        alt += f"; the reference's {_ends(reference)}"
     return Plot(_svg_uri(fig), alt + ".")
-
-
-def _positive(values: Sequence[float]) -> list[float]:
-    """A log axis cannot show a loss of 0: the smallest positive float stands for it."""
-    return [max(float(v), 1e-300) for v in values]
 
 
 def predictions(x: Sequence[Sequence[float]], truth: Sequence[int],

@@ -276,6 +276,17 @@ def _program(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
     return blocks
 
 
+def _evidence(build: EvidenceBuilder, details: Mapping[str, Any], ctx: EvidenceContext
+              ) -> list[Block]:
+    """A check's evidence; details a builder cannot show (a bug of ours, or details from
+    another version of the grader) cost that evidence, not the student's whole report."""
+    try:
+        return build(details, ctx)
+    except Exception as err:  # noqa: BLE001 -- the message and the other checks still show
+        return [Text(Markup("The evidence of this check could not be shown ({}).").format(
+            type(err).__name__))]
+
+
 def _generic(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
     """A check without its own evidence view: its simple details, as name and value."""
     items = [(str(k), _number(v)) for k, v in details.items()
@@ -414,7 +425,7 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
             STATUS_SYMBOLS.get(check["status"], "?"),
             _points(check.get("points"), check.get("max_points")),
             ctx.link(str(check.get("message", ""))),
-            build(details, ctx) if check["status"] != "skip" else [],
+            _evidence(build, details, ctx) if check["status"] != "skip" else [],
             ctx.link(str(details.get("traceback") or ""))))
     marks = find_marks((t for c in result.get("checks") or [] for t in _texts(c)), files, main)
     score = result.get("score") or {}
