@@ -234,7 +234,7 @@ def _notebook_html(name: str, data: bytes, mark: Marks) -> tuple[Markup, str]:
         cells.append(cell)
     notebook.cells = cells
     exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+                            exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(notebook)
     return Markup(_demoted(sanitized(body))), ""
 
