@@ -161,10 +161,13 @@ def grade_batch(
     paths: Sequence[Path], rubric: Rubric, out: Path, *, seed: int, sandbox: SandboxSettings,
     manual: Path | None = None, self_check: bool = False, jobs: int | None = None,
     progress: ProgressCallback | None = None, formats: Collection[str] = DEFAULT_FORMATS,
+    layout: str = "auto",
 ) -> BatchOutcome:
     """Grade everything found in ``paths`` into ``out``, ``jobs`` submissions at a time
     (default :func:`default_jobs`; 1: one after the other); see the module docstring.
-    ``formats`` are the files written beside the results (:mod:`grader.render.outputs`).
+    ``formats`` are the files written beside the results (:mod:`grader.render.outputs`);
+    ``layout`` says whether each path is one submission (``single``), a folder of them
+    (``batch``), or which of the two discovery should decide (``auto``).
 
     ``progress`` is called from the calling thread only.  Ctrl-C stops the submissions being
     graded and raises :class:`KeyboardInterrupt`; what was finished before is kept.
@@ -177,7 +180,8 @@ def grade_batch(
     with tempfile.TemporaryDirectory(prefix="labgrade-grade-") as work:
         subs: list[Submission] = []
         for i, path in enumerate(paths):
-            subs += discover(path, workdir=Path(work) / str(i), **rubric.discovery_names())
+            subs += discover(path, workdir=Path(work) / str(i), layout=layout,
+                             **rubric.discovery_names())
         _unique_keys(subs)
         tasks = [_Task(i, sub, out / sub.key, _resume_key(sub, rubric, seed, self_check))
                  for i, sub in enumerate(subs)]

@@ -131,6 +131,11 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
         parser.add_argument("--seed", type=int,
                             help="hidden seed for TA grading (or the LABGRADE_SEED variable); "
                                  "default: the rubric's public seed")
+        parser.add_argument("--layout", choices=("auto", "single", "batch"), default="auto",
+                            help="each path is one student's submission (single), a folder of "
+                                 "submissions (batch), or let labgrade tell (default: "
+                                 "%(default)s); single suits a Gradescope autograder or a "
+                                 "student's repository")
         parser.add_argument("--format", dest="formats", type=_formats, metavar="LIST",
                             default=None,
                             help="comma-separated files to write (default: html,json,csv). "
@@ -215,7 +220,8 @@ def _grade_run(args: argparse.Namespace) -> int:
         with display:
             outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
                                   manual=args.manual, jobs=jobs, progress=display,
-                                  formats=args.formats or DEFAULT_FORMATS)
+                                  formats=args.formats or DEFAULT_FORMATS,
+                                  layout=args.layout)
     except (DiscoveryError, ManualError) as err:
         raise UsageError(str(err)) from None
     except OSError as err:

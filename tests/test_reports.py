@@ -323,3 +323,23 @@ def test_check_writes_the_same_report_for_a_student(tmp_path):
     assert not any(a.get("id") == "check-program" for a in tree.iter())  # TA-only
     assert ET.parse(tmp_path / "me.xml").getroot().tag == "testsuites"
     assert "0856001" in (tmp_path / "me.md").read_text(encoding="utf-8")
+
+
+def test_a_gradescope_autograder_grades_its_one_submission(tmp_path):
+    """The README's run_autograder: one student's upload, whatever its files are called."""
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    shutil.copy(SAMPLES / "DLP_LAB1_0856129_Ko.py", upload / "lab1.py")
+    (upload / "helpers.py").write_text("SCALE = 1.0\n", encoding="utf-8")
+    (upload / "report.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    out = tmp_path / "grades"
+    proc = labgrade("grade", str(upload), "--layout", "single", "--out", str(out),
+                    "--format", "gradescope", "--rubric", str(quick_program(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    found = list(out.glob("*/results.json"))
+    assert len(found) == 1
+    results = json.loads(found[0].read_text(encoding="utf-8"))
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+    gradient = next(t for t in results["tests"] if t["name"].startswith("gradient"))
+    assert gradient["status"] == "failed" and "1/N" in gradient["output"]
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}
