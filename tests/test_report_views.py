@@ -159,3 +159,18 @@ def test_evidence_that_cannot_be_shown_costs_only_that_evidence():
     texts = [str(b.html) for b in view.checks[0].blocks if b.kind == "text"]
     assert texts == ["The evidence of this check could not be shown (AttributeError)."]
     assert view.checks[0].message == "layer 1 is wrong"
+
+
+def test_forward_evidence_shows_expected_against_observed_per_input():
+    result = _result({})
+    result["checks"] = [{"id": "forward", "status": "fail", "points": 0, "max_points": 6,
+                         "message": "predict is not the reference forward pass", "details": {
+                             "comparison": {"compared_on": 2, "inputs": [[0.1, 0.2], [1, 1]],
+                                            "tolerance": 1e-6, "max_difference": 0.25,
+                                            "expected": [[0.5], [0.75]],
+                                            "observed": [[0.5], ["nan"]],
+                                            "differences": [0.0, "inf"]}}}]
+    view = build_report(result, titles={}, files_root=None, figures=[])
+    table = next(b for b in view.checks[0].blocks if isinstance(b, Table))
+    assert table.rows == [["[0.1, 0.2]", "0.5", "0.5", "0"], ["[1, 1]", "0.75", "nan", "inf"]]
+    assert table.flagged == [False, True]

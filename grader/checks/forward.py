@@ -126,6 +126,11 @@ def compare_with_reference(ctx: GradingContext, layout: Layout, labels_only: boo
     largest = float(per_input[worst])
     details["max_difference"] = largest
     details["worst_input"] = X[worst].round(6).tolist()
+    # expected against observed, input by input: the report's table
+    details["expected"] = np.round(expected, 6).tolist()
+    details["observed"] = [[float(v) if np.isfinite(v) else str(v) for v in row]
+                           for row in np.round(got.astype(float), 6)]
+    details["differences"] = [float(v) if np.isfinite(v) else "inf" for v in per_input]
     if largest <= tol:
         return None, None, details
     column = int(np.argmax(gaps[worst]))

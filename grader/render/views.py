@@ -149,13 +149,20 @@ def _forward(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
                   ("largest difference", _number(comparison.get("max_difference"))),
                   ("tolerance", _number(comparison.get("tolerance"))),
                   ("worst input", str(comparison.get("worst_input")))]
-        if "expected" in comparison:
-            items += [("expected (reference)", str(comparison.get("expected"))),
-                      ("observed (your predict)", str(comparison.get("observed",
-                                                                     comparison.get("got"))))]
     if details.get("output_shape"):
         items.append(("predict's output on the 21 XOR points", _shape(details["output_shape"])))
     blocks: list[Block] = [Pairs("Your predict against the reference", items)] if items else []
+    inputs, expected = comparison.get("inputs") or [], comparison.get("expected") or []
+    observed, gaps = comparison.get("observed") or [], comparison.get("differences") or []
+    if inputs and len(inputs) == len(expected) == len(observed) == len(gaps):
+        tolerance = float(comparison.get("tolerance") or 0)
+        wrong = [not isinstance(g, (int, float)) or g > tolerance for g in gaps]
+        blocks.append(Table(
+            "Input by input: the reference forward pass of your weights against your predict",
+            ["input x", "expected (reference)", "your predict", "relative difference"],
+            [[str(x), ", ".join(_number(v, 4) for v in e), ", ".join(_number(v, 4) for v in o),
+              _number(g)] for x, e, o, g in zip(inputs, expected, observed, gaps)],
+            wrong))
     for note in details.get("notes") or []:
         blocks.append(Text(ctx.link(str(note))))
     return blocks
