@@ -174,3 +174,16 @@ def test_forward_evidence_shows_expected_against_observed_per_input():
     table = next(b for b in view.checks[0].blocks if isinstance(b, Table))
     assert table.rows == [["[0.1, 0.2]", "0.5", "0.5", "0"], ["[1, 1]", "0.75", "nan", "inf"]]
     assert table.flagged == [False, True]
+
+
+def test_a_grader_failure_shows_no_grader_internals():
+    result = _result({})
+    result["checks"] = [{"id": "future_check", "status": "error", "points": 0, "max_points": 2,
+                         "message": "the grader failed on this check (KeyError: 'x'); this is "
+                                    "not your fault: please report it",
+                         "details": {"grader_traceback": "Traceback ... grader/checks/x.py",
+                                     "tried": 3}}]
+    view = build_report(result, titles={}, files_root=None, figures=[])
+    shown = [item for block in view.checks[0].blocks for item in block.items]
+    assert shown == [("tried", "3")]
+    assert str(view.checks[0].traceback) == ""

@@ -296,8 +296,9 @@ def _evidence(build: EvidenceBuilder, details: Mapping[str, Any], ctx: EvidenceC
 
 def _generic(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
     """A check without its own evidence view: its simple details, as name and value."""
+    # a grader failure's traceback is for the TA (on stderr), never for the student
     items = [(str(k), _number(v)) for k, v in details.items()
-             if isinstance(v, (str, int, float, bool)) and k != "traceback"]
+             if isinstance(v, (str, int, float, bool)) and not k.endswith("traceback")]
     return [Pairs("Details", items)] if items else []
 
 
