@@ -128,8 +128,6 @@ def _interface(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
         items.append((f"{role} method", ctx.link(f"{name} ({where})" if where else str(name))))
     if details.get("layout"):
         items.append(("parameters", str(details["layout"])))
-    if program.get("why"):
-        items.append(("why your program could not be followed", str(program["why"])))
     if items:
         blocks.append(Pairs("How the grader builds and steps your network", items))
     params = details.get("parameters") or []
@@ -380,6 +378,9 @@ def _verdict(result: Mapping[str, Any], checks: Sequence[CheckView], *, pending:
             if needing else f"All {len(checks)} automatic checks passed."
             if all(c.status == "pass" for c in checks) else
             "No automatic check failed; some could not be run.")
+    skipped = [c.id for c in checks if c.status == "skip"]
+    if needing and skipped:
+        text += f" Not checked until then: {', '.join(skipped)}."
     if waiting:
         text += f" Pending the TA's grading: {', '.join(map(str, waiting))}."
     return text
