@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import grader.checks
-from grader.checks.base import ERROR, PASS, REGISTRY, SKIP, CheckSpec, Verdict, ordered
+from grader.checks.base import (ERROR, PASS, REGISTRY, SKIP, CheckSpec, Verdict, ordered,
+                                ordered_plan)
 from grader.checks.context import GradingContext
 from grader.discover import Submission
 from grader.load import DEFINITIONS, Loader, LoadResult
@@ -41,18 +42,31 @@ def load_checks(preferred: Iterable[str] = ()) -> dict[str, CheckSpec]:
     return ordered(REGISTRY, list(preferred))
 
 
-def needed_checks(registry: Mapping[str, CheckSpec], only: set[str] | None) -> set[str]:
+def check_plan(settings: Mapping[str, Any]) -> dict[str, CheckSpec]:
+    """The checks to run, by name, each with its kind's spec, in running order: the rubric's
+    (``settings``: name -> settings, whose ``kind`` names the kind when the name is not one);
+    without settings, every kind that needs no rubric data, by its own name."""
+    registry = load_checks(settings)
+    if not settings:
+        return {cid: spec for cid, spec in registry.items() if not spec.generic}
+    plan = {cid: registry[getattr(config, "kind", None) or cid]
+            for cid, config in settings.items()}
+    return ordered_plan(plan, list(settings))
+
+
+def needed_checks(plan: Mapping[str, CheckSpec], only: set[str] | None) -> set[str]:
     """The checks to run for ``only``: those, the checks they require and the writers of the
     facts they read, transitively."""
     if only is None:
-        return set(registry)
+        return set(plan)
     needed: set[str] = set()
-    pending = [c for c in only if c in registry]
+    pending = [c for c in only if c in plan]
     while pending:
         check_id = pending.pop()
         if check_id not in needed:
             needed.add(check_id)
-            pending += [c for c in registry[check_id].after if c in registry]
+            pending += [other for other, spec in plan.items()
+                        if spec.id in plan[check_id].after]
     return needed
 
 
@@ -80,7 +94,7 @@ def grade_submission(
     """Load ``sub`` and run the checks (all, or those in ``only``); never raises for the
     student's code, whatever it does.  ``settings`` maps check ids to their rubric settings
     (``rubric.checks``); a check it leaves out runs with its settings' defaults."""
-    registry = load_checks(settings)
+    plan = check_plan(settings)
     start = time.monotonic()
     outcome = Grading()
     if sub.errors or sub.main is None:
@@ -90,7 +104,7 @@ def grade_submission(
     ctx = GradingContext(main=sub.main, kind=sub.kind or "script", sources=list(sub.sources),
                          entry=sub.entry or sub.main, entry_kind=sub.entry_kind or sub.kind,
                          files_root=sub.root, configs=settings, seed=seed)
-    run = needed_checks(registry, only)
+    run = needed_checks(plan, only)
     with Sandbox(sub.root, sandbox_settings) as sandbox:
         ctx.sandbox = sandbox
         outcome.isolation = sandbox.isolation.level
@@ -101,9 +115,13 @@ def grade_submission(
             outcome.graded = False
             outcome.error = ctx.loaded.errors[0]
         verdicts: dict[str, Verdict] = {}
-        for check_id, spec in registry.items():
-            if check_id in run:
-                verdicts[check_id] = _run_check(spec, ctx, verdicts, outcome)
+        try:
+            for check_id, spec in plan.items():
+                if check_id in run:
+                    ctx.current = check_id
+                    verdicts[check_id] = _run_check(spec, ctx, verdicts, outcome)
+        finally:
+            ctx.close()
     outcome.loaded = ctx.loaded  # the interface may have loaded the file defining the network
     outcome.verdicts = {c: v for c, v in verdicts.items() if only is None or c in only}
     outcome.facts = {k: v for k, v in ctx.facts.snapshot().items() if k != "layout"}

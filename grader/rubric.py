@@ -194,6 +194,10 @@ class CheckConfig:
 
     points: float = setting(help="Maximum points of the check (0: reported, not scored).",
                             minimum=0)
+    kind: str | None = setting(None, "The kind of check, when the check's name is not one: "
+                                     "`[checks.sigmoid]` with `kind = \"function\"`.  A rubric "
+                                     "may hold several checks of one kind, each with its name.",
+                               valid=IDENTIFIER)
     public: bool = setting(False, "Runs in the student self-check (`labgrade check`); checks "
                                   "that are not public run only when the TA grades.")
     section: str | None = setting(None, "The auto section the check's points count in; may be "
@@ -245,8 +249,10 @@ def __getattr__(name: str) -> Any:
     registry when first asked for: they live with their checks, which import this module."""
     if name.startswith("__"):  # the import system asks for __path__ and the like
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name == "CHECK_IDS":
-        return tuple(CHECK_TYPES)
+    if name == "CHECK_IDS":  # the lab's checks; generic kinds are named by each rubric
+        from grader.grading import load_checks
+
+        return tuple(cid for cid, spec in load_checks().items() if not spec.generic)
     for config in CHECK_TYPES.values():
         related = [*config.__mro__, *get_type_hints(config).values()]
         found = next((c for c in related if isinstance(c, type) and c.__name__ == name), None)
@@ -551,8 +557,16 @@ class _Converter:
         ok = True
         for key, sub_value in value.items():
             sub = _join(where, key)
-            if variants is not None and key not in variants:
-                self.problems.append((sub, _unknown(key, list(variants), "check")))
+            # a check's kind is its name, unless it says otherwise (several of one kind)
+            kind = sub_value.get("kind", key) if isinstance(sub_value, dict) else key
+            if variants is not None and kind not in variants:
+                if kind == key:
+                    self.problems.append((sub, _unknown(key, list(variants), "check") +
+                                          "; a check of another name says its kind: "
+                                          "kind = \"function\""))
+                else:
+                    self.problems.append((_join(sub, "kind"),
+                                          _unknown(str(kind), list(variants), "kind of check")))
                 ok = False
                 continue
             if key_valid is not None and not key_valid[0](key):
@@ -560,17 +574,11 @@ class _Converter:
                                            f"found {key!r}"))
                 ok = False
                 continue
-            converted = self.table(sub_value, variants[key] if variants else item, sub)
+            converted = self.table(sub_value, variants[kind] if variants else item, sub)
             if converted is _INVALID:
                 ok = False
             else:
                 result[key] = converted
-        if variants is not None:
-            for key in variants:
-                if key not in value:
-                    self.problems.append((_join(where, key), "missing; every check needs its "
-                                          "table with its points (0 to leave it unscored)"))
-                    ok = False
         return result if ok else _INVALID
 
 

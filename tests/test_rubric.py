@@ -196,7 +196,7 @@ def test_minimal_rubric_takes_the_defaults(tmp_path):
 
 
 @pytest.mark.parametrize("name,message", [
-    ("lab9", "lab9: no rubric of that name (known: lab1"),
+    ("lab9", "lab9: no rubric of that name (known: and-or, lab1"),
     ("no such", "is neither a rubric name nor a .toml file"),
 ])
 def test_unknown_rubric_names_are_refused(name, message):
@@ -331,13 +331,30 @@ def test_a_weighted_share_of_a_switched_off_part_is_refused(tmp_path):
         load_rubric(write(tmp_path, text))
 
 
-def test_a_missing_check_table_is_refused(tmp_path):
+def test_a_check_left_out_must_leave_the_points_right(tmp_path):
+    # a rubric holds the checks it names; the sections' sums catch one dropped by mistake
     start = LAB1_TEXT.index("[checks.numpy_only]")
     end = LAB1_TEXT.index("[checks.program]")
     text = LAB1_TEXT[:start] + LAB1_TEXT[end:]
-    with pytest.raises(RubricError, match=re.escape("checks.numpy_only: missing; every check "
-                                                    "needs its table")):
+    with pytest.raises(RubricError, match=re.escape(
+            "sections.experimental_results.points: the checks of this auto section add up to "
+            "interface 4 + forward 6 + gradient 10 + train_linear 6 + train_xor 6 + program 6 "
+            "= 38, but the section is worth 40")):
         load_rubric(write(tmp_path, text))
+
+
+def test_a_check_of_another_name_says_its_kind(tmp_path):
+    text = LAB1_TEXT.replace("[checks.numpy_only]", '[checks.imports]\nkind = "numpy_only"')
+    rubric = load_rubric(write(tmp_path, text))
+    assert rubric.checks["imports"].kind == "numpy_only" and "numpy_only" not in rubric.checks
+    wrong = LAB1_TEXT.replace("[checks.numpy_only]", '[checks.imports]\nkind = "numpy_onyl"')
+    with pytest.raises(RubricError, match=re.escape(
+            "checks.imports.kind: unknown kind of check; did you mean 'numpy_only'?")):
+        load_rubric(write(tmp_path, wrong))
+    unnamed = LAB1_TEXT.replace("[checks.numpy_only]", "[checks.numpy_onyl]")
+    with pytest.raises(RubricError, match=re.escape(
+            "checks.numpy_onyl: unknown check; did you mean 'numpy_only'?")):
+        load_rubric(write(tmp_path, unnamed))
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

@@ -78,6 +78,9 @@ class CheckSpec:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     summary: str = ""
+    generic: bool = False
+    """A kind a rubric instantiates with its own data (``[checks.sigmoid] kind = "function"``):
+    it means nothing without a rubric's settings, so it runs only where a rubric names it."""
 
     @property
     def after(self) -> tuple[str, ...]:
@@ -92,9 +95,11 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def register(check_id: str, *, config: type, requires: tuple[str, ...] = (),
-             reads: tuple[str, ...] = (), writes: tuple[str, ...] = (), summary: str = ""
+             reads: tuple[str, ...] = (), writes: tuple[str, ...] = (), summary: str = "",
+             generic: bool = False
              ) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
-    """Decorator: make a check function known under ``check_id``, with its contract."""
+    """Decorator: make a check function known under ``check_id``, with its contract
+    (``generic``: see :attr:`CheckSpec.generic`)."""
 
     def decorate(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
         if check_id in REGISTRY:
@@ -107,7 +112,8 @@ def register(check_id: str, *, config: type, requires: tuple[str, ...] = (),
                              f"are the fields of grader.checks.context.Facts")
         REGISTRY[check_id] = CheckSpec(check_id, func, config, tuple(requires), tuple(reads),
                                        tuple(writes),
-                                       summary or (func.__doc__ or "").strip().splitlines()[0])
+                                       summary or (func.__doc__ or "").strip().splitlines()[0],
+                                       generic)
         return func
 
     return decorate
@@ -129,4 +135,26 @@ def ordered(registry: dict[str, CheckSpec], preferred: Sequence[str] = ()
         if not ready:
             raise ValueError(f"checks with unknown or circular requirements: {sorted(pending)}")
         done[ready[0].id] = pending.pop(ready[0].id)
+    return done
+
+
+def ordered_plan(plan: dict[str, CheckSpec], preferred: Sequence[str] = ()
+                 ) -> dict[str, CheckSpec]:
+    """A rubric's checks (name -> kind's spec) in running order: every check after the checks
+    of the kinds its kind must follow, otherwise in the ``preferred`` order (the rubric's).
+    A lab's checks are named by their kinds, so this is :func:`ordered` for them."""
+    rank = {cid: i for i, cid in enumerate([*preferred, *plan])}
+    by_kind: dict[str, list[str]] = {}
+    for cid, spec in plan.items():
+        by_kind.setdefault(spec.id, []).append(cid)
+    done: dict[str, CheckSpec] = {}
+    pending = dict(plan)
+    while pending:
+        ready = sorted((cid for cid, spec in pending.items()
+                        if all(other in done for kind in spec.after
+                               for other in by_kind.get(kind, []))),
+                       key=lambda cid: rank[cid])
+        if not ready:
+            raise ValueError(f"checks with circular requirements: {sorted(pending)}")
+        done[ready[0]] = pending.pop(ready[0])
     return done

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from grader.load import DEFINITIONS, Loader, LoadResult
+from grader.load import DEFINITIONS, EXECUTE, Loader, LoadResult
 from grader.numpy_names import numpy_hint
 from grader.sandbox import Sandbox, StepResult
 
@@ -79,6 +79,13 @@ class GradingContext:
     sandbox: Sandbox | None = None
     loaded: LoadResult | None = None
     facts: Facts = field(default_factory=Facts)
+    executed: Any = None
+    """The child that ran the whole program top to bottom (:meth:`probe_executed`), with its
+    :class:`LoadResult` as ``executed_load``; started the first time a check asks."""
+    executed_load: LoadResult | None = None
+    current: str = ""
+    """The name of the check being run (a rubric may hold several checks of one kind, each
+    with its own settings: ``ctx.config(ctx.current)``)."""
     student_tracebacks: list[str] = field(default_factory=list)
     """Every traceback of the student's code the probes met, trimmed to the student's own
     frames, in order: the runner shows the last one beside a check's ``error`` verdict."""
@@ -112,6 +119,29 @@ class GradingContext:
         step = self.sandbox.request(op, args, timeout=timeout)
         self._keep_traceback(step)
         return step
+
+    def probe_executed(self, op: str, args: dict[str, Any], timeout: float | None = None
+                       ) -> StepResult:
+        """Ask the child in which the student's program (or notebook) ran top to bottom, as
+        the student runs it, for observations of what it left behind: the variables of a
+        notebook exercise are made by its cells, not by its definitions.  One such child
+        serves every check of the submission; :meth:`close` ends it."""
+        assert self.sandbox is not None
+        if self.executed is not None and self.executed.stopped is not None:
+            self.close()  # an earlier step ended it: run the program again
+        if self.executed is None:
+            self.executed = Sandbox(self.files_root, self.sandbox.settings).__enter__()
+            path, kind = self.program
+            self.executed_load = Loader(self.executed, path, kind, seed=self.seed).load(EXECUTE)
+        step = self.executed.request(op, args, timeout=timeout)
+        self._keep_traceback(step)
+        return step
+
+    def close(self) -> None:
+        """End the child of :meth:`probe_executed`, if one was started."""
+        if self.executed is not None:
+            executed, self.executed = self.executed, None
+            executed.__exit__(None, None, None)
 
     def _keep_traceback(self, step: StepResult) -> None:
         if not step.answered:

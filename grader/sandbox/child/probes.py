@@ -1152,6 +1152,66 @@ def probe_fd(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     return {"plus": plus, "minus": minus, "params": values}
 
 
+# --- generic probes: any rubric's functions and variables ---------------------------------------
+
+MAX_VARIABLE_SIZE = 100_000
+"""Elements of a variable sent back as an array; a larger one is described by its shape only."""
+
+
+def _observed_value(value: Any) -> dict[str, Any]:
+    """A value as the parent can judge it: numbers as an array, anything else by its type."""
+    described: dict[str, Any] = {"type": type(value).__name__}
+    if callable(value) or isinstance(value, (str, bytes, dict)):
+        return described
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return described
+    described["shape"] = list(array.shape)
+    described["dtype"] = str(getattr(value, "dtype", array.dtype))
+    if array.size <= MAX_VARIABLE_SIZE:
+        described["value"] = array
+    return described
+
+
+def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Call the first of ``names`` the submission defines on each of ``calls`` (a list of
+    argument lists): what it returned, whether it changed its array arguments, and the
+    floating-point warnings it raised (overflow in ``exp``)."""
+    import warnings
+
+    found = next((n for n in args["names"] if callable(namespace.get(n))), None)
+    if found is None:
+        return {"found": None, "defined": sorted(
+            n for n, v in namespace.items() if callable(v) and not n.startswith("_")
+            and getattr(v, "__module__", None) in (None, "__main__"))[:40]}
+    function = namespace[found]
+    results = []
+    for call in args["calls"]:
+        given = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in call]
+        reseed(args.get("seed"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = function(*given)
+            except Exception as exc:  # noqa: BLE001 -- the student's error, as data
+                results.append({"error": _error(exc)})
+                continue
+        results.append({
+            **_observed_value(value),
+            "mutated": [isinstance(a, np.ndarray) and not np.array_equal(a, g, equal_nan=True)
+                        for a, g in zip(call, given)],
+            "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:5]})
+    return {"found": found, "results": results}
+
+
+def probe_variables(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The variables ``names`` as the submission left them after it ran: each one's type,
+    shape, dtype and value (numbers only); absent ones are missing from the answer."""
+    return {"variables": {name: _observed_value(namespace[name]) for name in args["names"]
+                          if name in namespace}}
+
+
 OPS = {
     "interface": probe_interface,
     "network": probe_network,
@@ -1159,4 +1219,6 @@ OPS = {
     "steps": probe_steps,
     "train": probe_train,
     "fd": probe_fd,
+    "functions": probe_functions,
+    "variables": probe_variables,
 }

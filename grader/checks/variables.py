@@ -1,0 +1,159 @@
+"""``variables``: after the notebook ran top to bottom, its variables hold what the exercise
+asks for, and its predictions are its own.
+
+A generic kind: a rubric names the variables (``wout``, ``bout``, ``y_pred``) with their
+shapes, and may name the prediction with the labels it must get right and the reference
+forward pass that recomputes it from the stored weights.  Saved outputs are not evidence: the
+notebook is run again from the top, and a prediction pasted in (or left over from cells run
+out of order) does not follow from the weights it sits beside.
+
+Measurement: the variables as the submission left them (type, shape, values).
+Judgement: each exists with its shape; the prediction classifies the exercise's data (labels
+thresholded at the rubric's threshold); recomputed by the reference from the stored
+variables, it is the stored prediction within the tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext, probe_failure
+from grader.checks.function import REFERENCE, reference_function
+from grader.rubric import IDENTIFIER, CheckConfig, setting
+
+DATA = "@inputs"
+"""In ``prediction.arguments``: the rubric's own ``inputs`` rather than a student variable."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """``[checks.<name>.variables.<variable>]``: one variable the exercise leaves behind."""
+
+    shape: tuple[int, ...] = setting((), "Its shape; [] accepts any.", minimum=0)
+    lenient_shape: bool = setting(True, "(N,) for (N, 1), or the reverse, is accepted.")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """``[checks.<name>.prediction]``: the prediction must classify the data and follow from
+    the stored weights."""
+
+    variable: str = setting(help="The variable holding the prediction (y_pred).",
+                            valid=IDENTIFIER)
+    labels: tuple[float, ...] = setting(help="The right label of each sample, in order.",
+                                        nonempty=True)
+    threshold: float = setting(0.5, "A prediction above it is label 1.")
+    accuracy: float = setting(1.0, "Share of samples it must label right.", minimum=0,
+                              maximum=1)
+    forward: str = setting("", "The reference forward pass (module:function) that recomputes "
+                               "the prediction from the stored variables; empty: none.",
+                           valid=(lambda t: not t or REFERENCE[0](t), REFERENCE[1]))
+    arguments: tuple[str, ...] = setting((), f"Its arguments: variable names, or {DATA} for "
+                                             "the rubric's inputs.")
+    inputs: tuple[tuple[float, ...], ...] = setting((), "The exercise's inputs, one row per "
+                                                        "sample (for the recomputation).")
+    tolerance: float = setting(0.05, "Largest difference between the stored prediction and "
+                                     "the recomputed one (the last update may come after the "
+                                     "last prediction).", minimum=0)
+
+
+@dataclass(frozen=True)
+class VariablesCheck(CheckConfig):
+    """``[checks.<name>]`` with ``kind = "variables"``: what the notebook leaves behind."""
+
+    variables: dict[str, Variable] = setting(
+        factory=dict, help="The variables that must exist, by name, with their shapes.",
+        key_valid=IDENTIFIER)
+    prediction: Prediction | None = setting(None, "The prediction to judge, if any.")
+
+
+def _shape_ok(shape: list[int], wanted: tuple[int, ...], lenient: bool) -> bool:
+    if not wanted or list(shape) == list(wanted):
+        return True
+    squeeze = [d for d in shape if d != 1]
+    return lenient and squeeze == [d for d in wanted if d != 1]
+
+
+@register("variables", config=VariablesCheck, generic=True,
+          summary="the notebook's variables hold what the exercise asks for")
+def check_variables(ctx: GradingContext) -> Verdict:
+    conf: VariablesCheck = ctx.config(ctx.current)
+    wanted = dict(conf.variables)
+    prediction = conf.prediction
+    names = list(wanted) + ([prediction.variable] if prediction else []) + \
+        [a for a in (prediction.arguments if prediction else ()) if a != DATA]
+    step = ctx.probe_executed("variables", {"names": list(dict.fromkeys(names))})
+    failure = probe_failure(step, "reading your variables")
+    if failure:
+        return Verdict(ERROR, failure, 0.0)
+    ran = ctx.executed_load
+    trouble = f" ({ran.errors[0]})" if ran is not None and ran.errors else ""
+    found: dict[str, Any] = step.result["variables"]
+    details: dict[str, Any] = {"variables": {n: {k: v for k, v in d.items() if k != "value"}
+                                             for n, d in found.items()}}
+    missing = [n for n in dict.fromkeys(names) if n not in found]
+    if missing:
+        return Verdict(FAIL, f"after your program ran top to bottom{trouble}, "
+                             f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                             "not defined", 0.0, details)
+    problems = []
+    for name, spec in wanted.items():
+        shape = found[name].get("shape")
+        if shape is None:
+            problems.append(f"{name} is a {found[name]['type']}, not an array of numbers")
+        elif not _shape_ok(shape, tuple(spec.shape), bool(spec.lenient_shape)):
+            problems.append(f"{name} has shape {tuple(shape)}; expected {tuple(spec.shape)}")
+    if prediction and not problems:
+        problems += _judge_prediction(prediction, found, details)
+    if problems:
+        return Verdict(FAIL, "; ".join(problems), 0.0, details)
+    said = ", ".join(f"{n} {tuple(found[n]['shape'])}" for n in wanted)
+    text = f"{said} as the exercise asks" if said else "the variables are there"
+    if prediction:
+        text += (f"; {prediction.variable} labels all {len(prediction.labels)} samples right"
+                 if details["accuracy"] == 1 else
+                 f"; {prediction.variable} labels {details['accuracy']:.0%} right")
+        if prediction.forward:
+            text += " and follows from the stored weights"
+    return Verdict(PASS, text, 1.0, details)
+
+
+def _judge_prediction(prediction: Prediction, found: dict[str, Any],
+                      details: dict[str, Any]) -> list[str]:
+    stored = found[prediction.variable].get("value")
+    if stored is None:
+        return [f"{prediction.variable} holds no numbers"]
+    stored = np.asarray(stored, dtype=float).reshape(-1)
+    labels = np.asarray(prediction.labels, dtype=float).reshape(-1)
+    if stored.size != labels.size:
+        return [f"{prediction.variable} has {stored.size} values for {labels.size} samples"]
+    given = (stored > prediction.threshold).astype(float)
+    accuracy = float(np.mean(given == labels))
+    details["accuracy"] = accuracy
+    details["predicted_labels"] = given.astype(int).tolist()
+    problems = []
+    if accuracy < prediction.accuracy:
+        wrong = [i for i in range(labels.size) if given[i] != labels[i]]
+        problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right "
+                        f"(needs {prediction.accuracy:.0%}): samples {wrong} are wrong")
+    if prediction.forward:
+        args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else
+                np.asarray(found[a].get("value"), dtype=float) for a in prediction.arguments]
+        with np.errstate(all="ignore"):
+            recomputed = np.asarray(reference_function(prediction.forward)(*args),
+                                    dtype=float).reshape(-1)
+        gap = float(np.max(np.abs(recomputed - stored))) if recomputed.size == stored.size \
+            else float("inf")
+        details["recomputed"] = np.round(recomputed, 6).tolist()
+        details["recomputed_difference"] = gap if np.isfinite(gap) else "inf"
+        if not gap <= prediction.tolerance:
+            problems.append(
+                f"{prediction.variable} does not follow from the stored weights: recomputed "
+                f"from {', '.join(a for a in prediction.arguments if a != DATA)} it is "
+                f"{np.round(recomputed, 3).tolist()}, stored {np.round(stored, 3).tolist()} "
+                "(were cells run out of order, or the prediction pasted in?)")
+    return problems
