@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = ROOT / "grader" / "sandbox" / "child"
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "lab1"
 CORRECT_PY = SUBMISSIONS / "DLP_LAB1_0856001_Chen.py"
 SYNTAX_ERROR_PY = SUBMISSIONS / "DLP_LAB1_0856105_Huang.py"
 NOTEBOOK = SUBMISSIONS / "DLP_LAB1_0856017_王小明.ipynb"

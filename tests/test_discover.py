@@ -24,7 +24,7 @@ from grader.results import validate_result
 from test_grade_command import labgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "submissions"
+SAMPLES = ROOT / "submissions" / "lab1"
 TAIPEI = timezone(timedelta(hours=8))
 
 NN_SCRIPT = """\

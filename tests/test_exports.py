@@ -419,7 +419,7 @@ def test_a_sample_graded_for_real_goes_through_the_three_exports(tmp_path):
     from grader.settings import SandboxSettings
 
     rubric = load_rubric("lab1")
-    subs = discover(ROOT / "submissions" / "DLP_LAB1_0856001_Chen.py", workdir=tmp_path / "work",
+    subs = discover(ROOT / "submissions" / "lab1" / "DLP_LAB1_0856001_Chen.py", workdir=tmp_path / "work",
                     layout="single", **rubric.discovery_names())
     result, _ = grade_one(subs[0], rubric, seed=rubric.seeds.public, sandbox=SandboxSettings(),
                           self_check=True)

@@ -20,7 +20,7 @@ import pytest
 from grader.results import validate_result
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "submissions"
+SAMPLES = ROOT / "submissions" / "lab1"
 BATCH = ["DLP_LAB1_0856001_Chen.py", "DLP_LAB1_0856042_Lin.py", "DLP_LAB1_0856105_Huang.py"]
 
 

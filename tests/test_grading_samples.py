@@ -1,6 +1,6 @@
 """Every sample submission graded, and every verdict the one a careful TA would give.
 
-The ground truth is ``submissions/README.md``: correct submissions in many styles must pass,
+The ground truth is ``submissions/lab1/README.md``: correct submissions in many styles must pass,
 and each buggy one must fail the right check with a message that names its bug.  Real
 sandboxes, real probes, the shipped rubric.
 """

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "submissions"
+SAMPLES = ROOT / "submissions" / "lab1"
 CHEN = SAMPLES / "DLP_LAB1_0856001_Chen.py"
 
 CLASS = textwrap.dedent("""

@@ -33,7 +33,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "submissions"
+SAMPLES = ROOT / "submissions" / "lab1"
 STYLE = ROOT / "grader" / "render" / "templates" / "report.css"
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),

@@ -1,4 +1,4 @@
-"""Ground truth of the style and bug samples in ``submissions/`` (see ``submissions/README.md``).
+"""Ground truth of the style and bug samples in ``submissions/lab1/`` (see ``submissions/lab1/README.md``).
 
 Each sample is a whole student script.  Only its imports, functions and classes are kept (with
 :mod:`ast`) and exec'd in a fresh namespace: the module-level training code never runs here.
@@ -34,7 +34,7 @@ from reference.activations import sigmoid as ref_sigmoid
 from tests_support import SANDBOX_ONLY_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "lab1"
 README = SUBMISSIONS / "README.md"
 
 ORIGINAL_SAMPLES = {"DLP_LAB1_0856001_Chen.py", "DLP_LAB1_0856017_王小明.ipynb",
@@ -302,7 +302,7 @@ def scaled(names: tuple[str, ...], factor: Callable[[int], float]) -> Callable:
     return model
 
 
-# The bugs, each exactly as the sample's code computes it (see submissions/README.md).
+# The bugs, each exactly as the sample's code computes it (see submissions/lab1/README.md).
 BUG_MODELS: dict[str, Callable[[Params, Any, Any], Params]] = {
     # sigma'(z) computed with the output formula z (1 - z) at the pre-activation, every layer
     "lee": lambda p, X, Y: model_gradient(
@@ -464,7 +464,7 @@ def test_every_new_sample_is_on_disk_in_the_readme_and_here():
     on_disk = {p.name for p in SUBMISSIONS.iterdir() if p.name != "README.md"
                and (p.is_file() or not p.name.startswith(("_", ".")))}
     documented = set(readme_rows())
-    assert on_disk == documented, "document every sample in submissions/README.md"
+    assert on_disk == documented, "document every sample in submissions/lab1/README.md"
     assert documented - ORIGINAL_SAMPLES - SANDBOX_ONLY_SAMPLES == set(SAMPLES), \
         "and give it a Sample entry here (or in test_verdicts_hold.py)"
     for name in SAMPLES:

@@ -1,4 +1,4 @@
-"""Ground truth of the sample submissions in ``submissions/`` (see ``submissions/README.md``).
+"""Ground truth of the sample submissions in ``submissions/lab1/`` (see ``submissions/lab1/README.md``).
 
 The samples' module-level code is never run here: the sign-error sample's training loop never
 ends.  Only their imports, functions and classes are kept (with :mod:`ast`) and exec'd in a fresh
@@ -20,7 +20,7 @@ import pytest
 from reference import lab1 as ref
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "lab1"
 README = SUBMISSIONS / "README.md"
 
 CORRECT_PY = SUBMISSIONS / "DLP_LAB1_0856001_Chen.py"
@@ -127,7 +127,7 @@ def test_readme_documents_exactly_the_samples():
     # the README's other rows are the style and bug samples, checked by test_submissions_bugs.py
     others = documented_names() - {p.name for p in ALL_SAMPLES}
     assert on_disk == {p.name for p in ALL_SAMPLES} | others, (
-        "a sample was added or removed: document it in submissions/README.md and here")
+        "a sample was added or removed: document it in submissions/lab1/README.md and here")
     for path in ALL_SAMPLES:
         assert re.match(r"DLP_LAB1_\d{7}_[^\W\d_]+\.(py|ipynb)$", path.name), path.name
         readme_row(path)

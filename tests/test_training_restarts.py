@@ -72,7 +72,7 @@ def grade_sample(tmp_path, name: str, only: set[str], seed: int = 0) -> dict:
 def test_a_network_without_the_true_gradient_must_converge_from_most_robust_starts(tmp_path):
     """Cross-entropy instead of MSE: not the lab's gradient, so its path is its own and it may
     get stuck from a start the reference converges from; a TA would not fail its training for
-    that (submissions/README.md: 4 of 6 converge).  It passes if it converges from most of the
+    that (submissions/lab1/README.md: 4 of 6 converge).  It passes if it converges from most of the
     reference's robust starts."""
     verdict = grade_sample(tmp_path, "DLP_LAB1_0856131_Chou.py",
                            {"interface", "gradient", "train_xor"})["train_xor"]

@@ -1,7 +1,7 @@
 """Verdicts that hold: the same grade every time, no points for what was not done, and a broken
 method costs only the checks that use it.
 
-Rows 24-46 of ``submissions/README.md`` are graded here, in real sandboxes with the shipped
+Rows 24-46 of ``submissions/lab1/README.md`` are graded here, in real sandboxes with the shipped
 rubric, and every verdict is compared with the README's; their methods may exit, kill the
 process or never end, so they never run in the test process.  The determinism test drives the
 ``labgrade grade`` command itself, with one and two jobs and after a resumed batch.
@@ -39,14 +39,14 @@ the same, the test is faster)."""
 
 
 def readme_verdicts(name: str) -> dict[str, str]:
-    """The seven verdicts of a sample's row in submissions/README.md."""
+    """The seven verdicts of a sample's row in submissions/lab1/README.md."""
     for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
         if re.match(r"\|\s*\d+\s*\|\s*`" + re.escape(name) + "`", line):
             pairs = re.findall(r"`(" + "|".join(CHECKS) + r")`:?\s*\**(pass|fail|error|skip)"
                                r"\**", line)
             assert len(pairs) == len(CHECKS), f"README row of {name}: each check once, {pairs}"
             return dict(pairs)
-    raise AssertionError(f"{name} has no row in submissions/README.md")
+    raise AssertionError(f"{name} has no row in submissions/lab1/README.md")
 
 
 def grade_sample(name: str, workdir: Path) -> dict[str, Verdict]:

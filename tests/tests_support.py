@@ -3,7 +3,7 @@
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "submissions"
+SAMPLES = ROOT / "submissions" / "lab1"
 
 SANDBOX_ONLY_SAMPLES = {
     "DLP_LAB1_0856197_Fang.py", "DLP_LAB1_0856199_Ho.py", "DLP_LAB1_0856201_Tang.py",
