@@ -314,8 +314,12 @@ def _print_check(result: dict, rubric) -> None:
         total += check["max_points"]
         print(f"  {SYMBOLS[check['status']]:<5} {check['id']:<{width}} "
               f"{check['points']:>5g}/{check['max_points']:<3g} {check['message']}")
-    print(f"\n{earned:g}/{total:g} points from the public checks; the TA's grading adds "
-          "hidden data, the program run, the report and the demo questions.")
+    rest = [cid for cid in rubric.check_ids if cid not in rubric.public_check_ids]
+    adds = [*(["hidden data", f"the {', '.join(rest)} check{'s' if len(rest) > 1 else ''}"]
+              if rest else []), *[s.title for s in rubric.manual_sections.values()]]
+    said = ", ".join(adds[:-1]) + f" and {adds[-1]}" if len(adds) > 1 else "".join(adds)
+    print(f"\n{earned:g}/{total:g} points from the public checks"
+          + (f"; the TA's grading adds {said}." if adds else "."))
 
 
 def _rubric_arguments(parser: argparse.ArgumentParser) -> None:
@@ -341,6 +345,46 @@ def _rubric_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- labgrade release -----------------------------------------------------------------------
+
+def _release_arguments(parser: argparse.ArgumentParser) -> None:
+    from reference.exercises.notebooks import EXERCISES
+
+    parser.add_argument("exercise", choices=sorted(EXERCISES),
+                        help="the notebook exercise (its rubric has the same name)")
+    parser.add_argument("--out", type=Path, default=Path("release"),
+                        help="folder for the notebook (default: %(default)s)")
+    parser.add_argument("--solution", action="store_true",
+                        help="write the solution instead of the student's starter")
+    parser.add_argument("--execute", action="store_true",
+                        help="run the notebook in a Jupyter kernel so that it has its outputs "
+                             "(needs ipykernel: pip install 'labgrade[notebooks]')")
+
+
+def _release_run(args: argparse.Namespace) -> int:
+    import nbformat
+
+    from reference.exercises.notebooks import EXERCISES, executed, notebook
+
+    exercise = EXERCISES[args.exercise]
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder")
+    nb = notebook(exercise, starter=not args.solution)
+    if args.execute:
+        try:
+            nb = executed(nb)
+        except Exception as err:  # no kernel, or a cell failed: say which  # noqa: BLE001
+            raise UsageError(f"could not run the notebook: {type(err).__name__}: "
+                             f"{str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+                             ) from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / exercise.filename
+    nbformat.write(nb, str(path))
+    what = "solution" if args.solution else "starter"
+    print(f"{exercise.title}: the {what} notebook is {path}")
+    return 0
+
+
 COMMANDS: list[Command] = [
     Command("grade", "grade submissions: result.json per student and grades.csv",
             lambda p: _grading_arguments(p, batch=True), _grade_run),
@@ -352,6 +396,8 @@ COMMANDS: list[Command] = [
             _reference_arguments, _reference_run),
     Command("rubric", "show a rubric's sections, checks and points, or every key (--schema)",
             _rubric_arguments, _rubric_run),
+    Command("release", "write a notebook exercise's starter (or its solution) for students",
+            _release_arguments, _release_run),
 ]
 
 
