@@ -380,7 +380,7 @@ def _validate_checks(c: _Checker, checks: Any) -> float | None:
     for i, check in enumerate(checks):
         where = f"checks[{i}]"
         entry = c.table(check, where, ("id", "status", "points", "max_points", "message",
-                                       "details"))
+                                       "details"), optional=("kind",))
         if entry is None:
             ok = False
             continue

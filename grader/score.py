@@ -87,11 +87,12 @@ def score_checks(verdicts: Mapping[str, Verdict], rubric: Rubric, *, self_check:
                            "the submission")
             else:
                 message = "not run"
-            results.append(CheckResult(cid, SKIP, 0.0, check.points, message, {}))
+            results.append(CheckResult(cid, SKIP, 0.0, check.points, message, {},
+                                       check.kind))
             continue
         results.append(CheckResult(cid, verdict.status,
                                    round_points(verdict.fraction * check.points), check.points,
-                                   verdict.message, dict(verdict.details)))
+                                   verdict.message, dict(verdict.details), check.kind))
     return results
 
 

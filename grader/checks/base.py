@@ -51,11 +51,16 @@ class CheckResult:
     max_points: float
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
+    """The check's kind when its id is not one (``sigmoid`` of kind ``function``)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "points": self.points,
-                "max_points": self.max_points, "message": self.message,
-                "details": self.details}
+        entry = {"id": self.id, "status": self.status, "points": self.points,
+                 "max_points": self.max_points, "message": self.message,
+                 "details": self.details}
+        if self.kind and self.kind != self.id:
+            entry["kind"] = self.kind
+        return entry
 
 
 @dataclass(frozen=True)

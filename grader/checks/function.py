@@ -174,26 +174,36 @@ def check_function(ctx: GradingContext) -> Verdict:
     problems: list[str] = []
     earned = asdict(conf.weights)
     worst = 0.0
+    rows: list[dict[str, Any]] = []  # expected against observed, call by call, for the report
+    details["rows"] = rows
     for index, (call, result) in enumerate(zip(calls, observed["results"])):
         edge = index >= random_calls
         part = "edge_cases" if edge else "values"
         shown = f"{name}({_short(call[0])}{', ...' if len(call) > 1 else ''})"
+        before = len(problems)
+        row: dict[str, Any] = {"input": _short(call[0]), "edge": edge}
+        rows.append(row)
         if "error" in result:
             problems.append(f"{shown} raised {describe_student_error(result['error'])}")
             earned[part] = 0.0
+            row.update(got=f"raised {result['error'].get('type', 'an error')}", ok=False)
             continue
         with np.errstate(all="ignore"):
             expected = np.asarray(reference(*call), dtype=float)
+        row["expected"] = _short(expected)
         got = result.get("value")
         if got is None:
             problems.append(f"{shown} returned a {result.get('type')}, not numbers")
             earned[part] = 0.0
+            row.update(got=f"a {result.get('type')}", ok=False)
             continue
         got = np.asarray(got, dtype=float)
+        row["got"] = _short(got)
         if not _same_shape(got, expected, bool(conf.lenient_shape)):
             problems.append(f"{shown} returned shape {tuple(got.shape)}; expected "
                             f"{tuple(expected.shape)}")
             earned[part] = 0.0
+            row["ok"] = False
             continue
         gap = _gap(got, expected)
         worst = max(worst, gap if np.isfinite(gap) else float("inf"))
@@ -210,8 +220,11 @@ def check_function(ctx: GradingContext) -> Verdict:
             problems.append(f"{shown} is right but raised {'; '.join(result['warnings'])} "
                             "(compute it in a form that cannot overflow)")
             earned[part] = 0.0
+            row["warned"] = True
         if any(result.get("mutated") or []):
             earned["inputs_kept"] = 0.0
+            row["changed its input"] = True
+        row["ok"] = len(problems) == before and not row.get("changed its input")
     if earned["inputs_kept"] == 0.0:
         problems.append(f"{name} changes the array it is given (write to a new array: "
                         "callers still need their input)")

@@ -134,6 +134,8 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
     given = (stored > prediction.threshold).astype(float)
     accuracy = float(np.mean(given == labels))
     details["accuracy"] = accuracy
+    details["labels"] = labels.astype(int).tolist()
+    details["stored"] = np.round(stored, 6).tolist()
     details["predicted_labels"] = given.astype(int).tolist()
     problems = []
     if accuracy < prediction.accuracy:

@@ -292,6 +292,50 @@ def _evidence(build: EvidenceBuilder, details: Mapping[str, Any], ctx: EvidenceC
             type(err).__name__))]
 
 
+@evidence("function")
+def _function(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
+    rows = details.get("rows") or []
+    if not rows:
+        return []
+    name = details.get("function", "your function")
+    return [Table(f"{name} call by call: the reference's result against yours (tolerance "
+                  f"{_number(details.get('tolerance'))}, relative)",
+                  ["input", "kind", "expected (reference)", "yours", "verdict"],
+                  [[str(r.get("input", "")), "edge case" if r.get("edge") else "random",
+                    str(r.get("expected", "")), str(r.get("got", "")),
+                    "right" if r.get("ok") else
+                    "changed its input" if r.get("changed its input") else
+                    "right, but with a floating-point warning" if r.get("warned") else "WRONG"]
+                   for r in rows], [not r.get("ok") for r in rows])]
+
+
+@evidence("variables")
+def _variables(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
+    blocks: list[Block] = []
+    found = details.get("variables") or {}
+    if found:
+        blocks.append(Table("Your variables after the program ran top to bottom",
+                            ["variable", "type", "shape", "dtype"],
+                            [[str(n), str(v.get("type", "")), _shape(v.get("shape", "")),
+                              str(v.get("dtype", ""))] for n, v in found.items()]))
+    labels, stored = details.get("labels") or [], details.get("stored") or []
+    if labels and len(labels) == len(stored):
+        given = details.get("predicted_labels") or []
+        again = details.get("recomputed") or []
+        columns = ["sample", "right label", "your prediction", "its label"]
+        if len(again) == len(stored):
+            columns.append("recomputed from your weights")
+        rows, flagged = [], []
+        for i, (label, value) in enumerate(zip(labels, stored)):
+            row = [str(i), str(label), _number(value), str(given[i]) if i < len(given) else ""]
+            if len(again) == len(stored):
+                row.append(_number(again[i]))
+            rows.append(row)
+            flagged.append(i < len(given) and given[i] != label)
+        blocks.append(Table("The prediction, sample by sample", columns, rows, flagged))
+    return blocks
+
+
 def _generic(details: Mapping[str, Any], ctx: EvidenceContext) -> list[Block]:
     """A check without its own evidence view: its simple details, as name and value."""
     # a grader failure's traceback is for the TA (on stderr), never for the student
@@ -427,9 +471,10 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
     checks = []
     for check in result.get("checks") or []:
         details = check.get("details") or {}
-        build = EVIDENCE.get(check["id"], _generic)
+        build = EVIDENCE.get(check.get("kind") or check["id"], _generic)
         checks.append(CheckView(
-            check["id"], titles.get(check["id"], check["id"]), check["status"],
+            check["id"], titles.get(check["id"]) or titles.get(check.get("kind") or "", "")
+            or check["id"], check["status"],
             STATUS_WORDS.get(check["status"], check["status"]),
             STATUS_SYMBOLS.get(check["status"], "?"),
             _points(check.get("points"), check.get("max_points")),
@@ -451,9 +496,9 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
         checks = [c for c in checks if c.id in public_checks]
     return ReportView(
         self_check="" if public_checks is None else (
-            "The public checks only, on the rubric's public data. The TA's "
-            "grading adds hidden data, the checks marked TA-only, the report, the demo "
-            "questions and the deadline."),
+            "The public checks only, on the rubric's public data. The TA's grading may add "
+            "hidden data, the checks that are not public, the parts graded by hand and the "
+            "deadline."),
         student=" ".join(p for p in (sid, name) if p) or Path(str(submission.get("path",
                                                                               "?"))).name,
         student_id=sid, student_name=name,
