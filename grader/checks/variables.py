@@ -16,7 +16,7 @@ variables, it is the stored prediction within the tolerance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,6 +38,18 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """``[checks.<name>.moment]``: judge the notebook as it was after a part of it (the
+    single-layer XOR, before the MLP cells reuse its names): after the last cell at which the
+    ``with`` variables existed and the ``without`` ones did not yet."""
+
+    present: tuple[str, ...] = setting((), "Variables that exist at that moment.",
+                                       key="with", valid=IDENTIFIER)
+    absent: tuple[str, ...] = setting((), "Variables that do not exist yet at that moment.",
+                                      key="without", valid=IDENTIFIER)
+
+
+@dataclass(frozen=True)
 class Prediction:
     """``[checks.<name>.prediction]``: the prediction must classify the data and follow from
     the stored weights."""
@@ -47,10 +59,16 @@ class Prediction:
     labels: tuple[float, ...] = setting(help="The right label of each sample, in order.",
                                         nonempty=True)
     threshold: float = setting(0.5, "A prediction above it is label 1.")
-    accuracy: float = setting(1.0, "Share of samples it must label right.", minimum=0,
+    accuracy: float = setting(1.0, "Share of samples it must label right; with expect = "
+                                   "'not_learned', a share it must stay below.", minimum=0,
                               maximum=1)
+    expect: Literal["learned", "not_learned"] = setting(
+        "learned", "'not_learned' for a model that cannot learn the data (a single layer on "
+                   "XOR): the exercise shows it failing, and a model that succeeds is doing "
+                   "something else.")
     forward: str = setting("", "The reference forward pass (module:function) that recomputes "
-                               "the prediction from the stored variables; empty: none.",
+                               "the prediction from the stored variables (when it returns "
+                               "every layer's output, the last one); empty: none.",
                            valid=(lambda t: not t or REFERENCE[0](t), REFERENCE[1]))
     arguments: tuple[str, ...] = setting((), f"Its arguments: variable names, or {DATA} for "
                                              "the rubric's inputs.")
@@ -69,6 +87,8 @@ class VariablesCheck(CheckConfig):
         factory=dict, help="The variables that must exist, by name, with their shapes.",
         key_valid=IDENTIFIER)
     prediction: Prediction | None = setting(None, "The prediction to judge, if any.")
+    moment: Moment | None = setting(None, "Judge the notebook after a part of it rather than "
+                                          "at its end (notebooks only).")
 
 
 def _shape_ok(shape: list[int], wanted: tuple[int, ...], lenient: bool) -> bool:
@@ -86,12 +106,22 @@ def check_variables(ctx: GradingContext) -> Verdict:
     prediction = conf.prediction
     names = list(wanted) + ([prediction.variable] if prediction else []) + \
         [a for a in (prediction.arguments if prediction else ()) if a != DATA]
-    step = ctx.probe_executed("variables", {"names": list(dict.fromkeys(names))})
+    asked: dict[str, Any] = {"names": list(dict.fromkeys(names))}
+    moment = conf.moment
+    if moment is not None:
+        asked["moment"] = {"with": list(moment.present), "without": list(moment.absent)}
+    step = ctx.probe_executed("variables", asked)
     failure = probe_failure(step, "reading your variables")
     if failure:
         return Verdict(ERROR, failure, 0.0)
     ran = ctx.executed_load
     trouble = f" ({ran.errors[0]})" if ran is not None and ran.errors else ""
+    if moment is not None and not step.result.get("moment_found"):
+        absent = f" before {', '.join(moment.absent)}" if moment.absent else ""
+        return Verdict(FAIL, f"no cell of your notebook{trouble} leaves "
+                             f"{', '.join(moment.present)}{absent}: the part of the exercise "
+                             "that makes them is missing", 0.0)
+    when = f" after cell {step.result['cell']}" if moment is not None else ""
     found: dict[str, Any] = step.result["variables"]
     details: dict[str, Any] = {"variables": {n: {k: v for k, v in d.items() if k != "value"}
                                              for n, d in found.items()}}
@@ -99,7 +129,7 @@ def check_variables(ctx: GradingContext) -> Verdict:
     if missing:
         return Verdict(FAIL, f"after your program ran top to bottom{trouble}, "
                              f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                             "not defined", 0.0, details)
+                             f"not defined{when}", 0.0, details)
     problems = []
     for name, spec in wanted.items():
         shape = found[name].get("shape")
@@ -112,11 +142,13 @@ def check_variables(ctx: GradingContext) -> Verdict:
     if problems:
         return Verdict(FAIL, "; ".join(problems), 0.0, details)
     said = ", ".join(f"{n} {tuple(found[n]['shape'])}" for n in wanted)
-    text = f"{said} as the exercise asks" if said else "the variables are there"
+    text = f"{said} as the exercise asks{when}" if said else f"the variables are there{when}"
     if prediction:
         text += (f"; {prediction.variable} labels all {len(prediction.labels)} samples right"
                  if details["accuracy"] == 1 else
-                 f"; {prediction.variable} labels {details['accuracy']:.0%} right")
+                 f"; {prediction.variable} labels {details['accuracy']:.0%} right"
+                 + (" (this model cannot learn the data, as the exercise shows)"
+                    if prediction.expect == "not_learned" else ""))
         if prediction.forward:
             text += " and follows from the stored weights"
     return Verdict(PASS, text, 1.0, details)
@@ -138,7 +170,12 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
     details["stored"] = np.round(stored, 6).tolist()
     details["predicted_labels"] = given.astype(int).tolist()
     problems = []
-    if accuracy < prediction.accuracy:
+    if prediction.expect == "not_learned":
+        if accuracy >= prediction.accuracy:
+            problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right, "
+                            "but this model cannot learn the data: something else is going on "
+                            "(a hidden layer added, the labels or the data changed)")
+    elif accuracy < prediction.accuracy:
         wrong = [i for i in range(labels.size) if given[i] != labels[i]]
         problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right "
                         f"(needs {prediction.accuracy:.0%}): samples {wrong} are wrong")
@@ -146,8 +183,10 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else
                 np.asarray(found[a].get("value"), dtype=float) for a in prediction.arguments]
         with np.errstate(all="ignore"):
-            recomputed = np.asarray(reference_function(prediction.forward)(*args),
-                                    dtype=float).reshape(-1)
+            output = reference_function(prediction.forward)(*args)
+        if isinstance(output, tuple):  # a forward pass returning every layer: the last one
+            output = output[-1]
+        recomputed = np.asarray(output, dtype=float).reshape(-1)
         gap = float(np.max(np.abs(recomputed - stored))) if recomputed.size == stored.size \
             else float("inf")
         details["recomputed"] = np.round(recomputed, 6).tolist()

@@ -198,7 +198,91 @@ print(bout)
 """),
 ))
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR,)}
+XOR = Exercise("xor", "02.XOR.ipynb", "Machine Learning with NumPy: XOR", cells=(
+    md("""
+# XOR: a single layer cannot learn it, one hidden layer can
+
+First the single sigmoid unit of the AND/OR notebook on XOR: its loss stays near 1.0 and its
+outputs near 0.5, because no line separates XOR.  Then a hidden layer of two sigmoid units,
+`h = sigmoid(x @ wh + bh)`, `y_pred = sigmoid(h @ wout + bout)`, which learns it.
+"""),
+    code("""
+import numpy as np
+
+np.random.seed(0)
+"""),
+    code("""
+def sigmoid(x):
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return np.exp(-np.logaddexp(0, -x))
+    # END SOLUTION
+
+
+def derivative_sigmoid(a):
+    \"\"\"The derivative of the sigmoid, given its output a = sigmoid(x).\"\"\"
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return a * (1 - a)
+    # END SOLUTION
+"""),
+    code("""
+x = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]])
+y = np.array([[0], [1], [0], [1]])
+epoch = 5000
+learning_rate = 0.1
+d_in, d_out = x.shape[1], 1
+"""),
+    md("## A single layer"),
+    code("""
+wout = np.random.uniform(size=(d_in, d_out))
+bout = np.random.uniform(size=(1, d_out))
+
+for i in range(epoch):
+    y_pred = sigmoid(x.dot(wout) + bout)
+    loss = np.square(y_pred - y)
+    if i % 500 == 0:
+        print('Epoch', i, ':', loss.sum())
+    # BEGIN SOLUTION
+    grad_y_pred = (y - y_pred) * derivative_sigmoid(y_pred)
+    wout += x.T.dot(grad_y_pred) * learning_rate
+    bout += np.sum(grad_y_pred, axis=0, keepdims=True) * learning_rate
+    # END SOLUTION
+
+print(y_pred)
+"""),
+    md("## One hidden layer of two units"),
+    code("""
+d_h = 2
+wh = np.random.uniform(size=(d_in, d_h))
+bh = np.random.uniform(size=(1, d_h))
+wout = np.random.uniform(size=(d_h, d_out))
+bout = np.random.uniform(size=(1, d_out))
+
+for i in range(epoch):
+    h = sigmoid(x.dot(wh) + bh)
+    y_pred = sigmoid(h.dot(wout) + bout)
+    loss = np.square(y_pred - y)
+    if i % 500 == 0:
+        print('Epoch', i, ':', loss.sum())
+    # BEGIN SOLUTION
+    grad_y_pred = (y - y_pred) * derivative_sigmoid(y_pred)
+    grad_wout = h.T.dot(grad_y_pred)
+    grad_bout = np.sum(grad_y_pred, axis=0, keepdims=True)
+    grad_h = grad_y_pred.dot(wout.T) * derivative_sigmoid(h)
+    grad_wh = x.T.dot(grad_h)
+    grad_bh = np.sum(grad_h, axis=0, keepdims=True)
+    wout += grad_wout * learning_rate
+    bout += grad_bout * learning_rate
+    wh += grad_wh * learning_rate
+    bh += grad_bh * learning_rate
+    # END SOLUTION
+
+print(y_pred)
+"""),
+))
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR)}
 
 
 def write_solutions(folder: Path) -> list[Path]:

@@ -845,13 +845,15 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                   cell_timeout: float | None = 60.0,
                   on_cell_start: Callable[[int], None] | None = None,
                   skip_cells: Iterable[int] = frozenset(),
-                  answer_input: Callable[[str], str | None] | None = None) -> LoadReport:
+                  answer_input: Callable[[str], str | None] | None = None,
+                  after_cell: Callable[[int], None] | None = None) -> LoadReport:
     """Run a notebook's code cells (their sources, in order) into ``namespace``.
 
     Each cell is neutralised (``magics.py``) and runs under its own time limit; a cell that
     raises or runs out of time is recorded and the following cells still run.  In definitions
     mode only each cell's definitions run.  ``on_cell_start(index)`` is called just before a
-    cell's code runs; cells in ``skip_cells`` (0-based indices) are not run at all.
+    cell's code runs, ``after_cell(index)`` just after; cells in ``skip_cells`` (0-based
+    indices) are not run at all.
     """
     _check_mode(mode)
     start = time.perf_counter()
@@ -882,6 +884,8 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                     continue
                 _run_cell(_cell_text(source), cell, namespace, mode, cell_timeout,
                           on_cell_start, report, places, state)
+                if after_cell is not None:
+                    after_cell(index)
                 unshadow.refresh()  # a %%writefile cell may have written a loader.py
                 if captured is not None:
                     _flush_figures(captured, report)

@@ -1205,9 +1205,52 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
     return {"found": found, "results": results}
 
 
+CELL_STATES: list[dict[str, Any]] = []
+"""After each cell of a notebook run as a whole: the top-level arrays and numbers that cell
+created or changed (copies), in order (see ``worker.op_load``)."""
+
+
+def keep_cell_state(namespace: dict[str, Any]) -> None:
+    now: dict[str, Any] = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float, np.ndarray, np.generic)) and \
+                np.size(value) <= MAX_VARIABLE_SIZE:
+            now[name] = np.array(value, copy=True)
+    state: dict[str, Any] = {}
+    for states in CELL_STATES:
+        state.update(states)
+    CELL_STATES.append({name: value for name, value in now.items()
+                        if name not in state or state[name].shape != value.shape
+                        or not np.array_equal(state[name], value, equal_nan=True)})
+
+
+def _state_at(moment: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
+    """The variables after the last cell at which all of ``moment["with"]`` existed and none
+    of ``moment["without"]`` did, and that cell's number (1-based)."""
+    state: dict[str, Any] = {}
+    found = None
+    for index, changes in enumerate(CELL_STATES):
+        state = {**state, **changes}
+        if all(n in state for n in moment.get("with", ())) and \
+                not any(n in state for n in moment.get("without", ())):
+            found = (dict(state), index + 1)
+    return found
+
+
 def probe_variables(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """The variables ``names`` as the submission left them after it ran: each one's type,
-    shape, dtype and value (numbers only); absent ones are missing from the answer."""
+    shape, dtype and value (numbers only); absent ones are missing from the answer.  With a
+    ``moment`` (a notebook run as a whole), as they were after the cell it names."""
+    moment = args.get("moment")
+    if moment:
+        found = _state_at(moment)
+        if found is None:
+            return {"variables": {}, "moment_found": False, "cells": len(CELL_STATES)}
+        state, cell = found
+        return {"variables": {name: _observed_value(state[name]) for name in args["names"]
+                              if name in state}, "moment_found": True, "cell": cell}
     return {"variables": {name: _observed_value(namespace[name]) for name in args["names"]
                           if name in namespace}}
 

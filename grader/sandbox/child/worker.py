@@ -181,10 +181,16 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     # a program run as a whole answers input() as a TA would (the first option offered)
     answer = arguments.first_choice if mode == "execute" else None
     if args.get("kind") == "notebook":
+        import probes
+
+        # a notebook run as a whole keeps what each cell left: an exercise's checks may ask
+        # for the state after a given part (the single-layer XOR before the MLP cells)
+        probes.CELL_STATES.clear()
+        keep = (lambda i: probes.keep_cell_state(ctx.namespace)) if mode == "execute" else None
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
             on_cell_start=lambda i: ctx.progress(cell=i),
-            skip_cells=set(args.get("skip_cells", ())), answer_input=answer)
+            skip_cells=set(args.get("skip_cells", ())), answer_input=answer, after_cell=keep)
     else:
         report = loader.load_script(path, ctx.namespace, mode=mode,
                                     timeout=float(args["timeout"]), answer_input=answer)
