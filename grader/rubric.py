@@ -186,6 +186,11 @@ class Section:
     kind: Literal["manual", "auto"] = setting(
         help="'manual': graded by the TA (a column of the manual-scores CSV); 'auto': the sum "
              "of the points of the automatic checks in this section.")
+    answer: str = setting("", "For a manual section of a notebook exercise: text of the "
+                              "heading that introduces the student's answer (\"Compare "
+                              "different bias\"); the report shows the cells from that "
+                              "heading to the next one, outputs and figures included, beside "
+                              "the TA's points.")
 
 
 @dataclass(frozen=True)

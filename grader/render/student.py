@@ -50,6 +50,8 @@ def student_report(result: Mapping[str, Any], *, files_root: Path | None,
     public = (rubric.public_check_ids if rubric is not None else ()) if self_check else None
     view = build_report(result, titles=check_titles(), files_root=files_root, figures=figures,
                         run_info=run_info(result, rubric, seed), main=main,
-                        public_checks=public)
+                        public_checks=public,
+                        answers={sid: s.answer for sid, s in rubric.sections.items()
+                                 if s.answer} if rubric is not None else None)
     title = rubric.title if rubric is not None else str((result.get("rubric") or {}).get("id"))
     return render_page("student.html.j2", r=view, rubric_title=title)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 from markupsafe import Markup
 
 from grader.render import plots
-from grader.render.source import (SourceView, find_marks, line_anchor, linked,
+from grader.render.source import (SourceView, answer_html, find_marks, line_anchor, linked,
                                   render_sources)
 from grader.score import round_points
 
@@ -365,6 +365,8 @@ class SectionView:
     kind: str
     points: str
     pending: bool
+    answer: Markup | None = None
+    """For a manual section: the student's answer cells, shown beside the TA's points."""
 
 
 @dataclass
@@ -456,11 +458,13 @@ def _texts(check: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
 def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
                  files_root: Path | None, figures: Sequence[bytes],
                  run_info: Sequence[tuple[str, str]] = (), main: str | None = None,
-                 public_checks: Collection[str] | None = None) -> ReportView:
+                 public_checks: Collection[str] | None = None,
+                 answers: Mapping[str, str] | None = None) -> ReportView:
     """The view of one student's report.  ``titles`` name the checks (their registered
     summaries); ``files_root`` holds the submission's files (None: the source is not shown);
     ``figures`` are the PNGs the student's program drew.  ``public_checks``: the report of a
-    self-check, which runs these checks only (its headline is their points, not a grade)."""
+    self-check, which runs these checks only (its headline is their points, not a grade).
+    ``answers``: per manual section, the heading of the student's answer in a notebook."""
     student = result.get("student") or {}
     submission = result.get("submission") or {}
     files = [str(f) for f in submission.get("files") or []]
@@ -513,7 +517,9 @@ def build_report(result: Mapping[str, Any], *, titles: Mapping[str, str],
         error=ctx.link(str(result["error"])) if result.get("error") else None,
         sections=[SectionView(str(s.get("title")), str(s.get("kind")),
                               _points(s.get("points"), s.get("max_points")),
-                              s.get("points") is None)
+                              s.get("points") is None,
+                              answer_html(files_root, main, (answers or {}).get(
+                                  str(s.get("id")), "")))
                   for s in result.get("sections") or []],
         checks=checks, comment=result.get("comment"),
         notes=[ctx.link(str(n)) for n in result.get("notes") or []],

@@ -67,8 +67,9 @@ def solution_source(source: str) -> str:
     return "\n".join(kept)
 
 
-def starter_source(source: str) -> str:
-    """A code cell as the student receives it: each solution region replaced by its blanks."""
+def starter_source(source: str, blank: str = "# YOUR CODE HERE") -> str:
+    """A cell as the student receives it: each solution region replaced by its blanks, else
+    by ``blank``."""
     out: list[str] = []
     inside, blanks, indent = False, [], ""
     for line in source.splitlines():
@@ -76,7 +77,7 @@ def starter_source(source: str) -> str:
         if match and match.group(2) == BEGIN:
             inside, blanks, indent = True, [], match.group(1)
         elif match and match.group(2) == END:
-            out += blanks or [f"{indent}# YOUR CODE HERE"]
+            out += blanks or [f"{indent}{blank}"]
             inside = False
         elif match and match.group(2).startswith(BLANK):
             blanks.append(match.group(1) + match.group(3))
@@ -93,10 +94,11 @@ def notebook(exercise: Exercise, *, starter: bool = False):
 
     cells = []
     for cell in exercise.cells:
-        if cell.kind == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell(cell.source))
+        blank = "*Your answer here.*" if cell.kind == "markdown" else "# YOUR CODE HERE"
+        text = starter_source(cell.source, blank) if starter else solution_source(cell.source)
+        if cell.kind == "markdown":  # an answer in words is a solution region too
+            cells.append(nbformat.v4.new_markdown_cell(text))
         else:
-            text = starter_source(cell.source) if starter else solution_source(cell.source)
             cells.append(nbformat.v4.new_code_cell(text))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -282,7 +284,129 @@ print(y_pred)
 """),
 ))
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR)}
+REVERSE_XOR = Exercise("reverse-xor", "Reverse_Engineering_XOR.ipynb",
+                       "Reverse Engineering of AI Models: XOR", cells=(
+    md("""
+# Reverse engineering of AI models: a 2-2-1 network for XOR
+
+The network `s1 = X W1 + b0`, `h = sigmoid(s1)`, `s2 = h W2 + b1`, `y_pred = sigmoid(s2)`,
+trained full batch on the loss `L = 1/2 (y - y_pred)^2`, from hand-picked starting values.
+"""),
+    code("""
+import numpy as np
+import matplotlib.pyplot as plt
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+y = np.array([[0], [1], [1], [0]])
+b0 = np.array([[1, 1]])
+b1 = -1
+W1 = np.array([[-1, 1], [1, -1]])
+W2 = np.array([[1], [1]])
+"""),
+    code("""
+def sigmoid(x):
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return np.exp(-np.logaddexp(0, -x))
+    # END SOLUTION
+
+
+def sigmoid_derivative(f_x):
+    \"\"\"The derivative of the sigmoid, given its output f_x = sigmoid(x).\"\"\"
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return f_x * (1 - f_x)
+    # END SOLUTION
+"""),
+    md("""
+## Training
+
+From these starting values the squared error needs a large rate (at lr 0.01 it sits on a
+plateau at outputs 0.5; below lr 4 it ends in the local minimum 2/3, 2/3, 2/3, 0).
+"""),
+    code("""
+epochs = 10000
+lr = 5.0
+
+for _ in range(epochs):
+    s1 = np.dot(X, W1) + b0
+    h = sigmoid(s1)
+    s2 = np.dot(h, W2) + b1
+    y_pred = sigmoid(s2)
+    # BEGIN SOLUTION
+    # BLANK # the backward pass and the update of W2, b1, W1 and b0
+    # dL/ds2 for L = 1/2 (y - y_pred)^2: the chain rule's minus sign makes it (y_pred - y)
+    L_derivative = (y_pred - y) * sigmoid_derivative(y_pred)
+    L_w_derivative = L_derivative.dot(W2.T) * sigmoid_derivative(h)
+    W2 = W2 - lr * h.T.dot(L_derivative)
+    b1 = b1 - lr * np.sum(L_derivative, axis=0, keepdims=True)
+    W1 = W1 - lr * X.T.dot(L_w_derivative)
+    b0 = b0 - lr * np.sum(L_w_derivative, axis=0, keepdims=True)
+    # END SOLUTION
+
+print(y_pred)
+"""),
+    md("""
+## 1. Write formula of layer 1 weight updating.
+"""),
+    md("""
+# BEGIN SOLUTION
+With `delta2 = dL/ds2 = (y_pred - y) * y_pred (1 - y_pred)` and
+`delta1 = dL/ds1 = (delta2 W2^T) * h (1 - h)`:
+`dL/dW1 = X^T delta1`, `dL/db0 = sum of delta1 over the samples`, and the update is
+`W1 <- W1 - lr * X^T delta1`, `b0 <- b0 - lr * sum(delta1)`.
+# END SOLUTION
+"""),
+    md("""
+## 2. Compute prediction by using different loss/cost function.
+"""),
+    code("""
+# BEGIN SOLUTION
+# the mean binary cross-entropy: dL/ds2 = (y_pred - y) / 4, no sigmoid' at the output
+V1, c0 = np.array([[-1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 1.0]])
+V2, c1 = np.array([[1.0], [1.0]]), -1.0
+for _ in range(epochs):
+    hidden = sigmoid(X.dot(V1) + c0)
+    out = sigmoid(hidden.dot(V2) + c1)
+    delta2 = (out - y) / len(y)
+    delta1 = delta2.dot(V2.T) * sigmoid_derivative(hidden)
+    V2, c1 = V2 - lr * hidden.T.dot(delta2), c1 - lr * delta2.sum(axis=0, keepdims=True)
+    V1, c0 = V1 - lr * X.T.dot(delta1), c0 - lr * delta1.sum(axis=0, keepdims=True)
+print(out)
+# END SOLUTION
+"""),
+    md("""
+## 3. Compare different bias (plot different equations).
+"""),
+    code("""
+# BEGIN SOLUTION
+def final_loss(first_bias, second_bias, rate=1.0, steps=5000):
+    A1, a0 = np.array([[-1.0, 1.0], [1.0, -1.0]]), np.array(first_bias, dtype=float)
+    A2, a1 = np.array([[1.0], [1.0]]), float(second_bias)
+    history = []
+    for _ in range(steps):
+        hid = sigmoid(X.dot(A1) + a0)
+        res = sigmoid(hid.dot(A2) + a1)
+        history.append(0.5 * np.sum((y - res) ** 2))
+        d2 = (res - y) * sigmoid_derivative(res)
+        d1 = d2.dot(A2.T) * sigmoid_derivative(hid)
+        A2, a1 = A2 - rate * hid.T.dot(d2), a1 - rate * d2.sum()
+        A1, a0 = A1 - rate * X.T.dot(d1), a0 - rate * d1.sum(axis=0, keepdims=True)
+    return history
+
+
+for biases in ([[1, 1]], -1), ([[1, 1]], 0), ([[0, 0]], 0), ([[-1, -1]], -1):
+    plt.plot(final_loss(*biases), label=f"b0 = {biases[0]}, b1 = {biases[1]}")
+plt.yscale("log")
+plt.xlabel("epoch")
+plt.ylabel("loss")
+plt.legend()
+plt.show()
+# END SOLUTION
+"""),
+))
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR, REVERSE_XOR)}
 
 
 def write_solutions(folder: Path) -> list[Path]:
