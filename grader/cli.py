@@ -215,7 +215,7 @@ def _grade_run(args: argparse.Namespace) -> int:
     print(f"labgrade {__version__}: grading with rubric {rubric.id} v{rubric.version}, "
           f"seed from {source}, {jobs} at a time, into {args.out}", flush=True)
     display = progress_display(sys.stdout,
-                               rubric.sections["experimental_results"].points)
+                               sum(s.points for s in rubric.auto_sections.values()))
     try:
         with display:
             outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,

@@ -71,12 +71,15 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
     "DLP_HW1_0857006_Lin.ipynb": (
         {**PASS3, "derivative_sigmoid": "fail", "or_gate": "fail"},
         {"derivative_sigmoid": ["changes the array it is given"],
-         "or_gate": ["y_pred labels 25% of the samples right"]}),
+         "or_gate": ["y_pred labels 25% of the samples right",
+                     "your weights label the data right, so it was changed after the last "
+                     "forward pass"]}),
     "DLP_HW1_0857007_Yang.ipynb": (PASS3, {}),
 }
 
 POINTS = {
-    # file: {check: points} where the grader and a careful TA agree on partial credit
+    # file: {check: points}: a careful TA's partial credit
+    "DLP_HW1_0857001_Chen.ipynb": {"derivative_sigmoid": 0},  # wrong values earn nothing
     "DLP_HW1_0857002_Wu.ipynb": {"sigmoid": 2.4, "derivative_sigmoid": 3, "or_gate": 4},
     "DLP_HW1_0857006_Lin.ipynb": {"derivative_sigmoid": 2.7},
     "DLP_HW1_0857007_Yang.ipynb": {"sigmoid": 3, "derivative_sigmoid": 3, "or_gate": 4},
@@ -311,3 +314,20 @@ def test_a_rubric_of_generic_checks_names_what_the_broken_notebook_got_wrong(rel
     assert "it returns relu(z) itself" in found["drelu"]["message"]
     assert "W has shape (3, 2); expected (2, 3)" in found["weights"]["message"]
     assert found["relu"]["points"] == pytest.approx(2) and found["weights"]["points"] == 0
+
+
+@pytest.mark.slow
+def test_an_untrained_unit_on_the_right_side_of_the_threshold_is_not_learned(tmp_path):
+    """The starter with the functions written and the update left out: its untrained unit
+    labels OR right by chance (the notebook's own seed), which is no learned gate."""
+    nb = notebook(AND_OR, starter=True)
+    nb.cells[2].source = notebook(AND_OR).cells[2].source  # the two functions, written
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / "DLP_HW1_0857099_Untrained.ipynb"))
+    path = folder / "DLP_HW1_0857099_Untrained.ipynb"
+    result = checks(grade(path, "and-or", tmp_path / "out")[path.name])
+    assert result["or_gate"]["status"] == "fail"
+    assert "y_pred is on the right side of 0.5 but not learned: it is 0.42 from a label" in \
+        result["or_gate"]["message"]
+    assert result["sigmoid"]["status"] == result["derivative_sigmoid"]["status"] == "pass"

@@ -228,6 +228,8 @@ def check_function(ctx: GradingContext) -> Verdict:
     if earned["inputs_kept"] == 0.0:
         problems.append(f"{name} changes the array it is given (write to a new array: "
                         "callers still need their input)")
+    if earned["values"] == 0.0:
+        earned["inputs_kept"] = 0.0  # keeping one's inputs earns nothing for wrong values
     details["max_difference"] = worst if np.isfinite(worst) else "inf"
     details["tolerance"] = float(conf.tolerance)
     fraction = round(sum(earned.values()) / max(sum(asdict(conf.weights).values()), 1e-9), 4)

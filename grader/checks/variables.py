@@ -77,6 +77,10 @@ class Prediction:
     tolerance: float = setting(0.05, "Largest difference between the stored prediction and "
                                      "the recomputed one (the last update may come after the "
                                      "last prediction).", minimum=0)
+    max_error: float = setting(0.5, "A learned prediction must be this close to every label: "
+                                    "an untrained unit can land on the right side of 0.5 by "
+                                    "chance (0.5: the right side is enough).", above=0,
+                               maximum=1)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,14 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         wrong = [i for i in range(labels.size) if given[i] != labels[i]]
         problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right "
                         f"(needs {prediction.accuracy:.0%}): samples {wrong} are wrong")
+    else:
+        error = float(np.max(np.abs(stored - labels)))
+        details["max_error"] = error
+        if error >= prediction.max_error:
+            problems.append(f"{prediction.variable} is on the right side of "
+                            f"{prediction.threshold:g} but not learned: it is {error:.2f} from "
+                            f"a label (needs < {prediction.max_error:g}; "
+                            f"{np.round(stored, 3).tolist()} for {labels.astype(int).tolist()})")
     if prediction.forward:
         args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else
                 np.asarray(found[a].get("value"), dtype=float) for a in prediction.arguments]
@@ -192,9 +204,16 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         details["recomputed"] = np.round(recomputed, 6).tolist()
         details["recomputed_difference"] = gap if np.isfinite(gap) else "inf"
         if not gap <= prediction.tolerance:
+            # why they differ is for the student to find; what is known is said
+            weights_right = recomputed.size == labels.size and bool(np.all(
+                (recomputed > prediction.threshold).astype(float) == labels))
+            why = ("your weights label the data right, so it was changed after the last "
+                   "forward pass (a function changing its argument in place?)"
+                   if weights_right else
+                   "were cells run out of order, or the prediction written by hand?")
             problems.append(
                 f"{prediction.variable} does not follow from the stored weights: recomputed "
                 f"from {', '.join(a for a in prediction.arguments if a != DATA)} it is "
                 f"{np.round(recomputed, 3).tolist()}, stored {np.round(stored, 3).tolist()} "
-                "(were cells run out of order, or the prediction pasted in?)")
+                f"({why})")
     return problems

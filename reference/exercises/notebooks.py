@@ -334,7 +334,7 @@ for _ in range(epochs):
     s2 = np.dot(h, W2) + b1
     y_pred = sigmoid(s2)
     # BEGIN SOLUTION
-    # BLANK # the backward pass and the update of W2, b1, W1 and b0
+    # BLANK # YOUR CODE HERE: the backward pass, then the update of W2, b1, W1 and b0
     # dL/ds2 for L = 1/2 (y - y_pred)^2: the chain rule's minus sign makes it (y_pred - y)
     L_derivative = (y_pred - y) * sigmoid_derivative(y_pred)
     L_w_derivative = L_derivative.dot(W2.T) * sigmoid_derivative(h)

@@ -1,0 +1,153 @@
+"""The XOR and reverse-engineering XOR exercises graded end to end, and every exercise's
+notebooks kept in step with their one source.
+
+Real batches: ``labgrade grade submissions/<exercise> --rubric <exercise>``, each notebook run
+top to bottom in its sandbox.  Asserted: each solution notebook gets full automatic marks, each
+broken sample the verdict of its folder's README (a "single layer" that learns XOR, the
+course's own sign-flipped training), a manual exercise's answer is shown in the report beside
+the TA's points; and the committed solution notebooks are exactly what
+``reference/exercises/notebooks.py`` makes, so the starter, the solution and the rubric never
+drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from reference.exercises.notebooks import EXERCISES, notebook
+from tests.test_grade_command import labgrade
+from tests.tests_support import ROOT
+
+SUBMISSIONS = ROOT / "submissions"
+
+
+def grade(tmp_path_factory, exercise: str, *extra: str) -> Path:
+    out = tmp_path_factory.mktemp(exercise) / "out"
+    proc = labgrade("grade", str(SUBMISSIONS / exercise), "--rubric", exercise, "--layout",
+                    "batch", "--out", str(out), "--jobs", "2", *extra)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def results(out: Path) -> dict[str, dict]:
+    found = {}
+    for path in out.glob("*/result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        found[Path(result["submission"]["path"]).name] = result
+    return found
+
+
+def checks(result: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in result["checks"]}
+
+
+@pytest.fixture(scope="module")
+def xor(tmp_path_factory):
+    return results(grade(tmp_path_factory, "xor", "--format", "json"))
+
+
+@pytest.fixture(scope="module")
+def reverse_xor(tmp_path_factory):
+    out = grade(tmp_path_factory, "reverse-xor", "--format", "html,json")
+    return out, results(out)
+
+
+@pytest.mark.slow
+def test_the_xor_solution_gets_full_marks(xor):
+    result = xor["solution_xor.ipynb"]
+    assert result["score"]["auto"] == 10, [(c["id"], c["message"]) for c in result["checks"]]
+    single = checks(result)["single_layer"]
+    assert "cannot learn the data, as the exercise shows" in single["message"]
+    assert single["kind"] == "variables" and single["details"]["accuracy"] < 1
+
+
+@pytest.mark.slow
+def test_a_single_layer_that_learns_xor_is_doing_something_else(xor):
+    found = checks(xor["DLP_HW2_0859001_Sneaky.ipynb"])
+    assert {cid: c["status"] for cid, c in found.items()} == {
+        "sigmoid": "pass", "derivative_sigmoid": "pass", "single_layer": "fail",
+        "hidden_layer": "pass"}
+    message = found["single_layer"]["message"]
+    assert "labels 100% of the samples right, but this model cannot learn the data" in message
+    assert "does not follow from the stored weights" in message
+
+
+@pytest.mark.slow
+def test_the_reverse_xor_solution_gets_full_automatic_marks(reverse_xor):
+    _, found = reverse_xor
+    result = found["solution_reverse-xor.ipynb"]
+    assert result["score"]["auto"] == 11, [(c["id"], c["message"]) for c in result["checks"]]
+    manual = [s for s in result["sections"] if s["kind"] == "manual"]
+    assert [s["id"] for s in manual] == ["exercise_1", "exercise_2", "exercise_3"]
+    assert all(s["points"] is None for s in manual)  # pending: the TA grades them
+
+
+@pytest.mark.slow
+def test_the_course_s_own_sign_flipped_training_fails(reverse_xor):
+    _, found = reverse_xor
+    result = checks(found["DLP_HW3_0858001_Course.ipynb"])
+    assert result["trained"]["status"] == "fail"
+    assert "labels 50% of the samples right (needs 100%): samples [0, 3] are wrong" in \
+        result["trained"]["message"]
+    assert result["sigmoid"]["status"] == "fail" and "overflow" in result["sigmoid"]["message"]
+    assert result["sigmoid_derivative"]["status"] == "pass"
+
+
+@pytest.mark.slow
+def test_the_report_shows_each_answer_beside_the_ta_s_points(reverse_xor):
+    import html5lib
+
+    out, _ = reverse_xor
+    page = next(p for p in out.glob("*/report.html")
+                if "solution_reverse-xor" in p.read_text(encoding="utf-8"))
+    tree = html5lib.parse(page.read_text(encoding="utf-8"), namespaceHTMLElements=False)
+    section = next(s for s in tree.iter("section")
+                   if any("graded by the TA" in "".join(h.itertext()) for h in s.iter("h2")))
+    answers = {"".join(a.find("h3").itertext()).split(" –")[0]: "".join(a.itertext())
+               for a in section.iter("article")}
+    assert list(answers) == ["Exercise 1: the layer-1 update", "Exercise 2: another loss",
+                             "Exercise 3: different biases"]
+    assert "dL/dW1 = X^T delta1" in answers["Exercise 1: the layer-1 update"]
+    assert "binary cross-entropy" in answers["Exercise 2: another loss"]
+    figure = next(a for a in section.iter("article") if "different biases" in "".join(
+        a.find("h3").itertext()))
+    assert any(img.get("src", "").startswith("data:image/png;base64,")
+               for img in figure.iter("img"))  # the student's plot, embedded
+    assert all("pending" in "".join(a.find("h3").itertext()) for a in section.iter("article"))
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_each_committed_solution_is_what_the_one_source_makes(name):
+    committed = nbformat.read(str(SUBMISSIONS / name / f"solution_{name}.ipynb"), as_version=4)
+    made = notebook(EXERCISES[name])
+    assert [(c.cell_type, c.source) for c in committed.cells] == \
+        [(c.cell_type, c.source) for c in made.cells]
+    assert all(c.outputs or "print" not in c.source for c in committed.cells
+               if c.cell_type == "code")  # executed: what it prints is there
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_each_starter_has_blanks_where_the_solution_has_answers(name):
+    starter = notebook(EXERCISES[name], starter=True)
+    solution = notebook(EXERCISES[name])
+    text = "\n".join(c.source for c in starter.cells)
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    changed = [(s.source, a.source) for s, a in zip(starter.cells, solution.cells)
+               if s.source != a.source]
+    assert changed and all(("?" in s or "YOUR CODE HERE" in s or "Your answer here" in s)
+                           for s, _ in changed)
+
+
+def test_release_writes_the_starter(tmp_path):
+    proc = labgrade("release", "xor", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    written = nbformat.read(str(tmp_path / "02.XOR.ipynb"), as_version=4)
+    assert [c.source for c in written.cells] == \
+        [c.source for c in notebook(EXERCISES["xor"], starter=True).cells]
+    wrong = labgrade("release", "xnor", "--out", str(tmp_path))
+    assert wrong.returncode == 2 and "invalid choice: 'xnor'" in wrong.stderr
