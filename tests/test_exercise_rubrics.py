@@ -151,3 +151,14 @@ def test_release_writes_the_starter(tmp_path):
         [c.source for c in notebook(EXERCISES["xor"], starter=True).cells]
     wrong = labgrade("release", "xnor", "--out", str(tmp_path))
     assert wrong.returncode == 2 and "invalid choice: 'xnor'" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_the_relu_tutorial_solution_passes_and_a_wrong_mask_is_not_learned(tmp_path_factory):
+    found = results(grade(tmp_path_factory, "xor-relu", "--format", "json"))
+    solution = found["solution_xor-relu.ipynb"]
+    assert solution["score"]["auto"] == 10, [(c["id"], c["message"])
+                                             for c in solution["checks"]]
+    mask = checks(found["DLP_HW4_0860001_Mask.ipynb"])
+    assert mask["trained"]["status"] == "fail" and mask["gradients"]["status"] == "pass"
+    assert "y_pred is on the right side of 0.5 but not learned" in mask["trained"]["message"]

@@ -406,7 +406,56 @@ plt.show()
 """),
 ))
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR, REVERSE_XOR)}
+XOR_RELU = Exercise("xor-relu", "XOR_ReLU.ipynb",
+                    "Neural Networks and the Simplest XOR Problem (ReLU)", cells=(
+    md("""
+# The simplest XOR problem, with a ReLU hidden layer
+
+A 3-2-1 network without biases: `h = x w1`, `h_relu = max(h, 0)`, `y_pred = h_relu w2`, the sum
+of squares as the loss, plain gradient descent (learning rate 0.01, 500 steps).
+"""),
+    code("""
+import numpy as np
+
+x = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]])
+y = np.array([[0, 1, 1, 0]]).T
+print("Input data:\\n", x, "\\n Output data:\\n", y)
+"""),
+    code("""
+np.random.seed(seed=83832)
+D_in, H, D_out = 3, 2, 1
+w1 = np.random.randn(D_in, H)
+w2 = np.random.randn(H, D_out)
+bias = np.random.randn(H, 1)
+"""),
+    code("""
+learning_rate = .01
+for t in range(500):
+    h = x.dot(w1)
+    h_relu = np.maximum(h, 0)
+    y_pred = h_relu.dot(w2)
+    loss = np.square(y_pred - y).sum()
+    if t % 100 == 0 or t == 499:
+        print(t, loss)
+    # BEGIN SOLUTION
+    # BLANK # YOUR CODE HERE: the gradients grad_w1 and grad_w2 of the loss, then the update
+    grad_y_pred = 2.0 * (y_pred - y)
+    grad_w2 = h_relu.T.dot(grad_y_pred)
+    grad_h_relu = grad_y_pred.dot(w2.T)
+    grad_h = grad_h_relu.copy()
+    grad_h[h < 0] = 0
+    grad_w1 = x.T.dot(grad_h)
+    w1 -= learning_rate * grad_w1
+    w2 -= learning_rate * grad_w2
+    # END SOLUTION
+"""),
+    code("""
+pred = np.maximum(x.dot(w1), 0).dot(w2)
+print(pred, "\\n", y)
+"""),
+))
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR, REVERSE_XOR, XOR_RELU)}
 
 
 def write_solutions(folder: Path) -> list[Path]:
