@@ -162,3 +162,19 @@ def test_the_relu_tutorial_solution_passes_and_a_wrong_mask_is_not_learned(tmp_p
     mask = checks(found["DLP_HW4_0860001_Mask.ipynb"])
     assert mask["trained"]["status"] == "fail" and mask["gradients"]["status"] == "pass"
     assert "y_pred is on the right side of 0.5 but not learned" in mask["trained"]["message"]
+
+
+@pytest.mark.slow
+def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory):
+    found = results(grade(tmp_path_factory, "mlp-3442", "--format", "json"))
+    solution = found["solution_mlp-3442.ipynb"]
+    assert solution["score"]["auto"] == 20, [(c["id"], c["message"])
+                                             for c in solution["checks"]]
+    no_shift = checks(found["DLP_HW5_0861001_NoShift.ipynb"])
+    assert [cid for cid, c in no_shift.items() if c["status"] != "pass"] == ["softmax"]
+    assert "not finite" in no_shift["softmax"]["message"]
+    assert no_shift["softmax"]["points"] == pytest.approx(2.4)
+    twice = checks(found["DLP_HW5_0861002_Twice.ipynb"])
+    assert [cid for cid, c in twice.items() if c["status"] != "pass"] == ["dsigmoid", "trained"]
+    assert "it applies the sigmoid again" in twice["dsigmoid"]["message"]
+    assert "err is 40; it should be at most 10" in twice["trained"]["message"]

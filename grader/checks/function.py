@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 
@@ -47,6 +47,13 @@ class Argument:
                                      minimum=1)
     low: float = setting(-5.0, "Smallest value drawn (uniformly).")
     high: float = setting(5.0, "Largest value drawn.")
+    one_hot: bool = setting(False, "Rows of zeros with one 1 (labels of classes), of the "
+                                   "shape given, instead of uniform values.")
+    layers: tuple[int, ...] = setting((), "Widths of a network ([3, 4, 4, 2]): the argument is "
+                                          "then a dict {layer: array} of its weight matrices, "
+                                          "or of its bias rows with part = 'biases', as a "
+                                          "modular notebook passes Ws and bs.", minimum=1)
+    part: Literal["weights", "biases"] = setting("weights", "With layers: which arrays.")
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,8 @@ class FunctionWeights:
 
     values: float = setting(0.7, "Share for the right values on random arguments.",
                             minimum=0, maximum=1)
-    edge_cases: float = setting(0.2, "Share for surviving the edge cases (finite and right).",
+    edge_cases: float = setting(0.2, "Share for surviving the edge cases (finite and right); "
+                                     "with no edge cases, shared by the others.",
                                 minimum=0, maximum=1)
     inputs_kept: float = setting(0.1, "Share for leaving its array arguments unchanged.",
                                  minimum=0, maximum=1)
@@ -97,6 +105,8 @@ class FunctionCheck(CheckConfig):
                                       "floating-point warning (overflow in exp) fails, even "
                                       "when its value comes out right.")
     mistakes: tuple[Mistake, ...] = setting((), "Known wrong versions, named when matched.")
+    output: int | None = setting(None, "When the function returns several values (a tuple), "
+                                       "the position of the one compared (-1: the last).")
     weights: FunctionWeights = setting(factory=FunctionWeights, help="Partial credit.")
 
     def problems(self) -> Iterator[tuple[str, str]]:
@@ -104,8 +114,9 @@ class FunctionCheck(CheckConfig):
             yield "names", "missing; expected the function's name, such as [\"sigmoid\"]"
         if not self.reference:
             yield "reference", f"missing; expected {REFERENCE[1]}"
-        yield from weights_problems(self.weights, {"values": True,
-                                                    "edge_cases": bool(self.edge_cases),
+        # without edge cases their share goes to the others (see check_function), so the
+        # defaults serve every function
+        yield from weights_problems(self.weights, {"values": True, "edge_cases": True,
                                                     "inputs_kept": True})
 
 
@@ -114,8 +125,17 @@ def _calls(ctx: GradingContext, conf: FunctionCheck) -> tuple[list[list[Any]], i
     rng = ctx.rng(f"function {ctx.current}")
 
     def draw(arg: Argument) -> Any:
+        if arg.layers:
+            widths = list(arg.layers)
+            return {layer: rng.uniform(arg.low, arg.high, size=(
+                        1 if arg.part == "biases" else widths[layer], widths[layer + 1]))
+                    for layer in range(len(widths) - 1)}
         if not arg.shape:
             return float(rng.uniform(arg.low, arg.high))
+        if arg.one_hot:
+            rows = int(np.prod(arg.shape[:-1]))
+            return np.eye(arg.shape[-1])[rng.integers(0, arg.shape[-1], size=rows)].reshape(
+                tuple(arg.shape))
         return rng.uniform(arg.low, arg.high, size=tuple(arg.shape))
 
     calls = [[draw(a) for a in conf.arguments] for _ in range(int(conf.samples))]
@@ -123,6 +143,14 @@ def _calls(ctx: GradingContext, conf: FunctionCheck) -> tuple[list[list[Any]], i
         first = np.asarray(row, dtype=float).reshape(1, -1)
         calls.append([first, *(draw(a) for a in conf.arguments[1:])])
     return calls, int(conf.samples)
+
+
+def _sendable(value: Any) -> Any:
+    """A dict keyed by layer numbers survives the trip to the child as pairs (JSON keys are
+    strings, and a notebook indexes Ws[0], not Ws["0"])."""
+    if isinstance(value, dict):
+        return {"__pairs__": [[k, v] for k, v in value.items()]}
+    return value
 
 
 def _same_shape(got: np.ndarray, expected: np.ndarray, lenient: bool) -> bool:
@@ -140,6 +168,8 @@ def _gap(got: np.ndarray, expected: np.ndarray) -> float:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {np.shape(v)}" for k, v in value.items()) + "}"
     array = np.asarray(value, dtype=float)
     text = np.array2string(array.reshape(-1)[:4], precision=4, separator=", ")
     return text[:-1] + ", ...]" if array.size > 4 else text
@@ -160,7 +190,9 @@ def check_function(ctx: GradingContext) -> Verdict:
     conf: FunctionCheck = ctx.config(ctx.current)
     reference = reference_function(conf.reference)
     calls, random_calls = _calls(ctx, conf)
-    step = ctx.probe("functions", {"names": list(conf.names), "calls": calls, "seed": ctx.seed})
+    step = ctx.probe("functions", {"names": list(conf.names), "seed": ctx.seed,
+                                   "calls": [[_sendable(a) for a in call] for call in calls],
+                                   "pick": conf.output})
     failure = probe_failure(step, f"calling {conf.names[0]}")
     if failure:
         return Verdict(ERROR, failure, 0.0)
@@ -172,7 +204,10 @@ def check_function(ctx: GradingContext) -> Verdict:
     name = observed["found"]
     details: dict[str, Any] = {"function": name, "calls": len(calls)}
     problems: list[str] = []
-    earned = asdict(conf.weights)
+    parts = asdict(conf.weights)
+    if not conf.edge_cases:
+        del parts["edge_cases"]
+    earned = dict(parts)
     worst = 0.0
     rows: list[dict[str, Any]] = []  # expected against observed, call by call, for the report
     details["rows"] = rows
@@ -189,7 +224,10 @@ def check_function(ctx: GradingContext) -> Verdict:
             row.update(got=f"raised {result['error'].get('type', 'an error')}", ok=False)
             continue
         with np.errstate(all="ignore"):
-            expected = np.asarray(reference(*call), dtype=float)
+            expected = reference(*call)
+        if conf.output is not None and isinstance(expected, (tuple, list)):
+            expected = expected[conf.output]
+        expected = np.asarray(expected, dtype=float)
         row["expected"] = _short(expected)
         got = result.get("value")
         if got is None:
@@ -232,7 +270,7 @@ def check_function(ctx: GradingContext) -> Verdict:
         earned["inputs_kept"] = 0.0  # keeping one's inputs earns nothing for wrong values
     details["max_difference"] = worst if np.isfinite(worst) else "inf"
     details["tolerance"] = float(conf.tolerance)
-    fraction = round(sum(earned.values()) / max(sum(asdict(conf.weights).values()), 1e-9), 4)
+    fraction = round(sum(earned.values()) / max(sum(parts.values()), 1e-9), 4)
     if not problems:
         edge = f", and on {len(conf.edge_cases)} edge case(s)" if conf.edge_cases else ""
         return Verdict(PASS, f"{name} equals {conf.reference.split(':')[1]} of the reference "

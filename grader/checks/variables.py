@@ -35,6 +35,9 @@ class Variable:
 
     shape: tuple[int, ...] = setting((), "Its shape; [] accepts any.", minimum=0)
     lenient_shape: bool = setting(True, "(N,) for (N, 1), or the reverse, is accepted.")
+    at_most: float | None = setting(None, "Every value must be at most this (a final error "
+                                          "rate, a loss).")
+    at_least: float | None = setting(None, "Every value must be at least this.")
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,15 @@ def check_variables(ctx: GradingContext) -> Verdict:
             problems.append(f"{name} is a {found[name]['type']}, not an array of numbers")
         elif not _shape_ok(shape, tuple(spec.shape), bool(spec.lenient_shape)):
             problems.append(f"{name} has shape {tuple(shape)}; expected {tuple(spec.shape)}")
+        else:
+            problems += _bounds(name, spec, found[name].get("value"))
     if prediction and not problems:
         problems += _judge_prediction(prediction, found, details)
     if problems:
         return Verdict(FAIL, "; ".join(problems), 0.0, details)
-    said = ", ".join(f"{n} {tuple(found[n]['shape'])}" for n in wanted)
+    said = ", ".join(f"{n} = {float(np.asarray(found[n]['value'])):.4g}"
+                     if found[n].get("shape") == [] and found[n].get("value") is not None
+                     else f"{n} {tuple(found[n]['shape'])}" for n in wanted)
     text = f"{said} as the exercise asks{when}" if said else f"the variables are there{when}"
     if prediction:
         text += (f"; {prediction.variable} labels all {len(prediction.labels)} samples right"
@@ -156,6 +163,19 @@ def check_variables(ctx: GradingContext) -> Verdict:
         if prediction.forward:
             text += " and follows from the stored weights"
     return Verdict(PASS, text, 1.0, details)
+
+
+def _bounds(name: str, spec: Variable, value: Any) -> list[str]:
+    if value is None or (spec.at_most is None and spec.at_least is None):
+        return []
+    values = np.asarray(value, dtype=float).reshape(-1)
+    shown = f"{values[0]:.4g}" if values.size == 1 else f"from {values.min():.4g} to " \
+        f"{values.max():.4g}"
+    if spec.at_most is not None and not np.all(values <= spec.at_most):
+        return [f"{name} is {shown}; it should be at most {spec.at_most:g}"]
+    if spec.at_least is not None and not np.all(values >= spec.at_least):
+        return [f"{name} is {shown}; it should be at least {spec.at_least:g}"]
+    return []
 
 
 def _judge_prediction(prediction: Prediction, found: dict[str, Any],

@@ -455,7 +455,146 @@ print(pred, "\\n", y)
 """),
 ))
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR, REVERSE_XOR, XOR_RELU)}
+MLP_3442 = Exercise("mlp-3442", "Learning_Setup_3442.ipynb",
+                    "Python Tutorial: Learning Setup, the modular [3,4,4,2] network", cells=(
+    md("""
+# A network of [3, 4, 4, 2], modular
+
+Two Gaussian classes of 20 points in 3 dimensions, one-hot labels; sigmoid hidden layers, a
+softmax output and the cross-entropy loss, written as functions that keep the weights and
+biases in dictionaries `Ws[l]`, `bs[l]`.  Fill in the `?`.
+"""),
+    code("""
+import numpy as np
+
+np.random.seed(8)
+class1 = np.random.randn(20, 3) + np.array([2, 2, 2])
+class2 = np.random.randn(20, 3) + np.array([4, 4, 4])
+X = np.vstack((class1, class2))
+Y = np.vstack((np.zeros((20, 1)) + [1, 0], np.zeros((20, 1)) + [0, 1]))
+"""),
+    code("""
+def initialize_normal(layer_width):
+    Ws = {}
+    bs = {}
+    layers = len(layer_width)
+    for l in range(0, layers - 1):
+        # BEGIN SOLUTION
+        # BLANK Ws[l] = np.random.randn(?, ?)
+        # BLANK bs[l] = np.random.randn(1, ?)
+        Ws[l] = np.random.randn(layer_width[l], layer_width[l + 1])
+        bs[l] = np.random.randn(1, layer_width[l + 1])
+        # END SOLUTION
+    return Ws, bs
+"""),
+    code("""
+def sigmoid(Input, Ws, bs):
+    Z = np.dot(Input, Ws) + bs
+    # BEGIN SOLUTION
+    # BLANK return 1 / (1 + np.exp(-Z))
+    return np.exp(-np.logaddexp(0, -Z))
+    # END SOLUTION
+
+
+def dsigmoid(A):
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return A * (1 - A)
+    # END SOLUTION
+
+
+def relu(Input, Ws, bs):
+    Z = np.dot(Input, Ws) + bs
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return np.maximum(0, Z)
+    # END SOLUTION
+
+
+def drelu(A):
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return (A > 0) * 1.0
+    # END SOLUTION
+
+
+def softmax(Input, Ws, bs):
+    Z = np.dot(Input, Ws) + bs
+    # BEGIN SOLUTION
+    # BLANK expo = ?
+    # BLANK return ?
+    expo = np.exp(Z - np.max(Z, axis=1, keepdims=True))
+    return expo / np.sum(expo, axis=1, keepdims=True)
+    # END SOLUTION
+"""),
+    code("""
+def forwardprop(X, Ws, bs):
+    layers = len(Ws)
+    layerout = {}
+    layerout[0] = X
+    for l in range(0, layers - 1):
+        # BEGIN SOLUTION
+        # BLANK layerout[l + 1] = sigmoid(?, Ws[l], bs[l])
+        layerout[l + 1] = sigmoid(layerout[l], Ws[l], bs[l])
+        # END SOLUTION
+    # BEGIN SOLUTION
+    # BLANK pred = softmax(?, Ws[layers - 1], bs[layers - 1])
+    pred = softmax(layerout[layers - 1], Ws[layers - 1], bs[layers - 1])
+    # END SOLUTION
+    layerout.pop(0)
+    return layerout, pred
+
+
+def Loss(y_pred, y_true):
+    # BEGIN SOLUTION
+    # BLANK return -np.sum(np.log(np.sum(?, axis=-1))) / y_true.shape[0]
+    return -np.sum(np.log(np.sum(y_pred * y_true, axis=-1))) / y_true.shape[0]
+    # END SOLUTION
+
+
+def error(y_pred, y_true):
+    m = y_true.shape[0]
+    # BEGIN SOLUTION
+    # BLANK return ?
+    return np.sum(np.argmax(y_pred, axis=1) != np.argmax(y_true, axis=1)) / m
+    # END SOLUTION
+"""),
+    code("""
+def backprop(x_true, y_true, y_pred, Ws, bs, activations, alpha=0.01):
+    layers = len(Ws)
+    A = {0: x_true, **activations}
+    m = y_true.shape[0]
+    delta = y_pred - y_true
+    # BEGIN SOLUTION
+    # BLANK # YOUR CODE HERE: every layer's dLdW and dLdb first, then the updates
+    dWs, dbs = {}, {}
+    for l in range(layers - 1, -1, -1):
+        dWs[l] = np.dot(A[l].T, delta)
+        dbs[l] = np.sum(delta, axis=0, keepdims=True)
+        if l > 0:
+            delta = np.dot(delta, Ws[l].T) * dsigmoid(A[l])
+    for l in dWs:
+        Ws[l] -= alpha / m * dWs[l]
+        bs[l] -= alpha / m * dbs[l]
+    # END SOLUTION
+    return Ws, bs
+"""),
+    code("""
+network = [3, 4, 5, 2]
+W, b = initialize_normal(network)
+itera = 1000
+L = np.zeros(itera)
+for epoc in range(itera):
+    act, pred = forwardprop(X, W, b)
+    L[epoc] = Loss(pred, Y)
+    W, b = backprop(X, Y, pred, W, b, act, 0.2)
+    err = error(pred, Y) * 100
+print("error: %3d %%, loss %.4f" % (err, L[-1]))
+"""),
+))
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (AND_OR, XOR, REVERSE_XOR, XOR_RELU,
+                                                      MLP_3442)}
 
 
 def write_solutions(folder: Path) -> list[Path]:

@@ -1174,6 +1174,26 @@ def _observed_value(value: Any) -> dict[str, Any]:
     return described
 
 
+def _copied(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _changed(original: Any, given: Any) -> bool:
+    """Whether the function changed an argument it was given (an array, or the arrays of a
+    dict such as Ws)."""
+    if isinstance(original, np.ndarray):
+        return not (isinstance(given, np.ndarray) and given.shape == original.shape
+                    and np.array_equal(original, given, equal_nan=True))
+    if isinstance(original, dict):
+        return not isinstance(given, dict) or set(given) != set(original) or any(
+            _changed(original[k], given[k]) for k in original)
+    return False
+
+
 def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Call the first of ``names`` the submission defines on each of ``calls`` (a list of
     argument lists): what it returned, whether it changed its array arguments, and the
@@ -1188,7 +1208,7 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
     function = namespace[found]
     results = []
     for call in args["calls"]:
-        given = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in call]
+        given = [_copied(a) for a in call]
         reseed(args.get("seed"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -1197,10 +1217,14 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
             except Exception as exc:  # noqa: BLE001 -- the student's error, as data
                 results.append({"error": _error(exc)})
                 continue
+        if args.get("pick") is not None and isinstance(value, (tuple, list)):
+            try:
+                value = value[int(args["pick"])]
+            except IndexError:
+                pass
         results.append({
             **_observed_value(value),
-            "mutated": [isinstance(a, np.ndarray) and not np.array_equal(a, g, equal_nan=True)
-                        for a, g in zip(call, given)],
+            "mutated": [_changed(a, g) for a, g in zip(call, given)],
             "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:5]})
     return {"found": found, "results": results}
 

@@ -274,6 +274,8 @@ def materialise(value: Any) -> Any:
             import numpy as np
 
             return np.array(value["__array__"], dtype=float)
+        if set(value) == {"__pairs__"}:  # a dict whose keys are not strings (layer numbers)
+            return {key: materialise(item) for key, item in value["__pairs__"]}
         return {k: materialise(v) for k, v in value.items()}
     if isinstance(value, list):
         return [materialise(v) for v in value]
