@@ -175,6 +175,32 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     assert "not finite" in no_shift["softmax"]["message"]
     assert no_shift["softmax"]["points"] == pytest.approx(2.4)
     twice = checks(found["DLP_HW5_0861002_Twice.ipynb"])
-    assert [cid for cid, c in twice.items() if c["status"] != "pass"] == ["dsigmoid", "trained"]
+    assert [cid for cid, c in twice.items() if c["status"] != "pass"] == \
+        ["dsigmoid", "backprop", "trained"]
     assert "it applies the sigmoid again" in twice["dsigmoid"]["message"]
     assert "err is 40; it should be at most 10" in twice["trained"]["message"]
+
+
+@pytest.mark.slow
+def test_a_step_that_updates_a_layer_before_the_layer_below_uses_it_is_caught(
+        tmp_path_factory):
+    """The tutorial's backprop skeleton filled in as written trains to 2.5% error, but its
+    step is not the gradient: only the output layer's is."""
+    folder = tmp_path_factory.mktemp("skeleton")
+    shutil.copy(SUBMISSIONS / "mlp-3442" / "DLP_HW5_0861003_Skeleton.ipynb", folder)
+    shutil.copy(SUBMISSIONS / "mlp-3442" / "solution_mlp-3442.ipynb", folder)
+    out = folder.parent / "out"
+    proc = labgrade("grade", str(folder), "--rubric", "mlp-3442", "--layout", "batch", "--out",
+                    str(out), "--format", "json,html")
+    assert proc.returncode == 0, proc.stderr
+    found = results(out)
+    step = checks(found["DLP_HW5_0861003_Skeleton.ipynb"])["backprop"]
+    assert step["status"] == "fail" and step["kind"] == "step"
+    assert step["message"].startswith("layer 3 (output, weights[2], 4x2) is right; layer 2")
+    layers = step["details"]["batch of 6"]["layers"]
+    assert [layer["ok"] for layer in layers if layer["name"].startswith("weights")] == \
+        [False, False, True]
+    right = checks(found["solution_mlp-3442.ipynb"])["backprop"]
+    assert right["status"] == "pass" and right["points"] == 4
+    page = next(p for p in out.glob("*/report.html") if "Skeleton" in p.read_text())
+    assert "Per layer, on batch of 6" in page.read_text(encoding="utf-8")

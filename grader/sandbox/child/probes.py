@@ -1229,6 +1229,45 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
     return {"found": found, "results": results}
 
 
+def _arrays_of(value: Any) -> Any:
+    """A container of arrays (a dict by layer, a list) as arrays the parent can read, or None."""
+    if isinstance(value, dict):
+        out = {k: np.asarray(v, dtype=float) for k, v in value.items()
+               if isinstance(v, (np.ndarray, list, float, int))}
+        return out if len(out) == len(value) else None
+    if isinstance(value, (list, tuple)):
+        try:
+            return [np.asarray(v, dtype=float) for v in value]
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def probe_step_function(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Call the first of ``names`` the submission defines once with ``args``: what it returned
+    (a pair of containers of arrays, such as ``Ws, bs``) and what the arguments at the
+    ``watch`` positions hold after the call (changed in place)."""
+    found = next((n for n in args["names"] if callable(namespace.get(n))), None)
+    if found is None:
+        return {"found": None, "defined": sorted(
+            n for n, v in namespace.items() if callable(v) and not n.startswith("_")
+            and getattr(v, "__module__", None) in (None, "__main__"))[:40]}
+    given = [_copied(a) for a in args["args"]]
+    reseed(args.get("seed"))
+    try:
+        with np.errstate(all="ignore"):
+            value = namespace[found](*given)
+    except Exception as exc:  # noqa: BLE001 -- the student's error, as data
+        return {"found": found, "error": _error(exc)}
+    answer: dict[str, Any] = {"found": found, "after": {
+        str(i): _arrays_of(given[i]) for i in args.get("watch", ()) if i < len(given)}}
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        pair = [_arrays_of(v) for v in value]
+        if all(p is not None for p in pair):
+            answer["returned"] = pair
+    return answer
+
+
 CELL_STATES: list[dict[str, Any]] = []
 """After each cell of a notebook run as a whole: the top-level arrays and numbers that cell
 created or changed (copies), in order (see ``worker.op_load``)."""
@@ -1288,4 +1327,5 @@ OPS = {
     "fd": probe_fd,
     "functions": probe_functions,
     "variables": probe_variables,
+    "step_function": probe_step_function,
 }

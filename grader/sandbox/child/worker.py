@@ -314,7 +314,7 @@ def _probe_op(name: str) -> Callable[[Context, dict[str, Any]], dict[str, Any]]:
 
 OPS.update({name: _probe_op(name)
             for name in ("interface", "network", "forward", "steps", "train", "fd",
-                         "functions", "variables")})
+                         "functions", "variables", "step_function")})
 
 
 def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dict[str, Any]:

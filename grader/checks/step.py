@@ -1,0 +1,169 @@
+"""``step``: a notebook's training-step function applies the true gradient, layer by layer.
+
+A generic kind for procedural code: the exercise's step is a function that takes the data, the
+prediction, the weights and biases (dictionaries or lists by layer), the forward pass's
+activations and a rate, and updates the weights (``backprop(x_true, y_true, y_pred, Ws, bs,
+activations, alpha)`` of the [3,4,4,2] notebook).  The rubric says which argument is which.
+
+Measurement: the grader draws a network of the rubric's widths and a batch, runs the reference
+forward pass to make the prediction and the activations the function expects, and the child
+calls the student's function once; what the weights became (returned, or changed in place) is
+read back.  The applied gradient is ``(W_before - W_after) / rate``.
+
+Judgement: Lab1's diagnosis (:func:`grader.diagnosis.diagnose`): every array must be the true
+gradient of the rubric's loss up to one positive factor (any convention of the mean), the first
+wrong layer and the known bug it matches are named (a sign, a missing derivative, ``W`` for
+``W.T``, weights updated before the layers below used them...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
+from grader.checks.context import GradingContext, describe_student_error, probe_failure
+from grader.checks.function import _sendable
+from grader.diagnosis import DEFAULT_TOL, diagnose
+from grader.rubric import ACTIVATION_NAMES, IDENTIFIER, CheckConfig, setting
+from reference.network import forward as reference_forward
+
+ROLES = ("inputs", "labels", "prediction", "weights", "biases", "activations", "rate")
+OUTPUTS = (*ACTIVATION_NAMES, "softmax")
+
+
+@dataclass(frozen=True)
+class StepCheck(CheckConfig):
+    """``[checks.<name>]`` with ``kind = "step"``: a function that makes one training step."""
+
+    names: tuple[str, ...] = setting((), "The function's name, then accepted aliases "
+                                         "(required).", nonempty=True, valid=IDENTIFIER)
+    arguments: tuple[str, ...] = setting(
+        (), f"What each argument is, in order: {', '.join(ROLES)} (required).",
+        valid=(lambda t: t in ROLES, "one of " + ", ".join(ROLES)))
+    widths: tuple[int, ...] = setting((3, 4, 4, 2), "The network's widths, input to output.",
+                                      minimum=1)
+    hidden: str = setting("sigmoid", "The hidden layers' activation.",
+                          valid=(lambda t: t in ACTIVATION_NAMES, ", ".join(ACTIVATION_NAMES)))
+    output: str = setting("softmax", "The output layer's activation.",
+                          valid=(lambda t: t in OUTPUTS, ", ".join(OUTPUTS)))
+    loss: str = setting("cce", "The loss whose gradient the step must apply: mse, sse, "
+                               "half_sse, bce, cce (categorical cross-entropy).",
+                        valid=(lambda t: t in ("mse", "sse", "half_sse", "bce", "cce"),
+                               "mse, sse, half_sse, bce or cce"))
+    container: Literal["dict", "list"] = setting("dict", "How weights, biases and activations "
+                                                         "are passed: dictionaries by layer "
+                                                         "number, or lists.")
+    batch: int = setting(6, "Samples in the batch the step is taken on.", minimum=1)
+    rate: float = setting(0.1, "The rate passed to the function.", above=0)
+    tolerance: float = setting(DEFAULT_TOL, "Largest relative error per array.", above=0)
+
+    def problems(self):
+        if not self.names:
+            yield "names", "missing; expected the function's name, such as [\"backprop\"]"
+        missing = [r for r in ("weights",) if r not in self.arguments]
+        if missing:
+            yield "arguments", "missing; expected the role of every argument, weights included"
+        if len(self.widths) < 2:
+            yield "widths", "expected at least an input and an output width"
+
+
+def _network(ctx: GradingContext, conf: StepCheck):
+    rng = ctx.rng(f"step {ctx.current}")
+    widths = list(conf.widths)
+    weights = [rng.uniform(-1, 1, size=(a, b)) / np.sqrt(a) for a, b in zip(widths, widths[1:])]
+    biases = [rng.uniform(-0.5, 0.5, size=(1, b)) for b in widths[1:]]
+    X = rng.uniform(-1, 1, size=(int(conf.batch), widths[0]))
+    if conf.output == "softmax":
+        Y = np.eye(widths[-1])[rng.integers(0, widths[-1], size=int(conf.batch))]
+    else:
+        Y = rng.integers(0, 2, size=(int(conf.batch), widths[-1])).astype(float)
+    return weights, biases, X, Y
+
+
+def _container(arrays: list[np.ndarray], kind: str, first: int = 0) -> Any:
+    return {first + i: a for i, a in enumerate(arrays)} if kind == "dict" else list(arrays)
+
+
+def _arrays(value: Any, count: int) -> list[np.ndarray] | None:
+    """Arrays by layer from what came back: a dict (keys may have become strings) or a list."""
+    if isinstance(value, dict):
+        try:
+            items = sorted(value.items(), key=lambda kv: int(kv[0]))
+        except (TypeError, ValueError):
+            return None
+        value = [v for _, v in items]
+    if not isinstance(value, (list, tuple)) or len(value) != count:
+        return None
+    try:
+        return [np.asarray(v, dtype=float) for v in value]
+    except (TypeError, ValueError):
+        return None
+
+
+@register("step", config=StepCheck, generic=True,
+          summary="a training-step function applies the true gradient, layer by layer")
+def check_step(ctx: GradingContext) -> Verdict:
+    conf: StepCheck = ctx.config(ctx.current)
+    weights, biases, X, Y = _network(ctx, conf)
+    prediction, cache = reference_forward(weights, X, conf.hidden, conf.output, biases)
+    activations = cache.outputs[1:-1]
+    given = {"inputs": X, "labels": Y, "prediction": prediction, "rate": float(conf.rate),
+             "weights": _container(weights, conf.container),
+             "biases": _container(biases, conf.container),
+             "activations": _container(activations, conf.container, first=1)}
+    call = [_sendable(given[role]) for role in conf.arguments]
+    watch = {role: conf.arguments.index(role) for role in ("weights", "biases")
+             if role in conf.arguments}
+    step = ctx.probe("step_function", {"names": list(conf.names), "args": call,
+                                       "watch": list(watch.values()), "seed": ctx.seed})
+    failure = probe_failure(step, f"calling {conf.names[0]}")
+    if failure:
+        return Verdict(ERROR, failure, 0.0)
+    observed = step.result
+    if observed.get("found") is None:
+        defined = ", ".join(observed.get("defined") or []) or "none"
+        return Verdict(FAIL, f"no function {' or '.join(conf.names)} is defined (your "
+                             f"functions: {defined})", 0.0)
+    name = observed["found"]
+    if "error" in observed:
+        return Verdict(ERROR, f"{name} raised {describe_student_error(observed['error'])}", 0.0)
+    after = _after(observed, watch, len(weights))
+    if after is None:
+        return Verdict(FAIL, f"{name} neither returned the new weights and biases nor changed "
+                             "the ones it was given", 0.0)
+    new_w, new_b = after
+    if [w.shape for w in new_w] != [w.shape for w in weights]:
+        return Verdict(FAIL, f"{name} gave back weights of shapes "
+                             f"{[w.shape for w in new_w]}; they were {[w.shape for w in weights]}",
+                       0.0)
+    rate = float(conf.rate)
+    measured_w = [(b - a) / rate for b, a in zip(weights, new_w)]
+    measured_b = None if new_b is None else \
+        [(b - np.asarray(a).reshape(b.shape)) / rate for b, a in zip(biases, new_b)]
+    diagnosis = diagnose(weights, biases, X, Y, measured_w, measured_b, hidden=conf.hidden,
+                         output=conf.output, loss=conf.loss, tol=float(conf.tolerance),
+                         taylor_rng=ctx.rng(f"step taylor {ctx.current}"))
+    details = {"function": name, f"batch of {int(conf.batch)}": diagnosis.to_dict()}
+    if diagnosis.ok:
+        return Verdict(PASS, f"{name} applies the true gradient in every layer ("
+                             f"{diagnosis.message})", 1.0, details)
+    return Verdict(FAIL, diagnosis.message, 0.0, details)
+
+
+def _after(observed: dict[str, Any], watch: dict[str, int], layers: int
+           ) -> tuple[list[np.ndarray], list[np.ndarray] | None] | None:
+    """The weights and biases after the step: returned as ``(Ws, bs)``, or changed in place."""
+    returned = observed.get("returned")
+    if isinstance(returned, list) and len(returned) == 2:
+        new_w, new_b = _arrays(returned[0], layers), _arrays(returned[1], layers)
+        if new_w is not None:
+            return new_w, new_b
+    changed = observed.get("after") or {}
+    new_w = _arrays(changed.get(str(watch.get("weights"))), layers)
+    if new_w is None:
+        return None
+    new_b = _arrays(changed.get(str(watch.get("biases"))), layers) if "biases" in watch else None
+    return new_w, new_b
