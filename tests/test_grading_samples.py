@@ -16,7 +16,7 @@ from grader.grading import grade_submission
 from grader.rubric import load_rubric
 from grader.batch import rubric_settings
 
-from tests_support import SAMPLES
+from tests_support import ROOT, SAMPLES
 
 FAST = {"interface", "forward", "gradient", "numpy_only"}
 
@@ -157,7 +157,7 @@ def test_answers_that_are_not_learned_do_not_pass_training(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("bug", [False, True], ids=["correct", "sign-error"])
 def test_parameters_in_no_known_layout_are_checked_by_finite_differences(tmp_path, bug):
-    source = (SAMPLES.parent / "tests" / "flat_vector_network.py").read_text()
+    source = (ROOT / "tests" / "flat_vector_network.py").read_text()
     if bug:
         source = source.replace("self.theta -= lr * self.g", "self.theta += lr * self.g")
     path = tmp_path / "DLP_LAB1_0900200_Odd.py"
@@ -227,7 +227,7 @@ def test_the_students_own_packages_at_any_depth_are_no_foreign_imports(tmp_path)
 def test_a_prediction_with_too_many_values_is_said_so_by_the_finite_differences(tmp_path):
     """An offset with one row per training sample (5 here), added to every prediction: one
     input gets five outputs, which the gradient check says in those words."""
-    source = (SAMPLES.parent / "tests" / "flat_vector_network.py").read_text()
+    source = (ROOT / "tests" / "flat_vector_network.py").read_text()
     source = source.replace("        self.theta = np.random.uniform(-1, 1, 2 * 3 + 3 * 3 + 3)\n",
                             "        self.theta = np.random.uniform(-1, 1, 2 * 3 + 3 * 3 + 3)\n"
                             "        self.offset = np.zeros((5, 1))\n")

@@ -19,7 +19,7 @@ from grader.grading import grade_submission
 from grader.rubric import Rubric, load_rubric
 
 from test_rubric import LAB1_TEXT, edited, write
-from tests_support import SAMPLES
+from tests_support import ROOT, SAMPLES
 
 SEED = 0
 FORWARD = {"interface", "forward"}
@@ -131,7 +131,7 @@ def test_epsilon_is_the_step_of_the_finite_difference_fallback(tmp_path):
     # Weights in one flat vector map onto no layout: the check falls back to central
     # differences through predict, with the rubric's step.
     path = tmp_path / "DLP_LAB1_0900200_Odd.py"
-    path.write_text((SAMPLES.parent / "tests" / "flat_vector_network.py").read_text())
+    path.write_text((ROOT / "tests" / "flat_vector_network.py").read_text())
     [sub] = discover(path, workdir=tmp_path / "work")
     errors = {}
     for line in ("epsilon = 1e-6\n", None, "epsilon = 0.5\n"):

@@ -13,9 +13,9 @@ from grader.discover import discover
 from grader.grading import grade_submission
 from grader.rubric import load_rubric
 
-from tests_support import SAMPLES
+from tests_support import ROOT, SAMPLES
 
-FLAT = (SAMPLES.parent / "tests" / "flat_vector_network.py").read_text()
+FLAT = (ROOT / "tests" / "flat_vector_network.py").read_text()
 
 
 def grade(tmp_path, source: str, only: set[str], **changes) -> dict:
