@@ -189,7 +189,7 @@ def test_a_step_that_updates_a_layer_before_the_layer_below_uses_it_is_caught(
     folder = tmp_path_factory.mktemp("skeleton")
     shutil.copy(SUBMISSIONS / "mlp-3442" / "DLP_HW5_0861003_Skeleton.ipynb", folder)
     shutil.copy(SUBMISSIONS / "mlp-3442" / "solution_mlp-3442.ipynb", folder)
-    out = folder.parent / "out"
+    out = tmp_path_factory.mktemp("skeleton-out")
     proc = labgrade("grade", str(folder), "--rubric", "mlp-3442", "--layout", "batch", "--out",
                     str(out), "--format", "json,html")
     assert proc.returncode == 0, proc.stderr

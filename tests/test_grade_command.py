@@ -34,7 +34,7 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batch")
     for name in BATCH:
         shutil.copy(SAMPLES / name, folder / name)
-    out = folder.parent / "out"
+    out = tmp_path_factory.mktemp("grade-out")  # its own: the session folder is shared
     proc = labgrade("grade", str(folder), "--out", str(out),
                     "--rubric", str(quick_program(folder.parent)))
     return folder, out, proc

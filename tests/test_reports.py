@@ -93,11 +93,11 @@ def batch(tmp_path_factory):
         shutil.copy(SAMPLES / name, folder / name)
     (folder / HOSTILE_SCRIPT).write_text(HOSTILE_CODE, encoding="utf-8")
     nbformat.write(hostile_notebook(), str(folder / KOREAN_NOTEBOOK))
-    manual = folder.parent / "manual.csv"
+    manual = tmp_path_factory.mktemp("reports-manual") / "manual.csv"
     manual.write_text("id,report,questions,comment\n"
                       "0856001,35,18,\"Clear report <script>alert('ta')</script>\"\n",
                       encoding="utf-8")
-    out = folder.parent / "out"
+    out = tmp_path_factory.mktemp("reports-out")  # its own: other modules' batches share
     proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", "2", "--manual",
                     str(manual), "--rubric", str(quick_program(folder.parent)),
                     "--format", "html,json,csv,junit,markdown,gradescope")

@@ -256,7 +256,7 @@ def test_a_readers_verdict_does_not_depend_on_whether_its_writer_was_asked_for(t
 @pytest.fixture
 def rogue_check():
     """A check that writes a fact it does not declare, registered for one test only (after the
-    rubric is read: the shipped rubric has no table for it)."""
+    rubric is read: the shipped rubric has no table for it, so the settings name it)."""
     settings = rubric_settings(load_rubric("lab1"))
     from grader.checks.numpy_only import NumpyOnlyCheck
 
@@ -265,7 +265,7 @@ def rogue_check():
         ctx.facts.gradient_scale = 2.0
         return Verdict(PASS, "done", 1.0)
 
-    yield "rogue", settings
+    yield "rogue", {**settings, "rogue": NumpyOnlyCheck(points=0.0)}  # a rubric naming it
     del REGISTRY["rogue"]
 
 
