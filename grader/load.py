@@ -91,11 +91,14 @@ class Loader:
     """Loads one submission's main file into a running :class:`Sandbox`."""
 
     def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None,
-                 numpy_as_is: bool = False) -> None:
+                 numpy_as_is: bool = False, restart: int = 0) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
         self.seed = seed
+        self.restart = restart
+        """0, or which run again from another start (the child changes every seed the program
+        gives: ``seeding._student_seed``)."""
         """The grading seed: the child seeds every source of randomness from it before each
         load, so that the student's own random draws are the same on every run."""
         self.numpy_as_is = numpy_as_is
@@ -123,7 +126,8 @@ class Loader:
         while True:
             args = {"main": self.main, "kind": "notebook", "mode": mode, "cells": cells,
                     "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip),
-                    "seed": self.seed, "numpy_as_is": self.numpy_as_is}
+                    "seed": self.seed, "numpy_as_is": self.numpy_as_is,
+                    "restart": self.restart}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
             step = self.sandbox.request("load", args, timeout=limit)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
@@ -146,7 +150,7 @@ class Loader:
     def _load_script(self, mode: str, result: LoadResult) -> None:
         args = {"main": self.main, "kind": "script", "mode": mode,
                 "timeout": self.settings.step_timeout, "seed": self.seed,
-                "numpy_as_is": self.numpy_as_is}
+                "numpy_as_is": self.numpy_as_is, "restart": self.restart}
         step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
         if not step.answered and mode == EXECUTE:
             result.errors.append(_step_failure(step, f"running {self.main}"))

@@ -196,6 +196,46 @@ def test_notebook_load_is_seeded(tmp_path: Path) -> None:
         assert first[source] != other[source], source
 
 
+SELF_SEEDED = """
+import random
+import numpy as np
+
+np.random.seed(0)
+random.seed(3)
+DRAWN = {"randn": np.random.randn(3).tolist(), "rng": np.random.default_rng(5).random(2).tolist(),
+         "random": random.random()}
+
+def at_load():
+    return DRAWN
+"""
+
+
+def run_restart(folder: Path, restart: int) -> dict[str, Any]:
+    with Sandbox(folder, SETTINGS) as sandbox:
+        loaded = Loader(sandbox, "student.ipynb", "notebook", 11, restart=restart).load(EXECUTE)
+        assert loaded.errors == [], loaded.errors
+        return _call(sandbox, "at_load")
+
+
+def test_a_restart_changes_the_seeds_a_program_sets_and_repeats_itself(tmp_path: Path) -> None:
+    """Run again from another start (a notebook stuck from an unlucky one): the seeds the
+    program sets itself are changed too, the same way on every run of that restart, and the
+    first run is the program's own."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(SELF_SEEDED)]
+    nbformat.write(notebook, str(tmp_path / "student.ipynb"))
+    first, again = run_restart(tmp_path, 0), run_restart(tmp_path, 0)
+    one, one_again, two = (run_restart(tmp_path, 1), run_restart(tmp_path, 1),
+                           run_restart(tmp_path, 2))
+    np.random.seed(0)
+    own = np.random.randn(3).tolist()
+    assert first == again and first["randn"] == own  # NumPy's own seed 0
+    assert first["rng"] == np.random.default_rng(5).random(2).tolist()
+    assert one == one_again
+    for source in ("randn", "rng", "random"):
+        assert len({json.dumps(run[source]) for run in (first, one, two)}) == 3, source
+
+
 # --- install and reseed, imported as the worker imports them --------------------------------
 
 UNIT = r'''

@@ -83,6 +83,7 @@ class GradingContext:
     """The child that ran the whole program top to bottom (:meth:`probe_executed`), with its
     :class:`LoadResult` as ``executed_load``; started the first time a check asks."""
     executed_load: LoadResult | None = None
+    executed_restart: int = 0
     current: str = ""
     """The name of the check being run (a rubric may hold several checks of one kind, each
     with its own settings: ``ctx.config(ctx.current)``)."""
@@ -120,19 +121,24 @@ class GradingContext:
         self._keep_traceback(step)
         return step
 
-    def probe_executed(self, op: str, args: dict[str, Any], timeout: float | None = None
-                       ) -> StepResult:
+    def probe_executed(self, op: str, args: dict[str, Any], timeout: float | None = None,
+                       restart: int = 0) -> StepResult:
         """Ask the child in which the student's program (or notebook) ran top to bottom, as
         the student runs it, for observations of what it left behind: the variables of a
         notebook exercise are made by its cells, not by its definitions.  One such child
-        serves every check of the submission; :meth:`close` ends it."""
+        serves every check of the submission; :meth:`close` ends it.  ``restart`` > 0: a run
+        of the program again from another start (every seed it sets changed), for a network
+        that may get stuck from an unlucky one."""
         assert self.sandbox is not None
-        if self.executed is not None and self.executed.stopped is not None:
-            self.close()  # an earlier step ended it: run the program again
+        if self.executed is not None and (self.executed.stopped is not None
+                                          or self.executed_restart != restart):
+            self.close()  # an earlier step ended it, or another run is asked for
         if self.executed is None:
             self.executed = Sandbox(self.files_root, self.sandbox.settings).__enter__()
+            self.executed_restart = restart
             path, kind = self.program
-            self.executed_load = Loader(self.executed, path, kind, seed=self.seed).load(EXECUTE)
+            self.executed_load = Loader(self.executed, path, kind, seed=self.seed,
+                                        restart=restart).load(EXECUTE)
         step = self.executed.request(op, args, timeout=timeout)
         self._keep_traceback(step)
         return step

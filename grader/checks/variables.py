@@ -96,6 +96,12 @@ class VariablesCheck(CheckConfig):
     prediction: Prediction | None = setting(None, "The prediction to judge, if any.")
     moment: Moment | None = setting(None, "Judge the notebook after a part of it rather than "
                                           "at its end (notebooks only).")
+    restarts: int = setting(0, "When the prediction is not learned, run the program again "
+                               "from the top up to this many times, every seed it sets (and "
+                               "every unseeded draw) changed each time; the first run that "
+                               "learns counts.  A correct network stuck from an unlucky "
+                               "start (about one XOR start in seven with two hidden units) "
+                               "is not failed for it.", minimum=0, maximum=20)
 
 
 def _shape_ok(shape: list[int], wanted: tuple[int, ...], lenient: bool) -> bool:
@@ -109,6 +115,27 @@ def _shape_ok(shape: list[int], wanted: tuple[int, ...], lenient: bool) -> bool:
           summary="the notebook's variables hold what the exercise asks for")
 def check_variables(ctx: GradingContext) -> Verdict:
     conf: VariablesCheck = ctx.config(ctx.current)
+    runs = int(conf.restarts) + 1
+    for restart in range(runs):
+        verdict, stuck = _one_run(ctx, conf, restart)
+        if not stuck:
+            break
+    if restart:
+        verdict.details["runs"] = restart + 1
+        if verdict.status == PASS:
+            verdict.message += (f" (learned in run {restart + 1} of your program, run again "
+                                "from another start: a correct network can get stuck from an "
+                                "unlucky one)")
+        else:
+            verdict.message += (f"; from none of {runs} runs, each from another start "
+                                "(every seed your program sets changed)")
+    return verdict
+
+
+def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
+             ) -> tuple[Verdict, bool]:
+    """One run of the program, judged; and whether it only failed to learn (another start
+    may do)."""
     wanted = dict(conf.variables)
     prediction = conf.prediction
     names = list(wanted) + ([prediction.variable] if prediction else []) + \
@@ -117,17 +144,17 @@ def check_variables(ctx: GradingContext) -> Verdict:
     moment = conf.moment
     if moment is not None:
         asked["moment"] = {"with": list(moment.present), "without": list(moment.absent)}
-    step = ctx.probe_executed("variables", asked)
+    step = ctx.probe_executed("variables", asked, restart=restart)
     failure = probe_failure(step, "reading your variables")
     if failure:
-        return Verdict(ERROR, failure, 0.0)
+        return Verdict(ERROR, failure, 0.0), False
     ran = ctx.executed_load
     trouble = f" ({ran.errors[0]})" if ran is not None and ran.errors else ""
     if moment is not None and not step.result.get("moment_found"):
         absent = f" before {', '.join(moment.absent)}" if moment.absent else ""
         return Verdict(FAIL, f"no cell of your notebook{trouble} leaves "
                              f"{', '.join(moment.present)}{absent}: the part of the exercise "
-                             "that makes them is missing", 0.0)
+                             "that makes them is missing", 0.0), False
     when = f" after cell {step.result['cell']}" if moment is not None else ""
     found: dict[str, Any] = step.result["variables"]
     details: dict[str, Any] = {"variables": {n: {k: v for k, v in d.items() if k != "value"}
@@ -136,7 +163,7 @@ def check_variables(ctx: GradingContext) -> Verdict:
     if missing:
         return Verdict(FAIL, f"after your program ran top to bottom{trouble}, "
                              f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                             f"not defined{when}", 0.0, details)
+                             f"not defined{when}", 0.0, details), False
     problems = []
     for name, spec in wanted.items():
         shape = found[name].get("shape")
@@ -146,10 +173,15 @@ def check_variables(ctx: GradingContext) -> Verdict:
             problems.append(f"{name} has shape {tuple(shape)}; expected {tuple(spec.shape)}")
         else:
             problems += _bounds(name, spec, found[name].get("value"))
+    stuck = False
     if prediction and not problems:
         problems += _judge_prediction(prediction, found, details)
+        # only the learning failed (the prediction is the weights' own): another start may do
+        stuck = bool(problems) and prediction.expect == "learned" and \
+            "recomputed_difference" in details and \
+            not any("does not follow" in p for p in problems)
     if problems:
-        return Verdict(FAIL, "; ".join(problems), 0.0, details)
+        return Verdict(FAIL, "; ".join(problems), 0.0, details), stuck
     said = ", ".join(f"{n} = {float(np.asarray(found[n]['value'])):.4g}"
                      if found[n].get("shape") == [] and found[n].get("value") is not None
                      else f"{n} {tuple(found[n]['shape'])}" for n in wanted)
@@ -162,7 +194,7 @@ def check_variables(ctx: GradingContext) -> Verdict:
                     if prediction.expect == "not_learned" else ""))
         if prediction.forward:
             text += " and follows from the stored weights"
-    return Verdict(PASS, text, 1.0, details)
+    return Verdict(PASS, text, 1.0, details), False
 
 
 def _bounds(name: str, spec: Variable, value: Any) -> list[str]:

@@ -49,10 +49,22 @@ _ORIGINAL_RANDOM_SEED = random.seed
 
 
 class _Series:
-    """The grading seed and how many unseeded generators were made since the last reseed."""
+    """The grading seed and how many unseeded generators were made since the last reseed;
+    ``restart``: which run of a program run again to try other starts (0: the first)."""
 
     seed: int | None = None
     count = 0
+    restart = 0
+
+
+def _student_seed(seed: Any) -> Any:
+    """A seed the student's code gives, as this run uses it: itself on the first run; on a
+    restart, a seed derived from it and the restart's number, so that a program that seeds
+    itself (``np.random.seed(0)``) starts elsewhere too, and the same elsewhere every time."""
+    if not _Series.restart or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        return seed
+    sequence = _ORIGINAL_SEED_SEQUENCE([int(seed) % (1 << 128), 0x5EED, _Series.restart])
+    return int(sequence.generate_state(1, np.uint32)[0])
 
 
 def _entropy(seed: int) -> int:
@@ -127,7 +139,7 @@ def _seeded_bit_generator(original: type) -> type:
         key = kwargs.get("key", args[1] if len(args) > 1 else None)  # Philox(seed, counter, key)
         if seed is None and key is None:
             seed = _next_sequence()
-        original.__init__(self, seed, *args, **kwargs)
+        original.__init__(self, _student_seed(seed), *args, **kwargs)
 
     return _replacement_class(original, {"__init__": __init__})
 
@@ -147,10 +159,11 @@ def _seeded_random_state(original: type) -> type:
     """A ``RandomState`` built, and re-seeded by ``.seed()``, from the series when unseeded."""
 
     def __init__(self: Any, seed: Any = None) -> None:
-        original.__init__(self, _ORIGINAL_MT19937(_next_sequence()) if seed is None else seed)
+        original.__init__(self, _ORIGINAL_MT19937(_next_sequence()) if seed is None
+                          else _student_seed(seed))
 
     def seed(self: Any, seed: Any = None) -> None:
-        original.seed(self, _next_words() if seed is None else seed)
+        original.seed(self, _next_words() if seed is None else _student_seed(seed))
 
     return _replacement_class(original, {"__init__": __init__, "seed": seed})
 
@@ -159,7 +172,7 @@ def _seeded_random(original: type) -> type:
     """A ``random.Random`` seeded from the series when unseeded (its ``__init__`` calls seed)."""
 
     def seed(self: Any, a: Any = None, version: int = 2) -> None:
-        original.seed(self, _next_int() if a is None else a, version)
+        original.seed(self, _next_int() if a is None else _student_seed(a), version)
 
     return _replacement_class(original, {"seed": seed})
 
@@ -172,7 +185,8 @@ def _seeded_function(original: Callable[..., Any], next_seed: Callable[[], Any],
     @functools.wraps(original)
     def seeded(*args: Any, **kwargs: Any) -> Any:
         seed = args[0] if args else kwargs.pop(parameter, None)
-        return original(next_seed() if seed is None else seed, *args[1:], **kwargs)
+        return original(next_seed() if seed is None else _student_seed(seed), *args[1:],
+                        **kwargs)
 
     setattr(seeded, SEEDED, True)
     return seeded
@@ -218,13 +232,15 @@ def _seed_globals(seed: int) -> None:
 
 # --- the interface -----------------------------------------------------------------------------
 
-def install(seed: int) -> None:
+def install(seed: int, restart: int = 0) -> None:
     """Seed every source of randomness from ``seed``; call once before the student's code loads
-    (again is harmless: nothing is replaced twice, and the series follows the new seed)."""
-    _Series.seed, _Series.count = int(seed), 0
+    (again is harmless: nothing is replaced twice, and the series follows the new seed).
+    ``restart`` > 0: a run of the program again from another start, the seeds the student's
+    code gives changed too (see ``_student_seed``)."""
+    _Series.seed, _Series.count, _Series.restart = int(seed), 0, int(restart)
     for name, make, modules in _replacements():
         _replace(name, make, modules)
-    _seed_globals(seed)
+    _seed_globals(_entropy(seed) + int(restart) * 7919 if restart else seed)
 
 
 def reseed(seed: int) -> None:

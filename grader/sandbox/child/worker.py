@@ -148,8 +148,9 @@ def _enter_program(ctx: Context, args: dict[str, Any]) -> str:
     if args.get("seed") is not None:
         import seeding
 
-        seeding.install(int(args["seed"]))
-        seeding.reseed(int(args["seed"]))
+        seeding.install(int(args["seed"]), restart=int(args.get("restart") or 0))
+        if not args.get("restart"):
+            seeding.reseed(int(args["seed"]))
     if not args.get("numpy_as_is"):  # the program check runs the program on NumPy as it is
         import loader
         import numpy_compat
