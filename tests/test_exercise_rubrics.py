@@ -190,6 +190,8 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     assert [cid for cid, c in twice.items() if c["status"] != "pass"] == \
         ["dsigmoid", "backprop", "trained"]
     assert "it applies the sigmoid again" in twice["dsigmoid"]["message"]
+    assert "the sigmoid applied twice" in twice["backprop"]["message"]
+    assert "updated_before_use" not in json.dumps(twice["backprop"]["details"])
     assert "err is 40; it should be at most 10" in twice["trained"]["message"]
 
 
@@ -209,6 +211,8 @@ def test_a_step_that_updates_a_layer_before_the_layer_below_uses_it_is_caught(
     step = checks(found["DLP_HW5_0861003_Skeleton.ipynb"])["backprop"]
     assert step["status"] == "fail" and step["kind"] == "step"
     assert step["message"].startswith("layer 3 (output, weights[2], 4x2) is right; layer 2")
+    assert "backprop updates each layer's weights before the layer below computes its delta" \
+        in step["message"] and step["details"]["bug"] == "updated_before_use"
     layers = step["details"]["batch of 6"]["layers"]
     assert [layer["ok"] for layer in layers if layer["name"].startswith("weights")] == \
         [False, False, True]
