@@ -182,6 +182,9 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     solution = found["solution_mlp-3442.ipynb"]
     assert solution["score"]["auto"] == 20, [(c["id"], c["message"])
                                              for c in solution["checks"]]
+    trained = checks(solution)["trained"]["message"]
+    assert "W [(3, 4), (4, 5), (5, 2)], b [(1, 4), (1, 5), (1, 2)]" in trained
+    assert "pred labels 98% right and follows from the stored weights" in trained
     no_shift = checks(found["DLP_HW5_0861001_NoShift.ipynb"])
     assert [cid for cid, c in no_shift.items() if c["status"] != "pass"] == ["softmax"]
     assert "not finite" in no_shift["softmax"]["message"]

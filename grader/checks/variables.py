@@ -38,6 +38,9 @@ class Variable:
     at_most: float | None = setting(None, "Every value must be at most this (a final error "
                                           "rate, a loss).")
     at_least: float | None = setting(None, "Every value must be at least this.")
+    entries: tuple[tuple[int, ...], ...] = setting(
+        (), "For a dictionary of arrays (a modular notebook's Ws, by layer): the shape of each "
+            "entry, in the order of its keys.")
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,15 @@ class Prediction:
                                              "the rubric's inputs.")
     inputs: tuple[tuple[float, ...], ...] = setting((), "The exercise's inputs, one row per "
                                                         "sample (for the recomputation).")
+    column: int | None = setting(None, "For a prediction of one column per class (a softmax), "
+                                       "the column of the class the labels call 1.")
     tolerance: float = setting(0.05, "Largest difference between the stored prediction and "
                                      "the recomputed one (the last update may come after the "
                                      "last prediction).", minimum=0)
-    max_error: float = setting(0.5, "A learned prediction must be this close to every label: "
-                                    "an untrained unit can land on the right side of 0.5 by "
-                                    "chance (0.5: the right side is enough).", above=0,
-                               maximum=1)
+    max_error: float = setting(0.5, "A learned prediction must be this close to the label of "
+                                    "every sample it labels right: an untrained unit can land "
+                                    "on the right side of 0.5 by chance (0.5: the right side "
+                                    "is enough).", above=0, maximum=1)
 
 
 @dataclass(frozen=True)
@@ -157,8 +162,7 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
                              "that makes them is missing", 0.0), False
     when = f" after cell {step.result['cell']}" if moment is not None else ""
     found: dict[str, Any] = step.result["variables"]
-    details: dict[str, Any] = {"variables": {n: {k: v for k, v in d.items() if k != "value"}
-                                             for n, d in found.items()}}
+    details: dict[str, Any] = {"variables": {n: _described(d) for n, d in found.items()}}
     missing = [n for n in dict.fromkeys(names) if n not in found]
     if missing:
         return Verdict(FAIL, f"after your program ran top to bottom{trouble}, "
@@ -167,7 +171,9 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
     problems = []
     for name, spec in wanted.items():
         shape = found[name].get("shape")
-        if shape is None:
+        if spec.entries:
+            problems += _entries(name, spec, found[name])
+        elif shape is None:
             problems.append(f"{name} is a {found[name]['type']}, not an array of numbers")
         elif not _shape_ok(shape, tuple(spec.shape), bool(spec.lenient_shape)):
             problems.append(f"{name} has shape {tuple(shape)}; expected {tuple(spec.shape)}")
@@ -182,9 +188,7 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
             not any("does not follow" in p for p in problems)
     if problems:
         return Verdict(FAIL, "; ".join(problems), 0.0, details), stuck
-    said = ", ".join(f"{n} = {float(np.asarray(found[n]['value'])):.4g}"
-                     if found[n].get("shape") == [] and found[n].get("value") is not None
-                     else f"{n} {tuple(found[n]['shape'])}" for n in wanted)
+    said = ", ".join(_said(n, found[n]) for n in wanted)
     text = f"{said} as the exercise asks{when}" if said else f"the variables are there{when}"
     if prediction:
         text += (f"; {prediction.variable} labels all {len(prediction.labels)} samples right"
@@ -195,6 +199,46 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
         if prediction.forward:
             text += " and follows from the stored weights"
     return Verdict(PASS, text, 1.0, details), False
+
+
+def _said(name: str, found: dict[str, Any]) -> str:
+    """A variable in a message: its value if a number, else its shape(s)."""
+    if "items" in found:
+        return f"{name} {[tuple(v.get('shape') or ()) for v in found['items'].values()]}"
+    if found.get("shape") == [] and found.get("value") is not None:
+        return f"{name} = {float(np.asarray(found['value'])):.4g}"
+    return f"{name} {tuple(found.get('shape') or ())}"
+
+
+def _described(found: dict[str, Any]) -> dict[str, Any]:
+    """A variable for ``details``: its type and shapes, not its values."""
+    out = {k: v for k, v in found.items() if k not in ("value", "items", "keys")}
+    if "items" in found:
+        out["entries"] = {k: _described(v) for k, v in found["items"].items()}
+    return out
+
+
+def _entries(name: str, spec: Variable, found: dict[str, Any]) -> list[str]:
+    items = found.get("items")
+    if items is None:
+        return [f"{name} is a {found.get('type')}, not a dictionary of arrays"]
+    shapes = [v.get("shape") for v in items.values()]
+    wanted = [list(e) for e in spec.entries]
+    if len(shapes) != len(wanted) or not all(
+            s is not None and _shape_ok(s, tuple(w), bool(spec.lenient_shape))
+            for s, w in zip(shapes, wanted)):
+        shown = [tuple(s) if s is not None else None for s in shapes]
+        return [f"{name} holds arrays of shapes {shown}; expected {[tuple(w) for w in wanted]}"]
+    return []
+
+
+def _argument(found: dict[str, Any]) -> Any:
+    """A variable as the reference function takes it: an array, or a dictionary of arrays
+    keyed as the student keyed it (layer numbers)."""
+    if "items" in found:
+        return {key: np.asarray(item.get("value"), dtype=float)
+                for key, item in zip(found.get("keys", []), found["items"].values())}
+    return np.asarray(found.get("value"), dtype=float)
 
 
 def _bounds(name: str, spec: Variable, value: Any) -> list[str]:
@@ -210,12 +254,18 @@ def _bounds(name: str, spec: Variable, value: Any) -> list[str]:
     return []
 
 
+def _column(values: np.ndarray, column: int | None) -> np.ndarray:
+    if column is not None and values.ndim == 2 and values.shape[1] > column:
+        values = values[:, column]
+    return values.reshape(-1)
+
+
 def _judge_prediction(prediction: Prediction, found: dict[str, Any],
                       details: dict[str, Any]) -> list[str]:
     stored = found[prediction.variable].get("value")
     if stored is None:
         return [f"{prediction.variable} holds no numbers"]
-    stored = np.asarray(stored, dtype=float).reshape(-1)
+    stored = _column(np.asarray(stored, dtype=float), prediction.column)
     labels = np.asarray(prediction.labels, dtype=float).reshape(-1)
     if stored.size != labels.size:
         return [f"{prediction.variable} has {stored.size} values for {labels.size} samples"]
@@ -235,8 +285,9 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         wrong = [i for i in range(labels.size) if given[i] != labels[i]]
         problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right "
                         f"(needs {prediction.accuracy:.0%}): samples {wrong} are wrong")
-    else:
-        error = float(np.max(np.abs(stored - labels)))
+    else:  # the samples it labels right must be learned, not only on the right side
+        right = given == labels
+        error = float(np.max(np.abs(stored - labels)[right])) if np.any(right) else 1.0
         details["max_error"] = error
         if error >= prediction.max_error:
             problems.append(f"{prediction.variable} is on the right side of "
@@ -244,13 +295,13 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
                             f"a label (needs < {prediction.max_error:g}; "
                             f"{np.round(stored, 3).tolist()} for {labels.astype(int).tolist()})")
     if prediction.forward:
-        args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else
-                np.asarray(found[a].get("value"), dtype=float) for a in prediction.arguments]
+        args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else _argument(found[a])
+                for a in prediction.arguments]
         with np.errstate(all="ignore"):
             output = reference_function(prediction.forward)(*args)
         if isinstance(output, tuple):  # a forward pass returning every layer: the last one
             output = output[-1]
-        recomputed = np.asarray(output, dtype=float).reshape(-1)
+        recomputed = _column(np.asarray(output, dtype=float), prediction.column)
         gap = float(np.max(np.abs(recomputed - stored))) if recomputed.size == stored.size \
             else float("inf")
         details["recomputed"] = np.round(recomputed, 6).tolist()

@@ -1154,13 +1154,22 @@ def probe_fd(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
 
 # --- generic probes: any rubric's functions and variables ---------------------------------------
 
+MAX_ITEMS = 50
+"""Entries of a dictionary variable described, at the most."""
 MAX_VARIABLE_SIZE = 100_000
 """Elements of a variable sent back as an array; a larger one is described by its shape only."""
 
 
-def _observed_value(value: Any) -> dict[str, Any]:
-    """A value as the parent can judge it: numbers as an array, anything else by its type."""
+def _observed_value(value: Any, depth: int = 0) -> dict[str, Any]:
+    """A value as the parent can judge it: numbers as an array, a dictionary of them (the
+    weights of a modular notebook, ``Ws[l]``) entry by entry, anything else by its type."""
     described: dict[str, Any] = {"type": type(value).__name__}
+    if isinstance(value, dict) and depth == 0:
+        described["items"] = {str(k): _observed_value(v, 1)
+                              for k, v in list(value.items())[:MAX_ITEMS]}
+        described["keys"] = [k if isinstance(k, (int, str)) else str(k)
+                             for k in list(value)[:MAX_ITEMS]]
+        return described
     if callable(value) or isinstance(value, (str, bytes, dict)):
         return described
     try:
