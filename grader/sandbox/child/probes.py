@@ -1282,7 +1282,16 @@ CELL_STATES: list[dict[str, Any]] = []
 created or changed (copies), in order (see ``worker.op_load``)."""
 
 
+MAX_KEPT_ELEMENTS = 20_000_000
+"""Numbers kept across all cells' states, at the most (160 MB): a notebook of many large
+arrays must not run its process out of memory because the grader keeps copies."""
+
+
 def keep_cell_state(namespace: dict[str, Any]) -> None:
+    kept = sum(np.size(v) for states in CELL_STATES for v in states.values())
+    if kept > MAX_KEPT_ELEMENTS:
+        CELL_STATES.append({})  # past the budget: the later cells' states are not kept
+        return
     now: dict[str, Any] = {}
     for name, value in list(namespace.items()):
         if name.startswith("_") or isinstance(value, bool):
