@@ -92,8 +92,9 @@ def grade_submission(
     only: set[str] | None = None,
 ) -> Grading:
     """Load ``sub`` and run the checks (all, or those in ``only``); never raises for the
-    student's code, whatever it does.  ``settings`` maps check ids to their rubric settings
-    (``rubric.checks``); a check it leaves out runs with its settings' defaults."""
+    student's code, whatever it does.  ``settings`` maps check names to their rubric settings
+    (``rubric.checks``): the checks that run (empty: every kind that needs no rubric data,
+    with its settings' defaults)."""
     plan = check_plan(settings)
     start = time.monotonic()
     outcome = Grading()

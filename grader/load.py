@@ -91,7 +91,8 @@ class Loader:
     """Loads one submission's main file into a running :class:`Sandbox`."""
 
     def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None,
-                 numpy_as_is: bool = False, restart: int = 0) -> None:
+                 numpy_as_is: bool = False, restart: int = 0, cell_states: bool = False
+                 ) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
@@ -99,6 +100,9 @@ class Loader:
         self.restart = restart
         """0, or which run again from another start (the child changes every seed the program
         gives: ``seeding._student_seed``)."""
+        self.cell_states = cell_states
+        """Keep, after each cell of a notebook run as a whole, what it changed (the
+        ``moment`` of a ``variables`` check)."""
         """The grading seed: the child seeds every source of randomness from it before each
         load, so that the student's own random draws are the same on every run."""
         self.numpy_as_is = numpy_as_is
@@ -127,7 +131,7 @@ class Loader:
             args = {"main": self.main, "kind": "notebook", "mode": mode, "cells": cells,
                     "cell_timeout": self.settings.cell_timeout, "skip_cells": sorted(skip),
                     "seed": self.seed, "numpy_as_is": self.numpy_as_is,
-                    "restart": self.restart}
+                    "restart": self.restart, "cell_states": self.cell_states}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
             step = self.sandbox.request("load", args, timeout=limit)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):

@@ -129,18 +129,11 @@ def ordered(registry: dict[str, CheckSpec], preferred: Sequence[str] = ()
     """The registry in running order: every check after the ones it must follow
     (:attr:`CheckSpec.after`), otherwise in the ``preferred`` order (a rubric's), then in the
     order the checks were registered."""
-    rank = {cid: i for i, cid in enumerate([*preferred, *registry])}
-    done: dict[str, CheckSpec] = {}
-    pending = dict(registry)
-    while pending:
-        ready = sorted((c for c in pending.values()
-                        if all(r in done or r not in registry for r in c.after)
-                        and all(r in registry for r in c.requires)),
-                       key=lambda c: rank[c.id])
-        if not ready:
-            raise ValueError(f"checks with unknown or circular requirements: {sorted(pending)}")
-        done[ready[0].id] = pending.pop(ready[0].id)
-    return done
+    unknown = sorted(cid for cid, spec in registry.items()
+                     if any(r not in registry for r in spec.requires))
+    if unknown:
+        raise ValueError(f"checks with unknown or circular requirements: {unknown}")
+    return ordered_plan(registry, preferred)
 
 
 def ordered_plan(plan: dict[str, CheckSpec], preferred: Sequence[str] = ()

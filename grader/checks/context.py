@@ -138,7 +138,7 @@ class GradingContext:
             self.executed_restart = restart
             path, kind = self.program
             self.executed_load = Loader(self.executed, path, kind, seed=self.seed,
-                                        restart=restart).load(EXECUTE)
+                                        restart=restart, cell_states=True).load(EXECUTE)
         step = self.executed.request(op, args, timeout=timeout)
         self._keep_traceback(step)
         return step

@@ -145,7 +145,7 @@ def _calls(ctx: GradingContext, conf: FunctionCheck) -> tuple[list[list[Any]], i
     return calls, int(conf.samples)
 
 
-def _sendable(value: Any) -> Any:
+def sendable(value: Any) -> Any:
     """A dict keyed by layer numbers survives the trip to the child as pairs (JSON keys are
     strings, and a notebook indexes Ws[0], not Ws["0"])."""
     if isinstance(value, dict):
@@ -191,7 +191,7 @@ def check_function(ctx: GradingContext) -> Verdict:
     reference = reference_function(conf.reference)
     calls, random_calls = _calls(ctx, conf)
     step = ctx.probe("functions", {"names": list(conf.names), "seed": ctx.seed,
-                                   "calls": [[_sendable(a) for a in call] for call in calls],
+                                   "calls": [[sendable(a) for a in call] for call in calls],
                                    "pick": conf.output})
     failure = probe_failure(step, f"calling {conf.names[0]}")
     if failure:

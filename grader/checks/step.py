@@ -25,7 +25,7 @@ import numpy as np
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
-from grader.checks.function import _sendable
+from grader.checks.function import sendable
 from grader.diagnosis import DEFAULT_TOL, diagnose
 from grader.rubric import ACTIVATION_NAMES, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
@@ -114,7 +114,7 @@ def check_step(ctx: GradingContext) -> Verdict:
              "weights": _container(weights, conf.container),
              "biases": _container(biases, conf.container),
              "activations": _container(activations, conf.container, first=1)}
-    call = [_sendable(given[role]) for role in conf.arguments]
+    call = [sendable(given[role]) for role in conf.arguments]
     watch = {role: conf.arguments.index(role) for role in ("weights", "biases")
              if role in conf.arguments}
     step = ctx.probe("step_function", {"names": list(conf.names), "args": call,

@@ -1183,6 +1183,17 @@ def _observed_value(value: Any, depth: int = 0) -> dict[str, Any]:
     return described
 
 
+def _student_function(namespace: dict[str, Any], names: list[str]) -> str | None:
+    """The first of ``names`` the submission defines as something callable."""
+    return next((n for n in names if callable(namespace.get(n))), None)
+
+
+def _defined_functions(namespace: dict[str, Any]) -> list[str]:
+    """The functions the submission defines, for a message naming what is there instead."""
+    return sorted(n for n, v in namespace.items() if callable(v) and not n.startswith("_")
+                  and getattr(v, "__module__", None) in (None, "__main__"))[:40]
+
+
 def _copied(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True)
@@ -1209,11 +1220,9 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
     floating-point warnings it raised (overflow in ``exp``)."""
     import warnings
 
-    found = next((n for n in args["names"] if callable(namespace.get(n))), None)
+    found = _student_function(namespace, args["names"])
     if found is None:
-        return {"found": None, "defined": sorted(
-            n for n, v in namespace.items() if callable(v) and not n.startswith("_")
-            and getattr(v, "__module__", None) in (None, "__main__"))[:40]}
+        return {"found": None, "defined": _defined_functions(namespace)}
     function = namespace[found]
     results = []
     for call in args["calls"]:
@@ -1256,11 +1265,9 @@ def probe_step_function(namespace: dict[str, Any], args: dict[str, Any]) -> dict
     """Call the first of ``names`` the submission defines once with ``args``: what it returned
     (a pair of containers of arrays, such as ``Ws, bs``) and what the arguments at the
     ``watch`` positions hold after the call (changed in place)."""
-    found = next((n for n in args["names"] if callable(namespace.get(n))), None)
+    found = _student_function(namespace, args["names"])
     if found is None:
-        return {"found": None, "defined": sorted(
-            n for n, v in namespace.items() if callable(v) and not n.startswith("_")
-            and getattr(v, "__module__", None) in (None, "__main__"))[:40]}
+        return {"found": None, "defined": _defined_functions(namespace)}
     given = [_copied(a) for a in args["args"]]
     reseed(args.get("seed"))
     try:
@@ -1281,30 +1288,40 @@ CELL_STATES: list[dict[str, Any]] = []
 """After each cell of a notebook run as a whole: the top-level arrays and numbers that cell
 created or changed (copies), in order (see ``worker.op_load``)."""
 
-
 MAX_KEPT_ELEMENTS = 20_000_000
 """Numbers kept across all cells' states, at the most (160 MB): a notebook of many large
 arrays must not run its process out of memory because the grader keeps copies."""
 
 
+class _Latest:
+    """The variables as the last kept cell left them, and how many numbers are kept in all."""
+
+    state: dict[str, np.ndarray] = {}
+    kept = 0
+
+
+def reset_cell_states() -> None:
+    CELL_STATES.clear()
+    _Latest.state, _Latest.kept = {}, 0
+
+
 def keep_cell_state(namespace: dict[str, Any]) -> None:
-    kept = sum(np.size(v) for states in CELL_STATES for v in states.values())
-    if kept > MAX_KEPT_ELEMENTS:
+    if _Latest.kept > MAX_KEPT_ELEMENTS:
         CELL_STATES.append({})  # past the budget: the later cells' states are not kept
         return
-    now: dict[str, Any] = {}
+    changed: dict[str, np.ndarray] = {}
     for name, value in list(namespace.items()):
-        if name.startswith("_") or isinstance(value, bool):
+        if name.startswith("_") or isinstance(value, bool) or not isinstance(
+                value, (int, float, np.ndarray, np.generic)) or \
+                np.size(value) > MAX_VARIABLE_SIZE:
             continue
-        if isinstance(value, (int, float, np.ndarray, np.generic)) and \
-                np.size(value) <= MAX_VARIABLE_SIZE:
-            now[name] = np.array(value, copy=True)
-    state: dict[str, Any] = {}
-    for states in CELL_STATES:
-        state.update(states)
-    CELL_STATES.append({name: value for name, value in now.items()
-                        if name not in state or state[name].shape != value.shape
-                        or not np.array_equal(state[name], value, equal_nan=True)})
+        before = _Latest.state.get(name)
+        if before is None or before.shape != np.shape(value) or \
+                not np.array_equal(before, value, equal_nan=True):
+            changed[name] = np.array(value, copy=True)
+    _Latest.state.update(changed)
+    _Latest.kept += sum(v.size for v in changed.values())
+    CELL_STATES.append(changed)
 
 
 def _state_at(moment: dict[str, Any]) -> tuple[dict[str, Any], int] | None:

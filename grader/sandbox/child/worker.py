@@ -184,10 +184,12 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("kind") == "notebook":
         import probes
 
-        # a notebook run as a whole keeps what each cell left: an exercise's checks may ask
-        # for the state after a given part (the single-layer XOR before the MLP cells)
-        probes.CELL_STATES.clear()
-        keep = (lambda i: probes.keep_cell_state(ctx.namespace)) if mode == "execute" else None
+        # asked for (``cell_states``), a notebook run as a whole keeps what each cell left: an
+        # exercise's checks may judge the state after a given part (the single-layer XOR
+        # before the MLP cells); nothing else pays for the copies
+        probes.reset_cell_states()
+        keep = (lambda i: probes.keep_cell_state(ctx.namespace)) \
+            if mode == "execute" and args.get("cell_states") else None
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
             on_cell_start=lambda i: ctx.progress(cell=i),
