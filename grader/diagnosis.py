@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -235,8 +235,12 @@ class Net:
 
     def __init__(self, weights: Sequence[Array], biases: Sequence[Array] | None, X: Array,
                  y: Array, hidden: Activation | str = "sigmoid",
-                 output: Activation | str | None = None, loss: Loss | str = "mse") -> None:
+                 output: Activation | str | None = None, loss: Loss | str = "mse",
+                 names: Sequence[str] | None = None) -> None:
         self.weights = [np.array(w, dtype=float) for w in weights]
+        self.names = list(names) if names else None
+        """The arrays as the student names them (a notebook's ``wh``, ``bout``), weights
+        then biases; None: ``weights[l]``, ``biases[l]``."""
         self.biases = None if biases is None else [np.array(b, dtype=float).reshape(1, -1)
                                                    for b in biases]
         X = np.asarray(X, dtype=float)
@@ -298,6 +302,8 @@ class Net:
         if self.biases is not None:
             slots += [Slot(f"biases[{l}]", "biases", l, b.shape, self.n_layers + l)
                       for l, b in enumerate(self.biases)]
+        if self.names and len(self.names) == len(slots):
+            slots = [replace(s, name=n) for s, n in zip(slots, self.names)]
         return slots
 
     def fit_order(self) -> list[int]:
@@ -566,6 +572,19 @@ def _derivative_of_output_twice(net: Net) -> Iterator[Variant]:
      "derivative for that layer: delta = (delta @ W.T) * {act}'(z)")
 def _missing_derivative(net: Net) -> Iterator[Variant]:
     yield from _derivative_bug(net, lambda act, z, a: np.ones_like(z))
+
+
+@bug("inverted_mask",
+     "the {act}'s derivative is masked the wrong way in {where}: the gradient flows where the "
+     "unit is off (z < 0) and is stopped where it is on",
+     "the ReLU passes the gradient where z > 0: grad_h[h < 0] = 0 (or delta * (z > 0)), "
+     "not grad_h[h > 0] = 0")
+def _inverted_mask(net: Net) -> Iterator[Variant]:
+    def inverted(act: Activation, z: Array, a: Array) -> Array:
+        return 1.0 - act.derivative_from_preactivation(z)
+    # only where the derivative is a 0/1 mask (the ReLU): elsewhere 1 - f' is no one's mistake
+    if any(_act_name(net.activation_of(l)) == "relu" for l in range(net.n_layers)):
+        yield from (v for v in _derivative_bug(net, inverted) if v.act == "relu")
 
 
 @bug("activation_instead_of_derivative",
@@ -1074,6 +1093,7 @@ def diagnose(
     transposed: Sequence[bool | None] | None = None,
     taylor_rng: np.random.Generator | int = 0,
     absent_biases: Sequence[int] = (),
+    names: Sequence[str] | None = None,
 ) -> GradientDiagnosis:
     """Compare the gradient a student's ``update`` applied with the reference, and explain it.
 
@@ -1088,6 +1108,7 @@ def diagnose(
     are already in reference orientation).  ``taylor_rng``: seed or Generator of the Taylor
     direction.  ``absent_biases``: layers whose bias the student's network does not have (a
     bias on the hidden layers only): fixed at zero in both networks, they are not judged.
+    ``names``: the arrays as the student names them, weights then biases, for the messages.
     Raises ValueError only for inconsistent shapes, which is the caller's error.
     """
     # a student's update may hold huge values: every verdict below tests finiteness explicitly
@@ -1095,7 +1116,7 @@ def diagnose(
         return _diagnose(weights, biases, X, y, measured_w, measured_b, hidden=hidden,
                          output=output, loss=loss, second_step=second_step, lr_pair=lr_pair,
                          tol=tol, transposed=transposed, taylor_rng=taylor_rng,
-                         absent_biases=absent_biases)
+                         absent_biases=absent_biases, names=names)
 
 
 def _diagnose(weights: Sequence[Array], biases: Sequence[Array] | None, X: Array, y: Array,
@@ -1104,8 +1125,9 @@ def _diagnose(weights: Sequence[Array], biases: Sequence[Array] | None, X: Array
               second_step: Any, lr_pair: Any, tol: float,
               transposed: Sequence[bool | None] | None,
               taylor_rng: np.random.Generator | int,
-              absent_biases: Sequence[int] = ()) -> GradientDiagnosis:
-    net = Net(weights, biases, X, y, hidden, output, loss)
+              absent_biases: Sequence[int] = (),
+              names: Sequence[str] | None = None) -> GradientDiagnosis:
+    net = Net(weights, biases, X, y, hidden, output, loss, names)
     measured, moved = _measured(net, measured_w, measured_b)
     ref = net.reference()
     absent = [net.n_layers + l for l in absent_biases if net.has_bias]

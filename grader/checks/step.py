@@ -14,6 +14,14 @@ Judgement: Lab1's diagnosis (:func:`grader.diagnosis.diagnose`): every array mus
 gradient of the rubric's loss up to one positive factor (any convention of the mean), the first
 wrong layer and the known bug it matches are named (a sign, a missing derivative, ``W`` for
 ``W.T``, weights updated before the layers below used them...).
+
+A notebook's step may also be one pass of a loop in a cell that updates weight variables
+(``wout += x.T.dot(grad) * learning_rate``): then the rubric names the weights instead of a
+function, the child watches the cell's loop as the notebook runs (``loops.py``) and the step is
+read from the weights before and after one pass, on the data the notebook held then (the whole
+set, or the batch ``X[i:i+b]`` a mini-batch loop took).  The rate is the loop's own, unknown:
+the diagnosis allows one positive factor.  With ``accumulators`` (AdaGrad's ``r0 += dW**2``),
+the step is first divided by the AdaGrad scale ``1 / sqrt(r)`` the loop applied.
 """
 
 from __future__ import annotations
@@ -38,11 +46,35 @@ OUTPUTS = (*ACTIVATION_NAMES, "softmax")
 class StepCheck(CheckConfig):
     """``[checks.<name>]`` with ``kind = "step"``: a function that makes one training step."""
 
-    names: tuple[str, ...] = setting((), "The function's name, then accepted aliases "
-                                         "(required).", nonempty=True, valid=IDENTIFIER)
+    names: tuple[str, ...] = setting((), "A step function's name, then accepted aliases "
+                                         "(or weight_variables, for a loop in a cell).",
+                                     valid=IDENTIFIER)
     arguments: tuple[str, ...] = setting(
-        (), f"What each argument is, in order: {', '.join(ROLES)} (required).",
+        (), f"What each argument of the function is, in order: {', '.join(ROLES)}.",
         valid=(lambda t: t in ROLES, "one of " + ", ".join(ROLES)))
+    weight_variables: tuple[str, ...] = setting(
+        (), "For a training loop in a notebook cell: the weight variables, input layer first "
+            "(['wh', 'wout']).", valid=IDENTIFIER)
+    bias_variables: tuple[str, ...] = setting((), "Its bias variables, in the same order; "
+                                                  "[]: a network without biases.",
+                                              valid=IDENTIFIER)
+    inputs: str = setting("X", "The variable holding the inputs, one row per sample.",
+                          valid=IDENTIFIER)
+    labels: str = setting("y", "The variable holding the labels.", valid=IDENTIFIER)
+    batch_start: str = setting("", "For a mini-batch loop (for i in range(0, m, b)): the "
+                                   "variable holding the first sample of a step's batch; "
+                                   "empty: every step takes the whole data.",
+                               valid=(lambda t: not t or IDENTIFIER[0](t), IDENTIFIER[1]))
+    batch_size: str = setting("", "With batch_start: the variable (or the number) that is "
+                                  "the batch size; empty: one sample.")
+    accumulators: tuple[str, ...] = setting(
+        (), "For AdaGrad: the variables accumulating each weight's squared gradient "
+            "(r0, r1, r2), in the weights' order.", valid=IDENTIFIER)
+    heading: str = setting("", "The loop is in a cell under the Markdown heading that "
+                               "contains this text (\"Example 1\"); empty: anywhere.")
+    occurrence: int = setting(1, "Which of the training loops (in the notebook's order, "
+                                 "among those under the heading) that update every weight: "
+                                 "1, the first (AND), 2, the second (OR)...", minimum=1)
     widths: tuple[int, ...] = setting((3, 4, 4, 2), "The network's widths, input to output.",
                                       minimum=1)
     hidden: str = setting("sigmoid", "The hidden layers' activation.",
@@ -61,11 +93,15 @@ class StepCheck(CheckConfig):
     tolerance: float = setting(DEFAULT_TOL, "Largest relative error per array.", above=0)
 
     def problems(self):
-        if not self.names:
-            yield "names", "missing; expected the function's name, such as [\"backprop\"]"
-        missing = [r for r in ("weights",) if r not in self.arguments]
-        if missing:
+        if bool(self.names) == bool(self.weight_variables):
+            yield "names", ("expected either the function's name (names = [\"backprop\"]) or "
+                            "the weight variables of a training loop (weight_variables)")
+        elif self.names and "weights" not in self.arguments:
             yield "arguments", "missing; expected the role of every argument, weights included"
+        if self.bias_variables and len(self.bias_variables) != len(self.weight_variables):
+            yield "bias_variables", "expected one per weight variable"
+        if self.accumulators and len(self.accumulators) != len(self.weight_variables):
+            yield "accumulators", "expected one per weight variable"
         if len(self.widths) < 2:
             yield "widths", "expected at least an input and an output width"
 
@@ -107,6 +143,10 @@ def _arrays(value: Any, count: int) -> list[np.ndarray] | None:
           summary="a training-step function applies the true gradient, layer by layer")
 def check_step(ctx: GradingContext) -> Verdict:
     conf: StepCheck = ctx.config(ctx.current)
+    if conf.weight_variables:
+        from grader.checks.loop_step import check_loop_step
+
+        return check_loop_step(ctx, conf)
     weights, biases, X, Y = _network(ctx, conf)
     prediction, cache = reference_forward(weights, X, conf.hidden, conf.output, biases)
     activations = cache.outputs[1:-1]

@@ -247,29 +247,25 @@ def _demoted(html: str) -> str:
 
 
 def answer_html(root: Path | None, main: str | None, heading: str) -> Markup | None:
-    """The student's answer in a notebook: the cells from the first Markdown cell that
-    contains ``heading`` up to the next Markdown heading after it, rendered with their
+    """The student's answer in a notebook: the cells under the first Markdown cell that
+    contains ``heading`` (:func:`grader.notebook_parts.heading_span`), rendered with their
     outputs (sanitized); None when the notebook or the heading is not there."""
     if root is None or not main or not main.endswith(".ipynb") or not heading.strip():
         return None
     import nbformat
     from nbconvert import HTMLExporter
 
+    from grader.notebook_parts import heading_span
+
     try:
         notebook = nbformat.reads((root / main).read_text(encoding="utf-8", errors="replace"),
                                   as_version=4)
     except Exception:  # noqa: BLE001 -- an unreadable notebook shows no answer
         return None
-    wanted = heading.strip().lower()
-    cells = notebook.cells
-    start = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
-                  and wanted in str(c.get("source", "")).lower()), None)
-    if start is None:
+    span = heading_span(notebook.cells, heading)
+    if span is None:
         return None
-    end = next((i for i in range(start + 1, len(cells))
-                if cells[i].get("cell_type") == "markdown"
-                and str(cells[i].get("source", "")).lstrip().startswith("#")), len(cells))
-    notebook.cells = cells[start:end]
+    notebook.cells = notebook.cells[span[0]:span[1]]
     exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True,
                             exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(notebook)

@@ -1353,6 +1353,26 @@ def probe_variables(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
                           if name in namespace}}
 
 
+def probe_loop_step(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """One step of a notebook's training cell, watched as it ran (``loops.py``): the
+    variables ``names`` at the pass through a loop's header before the step and at the one
+    after, for the first step of the ``occurrence``-th cell (among ``cells``, 0-based, if
+    given) that changed every one of ``weights``."""
+    import loops
+
+    weights = list(args["weights"])
+    step = loops.find_step(weights, args.get("cells"), int(args.get("occurrence", 1)))
+    if step is None:
+        return {"found": False, **loops.summary(weights)}
+    before, after = step
+    return {"found": True, "cell": before.cell + 1, "line": before.line,
+            "next_line": after.line,
+            "before": {n: _observed_value(before.state[n]) for n in args["names"]
+                       if n in before.state},
+            "after": {n: _observed_value(after.state[n]) for n in args["names"]
+                      if n in after.state}}
+
+
 OPS = {
     "interface": probe_interface,
     "network": probe_network,
@@ -1363,4 +1383,5 @@ OPS = {
     "functions": probe_functions,
     "variables": probe_variables,
     "step_function": probe_step_function,
+    "loop_step": probe_loop_step,
 }

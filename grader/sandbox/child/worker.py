@@ -184,16 +184,29 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("kind") == "notebook":
         import probes
 
-        # asked for (``cell_states``), a notebook run as a whole keeps what each cell left: an
-        # exercise's checks may judge the state after a given part (the single-layer XOR
-        # before the MLP cells); nothing else pays for the copies
+        import loops
+
+        # asked for (``cell_states``), a notebook run as a whole keeps what each cell left and
+        # the first passes through each cell's loops: an exercise's checks may judge the state
+        # after a given part (the single-layer XOR before the MLP cells) or one step of a
+        # training cell; nothing else pays for the copies
         probes.reset_cell_states()
-        keep = (lambda i: probes.keep_cell_state(ctx.namespace)) \
-            if mode == "execute" and args.get("cell_states") else None
+        loops.reset()
+        watch = mode == "execute" and bool(args.get("cell_states"))
+
+        def started(index: int) -> None:
+            ctx.progress(cell=index)
+            if watch:
+                loops.start_cell(index)
+
+        def ended(index: int) -> None:
+            loops.end_cell()
+            probes.keep_cell_state(ctx.namespace)
+
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
-            on_cell_start=lambda i: ctx.progress(cell=i),
-            skip_cells=set(args.get("skip_cells", ())), answer_input=answer, after_cell=keep)
+            on_cell_start=started, skip_cells=set(args.get("skip_cells", ())),
+            answer_input=answer, after_cell=ended if watch else None)
     else:
         report = loader.load_script(path, ctx.namespace, mode=mode,
                                     timeout=float(args["timeout"]), answer_input=answer)
@@ -317,7 +330,7 @@ def _probe_op(name: str) -> Callable[[Context, dict[str, Any]], dict[str, Any]]:
 
 OPS.update({name: _probe_op(name)
             for name in ("interface", "network", "forward", "steps", "train", "fd",
-                         "functions", "variables", "step_function")})
+                         "functions", "variables", "step_function", "loop_step")})
 
 
 def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dict[str, Any]:
@@ -352,7 +365,7 @@ def main() -> None:
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
     for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding",
-                 "tracer", "numpy_compat", "arguments", "scalar_compat"):
+                 "tracer", "numpy_compat", "arguments", "scalar_compat", "loops"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:
