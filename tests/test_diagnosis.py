@@ -84,6 +84,8 @@ def student_step(weights, biases, X, y, *, act="sigmoid", convention="2*mean", b
                 return np.ones_like(z)
             if bug == "activation_instead_of_derivative":
                 return a
+            if bug == "inverted_mask":  # grad_h[h > 0] = 0: 1 - f' of a ReLU
+                return 1.0 - _f_prime_from_output(f, a)
             if bug == "derivative_wrong_layer":
                 return _f_prime_from_output(acts[l + 1], A[l + 2])
         return _f_prime_from_output(f, a)
@@ -355,6 +357,19 @@ def test_relu_derivative_from_output_is_harmless_and_passes():
 def test_relu_missing_derivative_is_still_caught():
     d = run("2441b", 21, act="relu", bug="missing_derivative", layers=(0, 1))
     assert d.bug == "missing_derivative"
+
+
+def test_relu_mask_the_wrong_way_is_named():
+    """grad_h[h > 0] = 0 in place of grad_h[h < 0] = 0: the tutorial's ReLU mask inverted."""
+    d = run("2441b", 21, act="relu", bug="inverted_mask", layers=(0, 1))
+    assert not d.ok and d.bug == "inverted_mask"
+    assert "masked the wrong way" in d.message
+
+
+def test_an_inverted_mask_is_never_suspected_of_a_sigmoid_network():
+    d = run("2441b", 21, act="sigmoid", bug="missing_derivative", layers=(0, 1))
+    assert d.bug == "missing_derivative"
+    assert "masked the wrong way" not in d.message + " ".join(d.also_consistent_with or [])
 
 
 # --- (c) what no known bug explains --------------------------------------------------------------

@@ -48,41 +48,46 @@ def checks(result: dict) -> dict[str, dict]:
 
 # --- the AND/OR samples -------------------------------------------------------------------------
 
-PASS3 = {"sigmoid": "pass", "derivative_sigmoid": "pass", "or_gate": "pass"}
+PASS4 = {"sigmoid": "pass", "derivative_sigmoid": "pass", "update": "pass", "or_gate": "pass"}
 
 EXPECTED: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {
     # file: (status of each check, fragments of each failing check's message)
-    "solution_and-or.ipynb": (PASS3, {}),
+    "solution_and-or.ipynb": (PASS4, {}),
     "DLP_HW1_0857001_Chen.ipynb": (
-        {**PASS3, "derivative_sigmoid": "fail"},
-        {"derivative_sigmoid": ["it applies the sigmoid again"]}),
+        {**PASS4, "derivative_sigmoid": "fail", "update": "fail"},
+        {"derivative_sigmoid": ["it applies the sigmoid again"],
+         "update": ["cell 4", "wout", "the sigmoid applied twice"]}),
     "DLP_HW1_0857002_Wu.ipynb": (
-        {**PASS3, "sigmoid": "fail"},
+        {**PASS4, "sigmoid": "fail"},
         {"sigmoid": ["is right but raised", "overflow encountered in exp"]}),
     "DLP_HW1_0857003_Tsai.ipynb": (
-        {**PASS3, "or_gate": "fail"},
-        {"or_gate": ["y_pred labels 0% of the samples right", "[0, 1, 2, 3] are wrong"]}),
+        {**PASS4, "update": "fail", "or_gate": "fail"},
+        {"update": ["wrong sign", "gradient ascent"],
+         "or_gate": ["y_pred labels 0% of the samples right", "[0, 1, 2, 3] are wrong"]}),
     "DLP_HW1_0857004_Kuo.ipynb": (
-        {**PASS3, "or_gate": "fail"},
+        {**PASS4, "or_gate": "fail"},
         {"or_gate": ["samples [1, 3] are wrong", "does not follow from the stored weights"]}),
     "DLP_HW1_0857005_Hsu.ipynb": (
-        {**PASS3, "or_gate": "fail"},
-        {"or_gate": ["does not follow from the stored weights", "stored [0.98, 0.97, 0.02, 0.99]"]}),
+        {**PASS4, "update": "fail", "or_gate": "fail"},
+        {"update": ["no pass of them changes wout", "are the updates assigned?"],
+         "or_gate": ["does not follow from the stored weights", "stored [0.98, 0.97, 0.02, 0.99]"]}),
     "DLP_HW1_0857006_Lin.ipynb": (
-        {**PASS3, "derivative_sigmoid": "fail", "or_gate": "fail"},
+        {**PASS4, "derivative_sigmoid": "fail", "or_gate": "fail"},
         {"derivative_sigmoid": ["changes the array it is given"],
          "or_gate": ["y_pred labels 25% of the samples right",
                      "your weights label the data right, so it was changed after the last "
                      "forward pass"]}),
-    "DLP_HW1_0857007_Yang.ipynb": (PASS3, {}),
+    "DLP_HW1_0857007_Yang.ipynb": (PASS4, {}),
 }
 
 POINTS = {
     # file: {check: points}: a careful TA's partial credit
     "DLP_HW1_0857001_Chen.ipynb": {"derivative_sigmoid": 0},  # wrong values earn nothing
-    "DLP_HW1_0857002_Wu.ipynb": {"sigmoid": 2.4, "derivative_sigmoid": 3, "or_gate": 4},
-    "DLP_HW1_0857006_Lin.ipynb": {"derivative_sigmoid": 2.7},
-    "DLP_HW1_0857007_Yang.ipynb": {"sigmoid": 3, "derivative_sigmoid": 3, "or_gate": 4},
+    "DLP_HW1_0857002_Wu.ipynb": {"sigmoid": 1.6, "derivative_sigmoid": 2, "update": 2,
+                                 "or_gate": 4},
+    "DLP_HW1_0857006_Lin.ipynb": {"derivative_sigmoid": 1.8},
+    "DLP_HW1_0857007_Yang.ipynb": {"sigmoid": 2, "derivative_sigmoid": 2, "update": 2,
+                                   "or_gate": 4},
 }
 
 

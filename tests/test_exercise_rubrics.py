@@ -71,7 +71,7 @@ def test_a_single_layer_that_learns_xor_is_doing_something_else(xor):
     found = checks(xor["DLP_HW2_0859001_Sneaky.ipynb"])
     assert {cid: c["status"] for cid, c in found.items()} == {
         "sigmoid": "pass", "derivative_sigmoid": "pass", "single_layer": "fail",
-        "hidden_layer": "pass"}
+        "hidden_update": "pass", "hidden_layer": "pass"}
     message = found["single_layer"]["message"]
     assert "labels 100% of the samples right, but this model cannot learn the data" in message
     assert "does not follow from the stored weights" in message
@@ -108,6 +108,11 @@ def test_the_course_s_own_sign_flipped_training_fails(reverse_xor):
         result["trained"]["message"]
     assert result["sigmoid"]["status"] == "fail" and "overflow" in result["sigmoid"]["message"]
     assert result["sigmoid_derivative"]["status"] == "pass"
+    # the step itself, watched in the training cell: every array moved up the gradient
+    update = result["update"]
+    assert update["status"] == "fail" and update["kind"] == "step"
+    assert "wrong sign: your update moves the weights up the gradient" in update["message"]
+    assert "cell 3" in update["message"]
 
 
 @pytest.mark.slow
@@ -174,6 +179,12 @@ def test_the_relu_tutorial_solution_passes_and_a_wrong_mask_is_not_learned(tmp_p
     mask = checks(found["DLP_HW4_0860001_Mask.ipynb"])
     assert mask["trained"]["status"] == "fail" and mask["gradients"]["status"] == "pass"
     assert "y_pred is on the right side of 0.5 but not learned" in mask["trained"]["message"]
+    # the cause, named from one pass of the training loop: the gradient flows where it must not
+    assert mask["update"]["status"] == "fail"
+    assert "layer 2 (output, w2, 2x1) is right" in mask["update"]["message"]
+    assert "derivative is masked the wrong way in layer 1 (w1, 3x2)" in \
+        mask["update"]["message"]
+    assert mask["update"]["details"]["cell"] == 3
 
 
 @pytest.mark.slow

@@ -53,6 +53,9 @@ class Moment:
                                        key="with", valid=IDENTIFIER)
     absent: tuple[str, ...] = setting((), "Variables that do not exist yet at that moment.",
                                       key="without", valid=IDENTIFIER)
+    heading: str = setting("", "Or: after the last code cell under the Markdown heading that "
+                               "contains this text (\"Example 1\"), when later parts reuse "
+                               "the same names.")
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,15 @@ class Prediction:
 
     variable: str = setting(help="The variable holding the prediction (y_pred).",
                             valid=IDENTIFIER)
-    labels: tuple[float, ...] = setting(help="The right label of each sample, in order.",
-                                        nonempty=True)
+    labels: tuple[float, ...] = setting((), "The right label of each sample, in order.")
+    labels_from: str = setting("", "Or: the variable holding the labels, as the notebook left "
+                                   "them (a notebook that shuffles its data in place); one-hot "
+                                   "rows give each row's class.",
+                               valid=(lambda t: not t or IDENTIFIER[0](t), IDENTIFIER[1]))
+    classes: Literal["threshold", "argmax"] = setting(
+        "threshold", "How a prediction names its class: above the threshold is 1 (in the "
+                     "column of the labels' class 1, for several columns), or 'argmax': the "
+                     "column of its largest value, as the tutorial's accuracy counts.")
     threshold: float = setting(0.5, "A prediction above it is label 1.")
     accuracy: float = setting(1.0, "Share of samples it must label right; with expect = "
                                    "'not_learned', a share it must stay below.", minimum=0,
@@ -108,6 +118,14 @@ class VariablesCheck(CheckConfig):
                                "start (about one XOR start in seven with two hidden units) "
                                "is not failed for it.", minimum=0, maximum=20)
 
+    def problems(self):
+        prediction = self.prediction
+        if prediction is not None and bool(prediction.labels) == bool(prediction.labels_from):
+            yield "prediction.labels", "expected either the labels or labels_from"
+        moment = self.moment
+        if moment is not None and bool(moment.heading) == bool(moment.present or moment.absent):
+            yield "moment", "expected either a heading or with/without variables"
+
 
 def _shape_ok(shape: list[int], wanted: tuple[int, ...], lenient: bool) -> bool:
     if not wanted or list(shape) == list(wanted):
@@ -144,10 +162,16 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
     wanted = dict(conf.variables)
     prediction = conf.prediction
     names = list(wanted) + ([prediction.variable] if prediction else []) + \
-        [a for a in (prediction.arguments if prediction else ()) if a != DATA]
+        [a for a in (prediction.arguments if prediction else ()) if a != DATA] + \
+        ([prediction.labels_from] if prediction and prediction.labels_from else [])
     asked: dict[str, Any] = {"names": list(dict.fromkeys(names))}
     moment = conf.moment
-    if moment is not None:
+    if moment is not None and moment.heading:
+        cells = _cells_under(ctx, moment.heading)
+        if isinstance(cells, str):
+            return Verdict(FAIL, cells, 0.0), False
+        asked["moment"] = {"until": cells}
+    elif moment is not None:
         asked["moment"] = {"with": list(moment.present), "without": list(moment.absent)}
     step = ctx.probe_executed("variables", asked, restart=restart)
     failure = probe_failure(step, "reading your variables")
@@ -155,6 +179,9 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
         return Verdict(ERROR, failure, 0.0), False
     ran = ctx.executed_load
     trouble = f" ({ran.errors[0]})" if ran is not None and ran.errors else ""
+    if moment is not None and moment.heading and not step.result.get("moment_found"):
+        return Verdict(FAIL, f"your notebook{trouble} did not run as far as the cells under "
+                             f"\"{moment.heading}\"", 0.0), False
     if moment is not None and not step.result.get("moment_found"):
         absent = f" before {', '.join(moment.absent)}" if moment.absent else ""
         return Verdict(FAIL, f"no cell of your notebook{trouble} leaves "
@@ -191,7 +218,7 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
     said = ", ".join(_said(n, found[n]) for n in wanted)
     text = f"{said} as the exercise asks{when}" if said else f"the variables are there{when}"
     if prediction:
-        text += (f"; {prediction.variable} labels all {len(prediction.labels)} samples right"
+        text += (f"; {prediction.variable} labels all {len(details['labels'])} samples right"
                  if details["accuracy"] == 1 else
                  f"; {prediction.variable} labels {details['accuracy']:.0%} right"
                  + (" (this model cannot learn the data, as the exercise shows)"
@@ -199,6 +226,20 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
         if prediction.forward:
             text += " and follows from the stored weights"
     return Verdict(PASS, text, 1.0, details), False
+
+
+def _cells_under(ctx: GradingContext, heading: str) -> int | str:
+    """The last code cell under a notebook heading (0-based among the code cells), or why
+    there is none."""
+    from grader.notebook_parts import code_cells_under
+
+    path, kind = ctx.program
+    cells = code_cells_under(ctx.files_root / path, heading) if kind == "notebook" else None
+    if cells is None:
+        return f"no Markdown cell of your notebook says \"{heading}\""
+    if not cells:
+        return f"there is no code under \"{heading}\" in your notebook"
+    return max(cells)
 
 
 def _said(name: str, found: dict[str, Any]) -> str:
@@ -260,16 +301,38 @@ def _column(values: np.ndarray, column: int | None) -> np.ndarray:
     return values.reshape(-1)
 
 
+def _labels(prediction: Prediction, found: dict[str, Any]) -> np.ndarray | None:
+    """The right class of each sample: the rubric's labels, or the notebook's own (one-hot
+    rows: the column of each row's 1)."""
+    if not prediction.labels_from:
+        return np.asarray(prediction.labels, dtype=float).reshape(-1)
+    value = found[prediction.labels_from].get("value")
+    if value is None:
+        return None
+    value = np.asarray(value, dtype=float)
+    if value.ndim == 2 and value.shape[1] > 1:
+        return value.argmax(axis=1).astype(float)
+    return value.reshape(-1)
+
+
 def _judge_prediction(prediction: Prediction, found: dict[str, Any],
                       details: dict[str, Any]) -> list[str]:
-    stored = found[prediction.variable].get("value")
-    if stored is None:
+    raw = found[prediction.variable].get("value")
+    if raw is None:
         return [f"{prediction.variable} holds no numbers"]
-    stored = _column(np.asarray(stored, dtype=float), prediction.column)
-    labels = np.asarray(prediction.labels, dtype=float).reshape(-1)
-    if stored.size != labels.size:
-        return [f"{prediction.variable} has {stored.size} values for {labels.size} samples"]
-    given = (stored > prediction.threshold).astype(float)
+    raw = np.asarray(raw, dtype=float)
+    labels = _labels(prediction, found)
+    if labels is None:
+        return [f"{prediction.labels_from} holds no labels"]
+    by_argmax = prediction.classes == "argmax"
+    if by_argmax and (raw.ndim != 2 or raw.shape[1] < 2):
+        return [f"{prediction.variable} has shape {raw.shape}: not one column per class"]
+    stored = raw.reshape(-1) if by_argmax else _column(raw, prediction.column)
+    if (len(raw) if by_argmax else stored.size) != labels.size:
+        return [f"{prediction.variable} has {len(raw) if by_argmax else stored.size} values "
+                f"for {labels.size} samples"]
+    given = raw.argmax(axis=1).astype(float) if by_argmax else \
+        (stored > prediction.threshold).astype(float)
     accuracy = float(np.mean(given == labels))
     details["accuracy"] = accuracy
     details["labels"] = labels.astype(int).tolist()
@@ -285,7 +348,7 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         wrong = [i for i in range(labels.size) if given[i] != labels[i]]
         problems.append(f"{prediction.variable} labels {accuracy:.0%} of the samples right "
                         f"(needs {prediction.accuracy:.0%}): samples {wrong} are wrong")
-    else:  # the samples it labels right must be learned, not only on the right side
+    elif not by_argmax:  # the samples it labels right must be learned, not only on the right side
         right = given == labels
         error = float(np.max(np.abs(stored - labels)[right])) if np.any(right) else 1.0
         details["max_error"] = error
@@ -301,15 +364,17 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
             output = reference_function(prediction.forward)(*args)
         if isinstance(output, tuple):  # a forward pass returning every layer: the last one
             output = output[-1]
-        recomputed = _column(np.asarray(output, dtype=float), prediction.column)
+        output = np.asarray(output, dtype=float)
+        recomputed = output.reshape(-1) if by_argmax else _column(output, prediction.column)
         gap = float(np.max(np.abs(recomputed - stored))) if recomputed.size == stored.size \
             else float("inf")
         details["recomputed"] = np.round(recomputed, 6).tolist()
         details["recomputed_difference"] = gap if np.isfinite(gap) else "inf"
         if not gap <= prediction.tolerance:
             # why they differ is for the student to find; what is known is said
-            weights_right = recomputed.size == labels.size and bool(np.all(
-                (recomputed > prediction.threshold).astype(float) == labels))
+            weights_right = output.shape == raw.shape and bool(np.all(
+                (output.argmax(axis=1) if by_argmax else
+                 (recomputed > prediction.threshold)).astype(float) == labels))
             why = ("your weights label the data right, so it was changed after the last "
                    "forward pass (a function changing its argument in place?)"
                    if weights_right else

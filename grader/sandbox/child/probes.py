@@ -1326,9 +1326,17 @@ def keep_cell_state(namespace: dict[str, Any]) -> None:
 
 def _state_at(moment: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
     """The variables after the last cell at which all of ``moment["with"]`` existed and none
-    of ``moment["without"]`` did, and that cell's number (1-based)."""
+    of ``moment["without"]`` did (or after the cell ``moment["until"]``), and that cell's
+    number (1-based)."""
     state: dict[str, Any] = {}
     found = None
+    if "until" in moment:  # after a given cell (0-based), if the run got that far
+        until = int(moment["until"])
+        if until >= len(CELL_STATES):
+            return None
+        for changes in CELL_STATES[:until + 1]:
+            state = {**state, **changes}
+        return state, until + 1
     for index, changes in enumerate(CELL_STATES):
         state = {**state, **changes}
         if all(n in state for n in moment.get("with", ())) and \
