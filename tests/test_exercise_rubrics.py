@@ -191,11 +191,23 @@ def test_the_relu_tutorial_solution_passes_and_a_wrong_mask_is_not_learned(tmp_p
 def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory):
     found = results(grade(tmp_path_factory, "mlp-3442", "--format", "json"))
     solution = found["solution_mlp-3442.ipynb"]
-    assert solution["score"]["auto"] == 20, [(c["id"], c["message"])
+    assert solution["score"]["auto"] == 40, [(c["id"], c["message"])
                                              for c in solution["checks"]]
     trained = checks(solution)["trained"]["message"]
     assert "W [(3, 4), (4, 5), (5, 2)], b [(1, 4), (1, 5), (1, 2)]" in trained
-    assert "pred labels 98% right and follows from the stored weights" in trained
+    assert "pred labels all 40 samples right and follows from the stored weights" in trained
+    # Examples 1-3: one pass of each inline loop, watched in its own cell (mini-batches,
+    # AdaGrad's scale undone), and each example's Yhat judged after its own cells
+    sol = checks(solution)
+    for n, cell in ((1, 3), (2, 4), (3, 5)):
+        assert f"the training loop in cell {cell}" in sol[f"example{n}_step"]["message"]
+        assert f"after cell {cell}; Yhat labels all 40 samples right" in \
+            sol[f"example{n}"]["message"]
+    assert {s["id"]: s["points"] for s in solution["sections"]} == \
+        {"examples": 20, "exercise": 20}
+    softmax = checks(found["DLP_HW5_0861004_Softmax.ipynb"])
+    assert [cid for cid, c in softmax.items() if c["status"] != "pass"] == ["example2_step"]
+    assert "layer 3 (output, W2, 4x2)" in softmax["example2_step"]["message"]
     no_shift = checks(found["DLP_HW5_0861001_NoShift.ipynb"])
     assert [cid for cid, c in no_shift.items() if c["status"] != "pass"] == ["softmax"]
     assert "not finite" in no_shift["softmax"]["message"]
@@ -206,7 +218,7 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     assert "it applies the sigmoid again" in twice["dsigmoid"]["message"]
     assert "the sigmoid applied twice" in twice["backprop"]["message"]
     assert "updated_before_use" not in json.dumps(twice["backprop"]["details"])
-    assert "err is 40; it should be at most 10" in twice["trained"]["message"]
+    assert "err is 47.5; it should be at most 10" in twice["trained"]["message"]
 
 
 @pytest.mark.slow

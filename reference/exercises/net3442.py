@@ -216,6 +216,18 @@ def predict(X: Array, Ws: list[Array], bs: list[Array], *, hidden: str = "sigmoi
     return y
 
 
+def forward_sigmoid(X: Array, W0: Array, b0: Array, W1: Array, b1: Array, W2: Array,  # noqa: N803
+                    b2: Array) -> Array:
+    """Examples 1 and 3's ``Yhat`` from the notebook's own variables ``W0 .. b2``."""
+    return predict(X, [W0, W1, W2], [b0, b1, b2])
+
+
+def forward_relu_softmax(X: Array, W0: Array, b0: Array, W1: Array, b1: Array,  # noqa: N803
+                         W2: Array, b2: Array) -> Array:
+    """Example 2's ``Yhat``: ReLU hidden layers, softmax output."""
+    return predict(X, [W0, W1, W2], [b0, b1, b2], hidden="relu", output=SOFTMAX)
+
+
 def batch_gradients(
     Xb: Array, Yb: Array, Ws: list[Array], bs: list[Array], *,
     hidden: str = "sigmoid", output: str = "sigmoid",

@@ -455,24 +455,174 @@ print(pred, "\\n", y)
 """),
 ))
 
+# Examples 1-3 of the [3,4,4,2] tutorial share one loop; each fills in its activations and
+# update.  ``{{`` are the loop's own braces, the others the example's parts.
+EXAMPLE_LOOP = """
+{setup}
+m = X.shape[0]  # number of samples
+E = []  # error after each step
+acc = [0]  # accuracy after each step
+while acc[-1] < 100:
+    ix = list(range(m))
+    np.random.shuffle(ix)  # randomly shuffle the data
+    X = X[ix, :].reshape(X.shape[0], X.shape[1])
+    Y = Y[ix, :]
+    for i in range(0, m, b):  # one batch
+        Xb = X[i:i + b, :].reshape(b, X.shape[1])
+        Z1 = np.dot(Xb, W0) + b0
+        a1 = {hidden_1}
+        Z2 = np.dot(a1, W1) + b1
+        a2 = {hidden_2}
+        Z3 = np.dot(a2, W2) + b2
+        a3 = {output}
+        Yhat = a3
+        d = Yhat - Y[i:i + b, :]
+        g1 = {g_1}
+        g2 = {g_2}
+        g3 = {g3}
+        dEda3 = d * g3
+        dEda2 = np.dot(dEda3, W2.T) * g2
+        dEda1 = np.dot(dEda2, W1.T) * g1
+        dEdW2 = np.dot(a2.T, dEda3)
+        dEdb2 = np.sum(dEda3, axis=0, keepdims=True)
+        dEdW1 = np.dot(a1.T, dEda2)
+        dEdb1 = np.sum(dEda2, axis=0, keepdims=True)
+        dEdW0 = np.dot(Xb.T, dEda1)
+        dEdb0 = np.sum(dEda1, axis=0, keepdims=True)
+{update}
+    # forward pass on all the data, for the error and the accuracy
+    a1 = {hidden_x1}
+    a2 = {hidden_x2}
+    Z3 = np.dot(a2, W2) + b2
+    Yhat = {output}
+    E = np.append(E, np.sum(0.5 * (Yhat - Y) ** 2))
+    acc = np.append(acc, np.sum(np.argmax(Yhat, axis=1) == np.argmax(Y, axis=1)) / m * 100)
+print("accuracy: %d, batch number: %d" % (acc[-1], len(acc)))
+"""
+
+PLAIN_UPDATE = """\
+        W0 -= alpha / m * dEdW0
+        b0 -= alpha / m * dEdb0
+        W1 -= alpha / m * dEdW1
+        b1 -= alpha / m * dEdb1
+        W2 -= alpha / m * dEdW2
+        b2 -= alpha / m * dEdb2"""
+
+ADAGRAD_UPDATE = """\
+        r0 += np.square(dEdW0)
+        r1 += np.square(dEdW1)
+        r2 += np.square(dEdW2)
+        W0 += -alpha / (stab + np.sqrt(r0)) * dEdW0 / m
+        b0 += -alpha * dEdb0 / m
+        W1 += -alpha / (stab + np.sqrt(r1)) * dEdW1 / m
+        b1 += -alpha * dEdb1 / m
+        W2 += -alpha / (stab + np.sqrt(r2)) * dEdW2 / m
+        b2 += -alpha * dEdb2 / m"""
+
+
+def example_loop(setup: str, hidden: str, output: str, g: str, g3: str, update: str) -> str:
+    """One of Examples 1-3: the shared loop with the example's activations and update;
+    ``hidden`` and ``g`` are written for ``{z}`` / layer ``{l}``."""
+    return EXAMPLE_LOOP.format(
+        setup=setup, output=output, g3=g3, update=update,
+        hidden_1=hidden.format(z="Z1"), hidden_2=hidden.format(z="Z2"),
+        hidden_x1=hidden.format(z="(np.dot(X, W0) + b0)"),
+        hidden_x2=hidden.format(z="(np.dot(a1, W1) + b1)"),
+        g_1=g.format(l=1), g_2=g.format(l=2))
+
+
 MLP_3442 = Exercise("mlp-3442", "Learning_Setup_3442.ipynb",
                     "Python Tutorial: Learning Setup, the modular [3,4,4,2] network", cells=(
     md("""
 # A network of [3, 4, 4, 2], modular
 
-Two Gaussian classes of 20 points in 3 dimensions, one-hot labels; sigmoid hidden layers, a
-softmax output and the cross-entropy loss, written as functions that keep the weights and
-biases in dictionaries `Ws[l]`, `bs[l]`.  Fill in the `?`.
+Two Gaussian classes of 20 points in 3 dimensions, one-hot labels.  First the initialization
+schemes and three ways of training the network written out inline (Examples 1-3), then the
+same network written as functions that keep the weights and biases in dictionaries `Ws[l]`,
+`bs[l]` (Example 4).  Fill in the `?`.
 """),
     code("""
 import numpy as np
 
-np.random.seed(8)
+np.random.seed(28)
 class1 = np.random.randn(20, 3) + np.array([2, 2, 2])
 class2 = np.random.randn(20, 3) + np.array([4, 4, 4])
 X = np.vstack((class1, class2))
 Y = np.vstack((np.zeros((20, 1)) + [1, 0], np.zeros((20, 1)) + [0, 1]))
 """),
+    md("## Initialization schemes"),
+    code("""
+width0, width1, width2, width3 = 3, 4, 4, 2
+
+# normal
+b0nn = np.random.randn(1, width1)
+b1nn = np.random.randn(1, width2)
+b2nn = np.random.randn(1, width3)
+W0nn = np.random.randn(width0, width1)
+W1nn = np.random.randn(width1, width2)
+W2nn = np.random.randn(width2, width3)
+
+# uniform in [-1, 1)
+W0Xu = 2 * (np.random.rand(width0, width1) - 0.5)
+W1Xu = 2 * (np.random.rand(width1, width2) - 0.5)
+W2Xu = 2 * (np.random.rand(width2, width3) - 0.5)
+
+# Xavier-like: normal, divided by sqrt(fan_in + fan_out)
+W0 = W0nn / np.sqrt(width0 + width1)
+W1 = W1nn / np.sqrt(width1 + width2)
+W2 = W2nn / np.sqrt(width2 + width3)
+
+# Xavier: uniform in +-sqrt(6 / (fan_in + fan_out))
+# BEGIN SOLUTION
+# BLANK W0 = ?
+# BLANK W1 = ?
+# BLANK W2 = ?
+W0 = W0Xu * np.sqrt(6 / (width0 + width1))
+W1 = W1Xu * np.sqrt(6 / (width1 + width2))
+W2 = W2Xu * np.sqrt(6 / (width2 + width3))
+# END SOLUTION
+b0 = b0nn * np.sqrt(2)
+b1 = b1nn * np.sqrt(2)
+b2 = b2nn * np.sqrt(2)
+"""),
+    md("""
+## Example 1: BGD vs mini-BGD vs SGD
+
+Sigmoid activations, `E = 1/2 sum (Yhat - Y)^2`, steps of `alpha / m` times the batch's
+summed gradient, until every point is classified right.  `b = 1` is SGD, `b < m` mini-batch,
+`b = m` BGD.
+"""),
+    code(example_loop("alpha = 1\nb = 5", hidden="1 / (1 + np.exp(-{z}))",
+                      output="1 / (1 + np.exp(-Z3))", g="a{l} * (1 - a{l})", g3="a3 * (1 - a3)",
+                      update=PLAIN_UPDATE)),
+    md("""
+## Example 2: ReLU activations
+
+ReLU hidden layers, a softmax output (its output delta is `Yhat - Y`: the cross-entropy's
+gradient), He-like uniform weights.
+"""),
+    code(example_loop(
+        "def softmax_rows(Z):\n"
+        "    expo = np.exp(Z - np.max(Z, axis=1, keepdims=True))  # shifted row by row\n"
+        "    return expo / np.sum(expo, axis=1, keepdims=True)\n\n\n"
+        "W0 = W0Xu * np.sqrt(6 / width0)\nW1 = W1Xu * np.sqrt(6 / width1)\n"
+        "W2 = W2Xu * np.sqrt(6 / width2)\nalpha = .5\nb = 10",
+        hidden="np.maximum(0, {z})", output="softmax_rows(Z3)", g="(a{l} > 0) * 1", g3="1",
+        update=PLAIN_UPDATE)),
+    md("""
+## Example 3: AdaGrad
+
+Example 1's network and steps, each weight's step divided by the square root of the sum of
+its squared gradients so far (`r`); the biases take plain steps.
+"""),
+    code(example_loop(
+        "W0 = W0Xu * np.sqrt(6 / (width0 + width1))\n"
+        "W1 = W1Xu * np.sqrt(6 / (width1 + width2))\n"
+        "W2 = W2Xu * np.sqrt(6 / (width2 + width3))\n"
+        "r0 = 0\nr1 = 0\nr2 = 0\nstab = 1e-7  # stabilizing factor\nalpha = 1\nb = 5",
+        hidden="1 / (1 + np.exp(-{z}))", output="1 / (1 + np.exp(-Z3))",
+        g="a{l} * (1 - a{l})", g3="a3 * (1 - a3)", update=ADAGRAD_UPDATE)),
+    md("## Example 4: Modularize"),
     code("""
 def initialize_normal(layer_width):
     Ws = {}
