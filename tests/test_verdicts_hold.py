@@ -295,7 +295,8 @@ def test_the_rubric_command_documents_every_checks_settings():
 
 def test_every_setting_is_read_by_its_check():
     """A rubric knob that nothing reads would let a TA change a number that changes nothing:
-    every field of a check's settings is used (``cfg.<name>``) in the module that declares it."""
+    every field of a check's settings is used (``cfg.<name>``) in the module that declares it,
+    or in a module of ``grader.checks`` it hands the work to (``step`` on a notebook's loop)."""
     common = {f.name for f in dataclasses.fields(load_rubric("lab1").checks["interface"])
               if f.name in ("points", "public", "section", "kind")}
     for spec in load_checks().values():
@@ -304,6 +305,9 @@ def test_every_setting_is_read_by_its_check():
         start = source.index("class " + spec.config.__name__)
         body = source[re.compile(r"^(?!class |@dataclass|\s|$)", re.M).search(source, start + 1)
                       .start():]
+        for helper in re.findall(r"from grader\.checks\.(\w+) import", body):
+            body += (Path(sys.modules[spec.run.__module__].__file__).parent /
+                     f"{helper}.py").read_text()
         for f in dataclasses.fields(spec.config):
             if f.name in common:
                 continue
