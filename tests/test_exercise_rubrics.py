@@ -214,7 +214,11 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     assert no_shift["softmax"]["points"] == pytest.approx(2.4)
     twice = checks(found["DLP_HW5_0861002_Twice.ipynb"])
     assert [cid for cid, c in twice.items() if c["status"] != "pass"] == \
-        ["dsigmoid", "backprop", "trained"]
+        ["dsigmoid", "backprop", "trained", "train_function"]
+    # the notebook's own train function, run again on its data: reported, not scored
+    assert twice["train_function"]["points"] == 0
+    assert "in each of 3 attempts from different starts" in twice["train_function"]["message"]
+    assert checks(solution)["train_function"]["status"] == "pass"
     assert "it applies the sigmoid again" in twice["dsigmoid"]["message"]
     assert "the sigmoid applied twice" in twice["backprop"]["message"]
     assert "updated_before_use" not in json.dumps(twice["backprop"]["details"])

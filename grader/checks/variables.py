@@ -273,7 +273,7 @@ def _entries(name: str, spec: Variable, found: dict[str, Any]) -> list[str]:
     return []
 
 
-def _argument(found: dict[str, Any]) -> Any:
+def as_argument(found: dict[str, Any]) -> Any:
     """A variable as the reference function takes it: an array, or a dictionary of arrays
     keyed as the student keyed it (layer numbers)."""
     if "items" in found:
@@ -299,6 +299,15 @@ def _column(values: np.ndarray, column: int | None) -> np.ndarray:
     if column is not None and values.ndim == 2 and values.shape[1] > column:
         values = values[:, column]
     return values.reshape(-1)
+
+
+def classes_of(raw: np.ndarray, classes: str, threshold: float, column: int | None
+               ) -> np.ndarray | None:
+    """Each sample's class as a prediction names it: its largest column ('argmax'; None when
+    it has no column per class), or above the threshold (in the column of class 1)."""
+    if classes == "argmax":
+        return raw.argmax(axis=1).astype(float) if raw.ndim == 2 and raw.shape[1] > 1 else None
+    return (_column(raw, column) > threshold).astype(float)
 
 
 def _labels(prediction: Prediction, found: dict[str, Any]) -> np.ndarray | None:
@@ -331,8 +340,8 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
     if (len(raw) if by_argmax else stored.size) != labels.size:
         return [f"{prediction.variable} has {len(raw) if by_argmax else stored.size} values "
                 f"for {labels.size} samples"]
-    given = raw.argmax(axis=1).astype(float) if by_argmax else \
-        (stored > prediction.threshold).astype(float)
+    given = classes_of(raw, prediction.classes, prediction.threshold, prediction.column)
+    assert given is not None  # a prediction without a column per class was refused above
     accuracy = float(np.mean(given == labels))
     details["accuracy"] = accuracy
     details["labels"] = labels.astype(int).tolist()
@@ -358,7 +367,7 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
                             f"a label (needs < {prediction.max_error:g}; "
                             f"{np.round(stored, 3).tolist()} for {labels.astype(int).tolist()})")
     if prediction.forward:
-        args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else _argument(found[a])
+        args = [np.asarray(prediction.inputs, dtype=float) if a == DATA else as_argument(found[a])
                 for a in prediction.arguments]
         with np.errstate(all="ignore"):
             output = reference_function(prediction.forward)(*args)
@@ -372,9 +381,8 @@ def _judge_prediction(prediction: Prediction, found: dict[str, Any],
         details["recomputed_difference"] = gap if np.isfinite(gap) else "inf"
         if not gap <= prediction.tolerance:
             # why they differ is for the student to find; what is known is said
-            weights_right = output.shape == raw.shape and bool(np.all(
-                (output.argmax(axis=1) if by_argmax else
-                 (recomputed > prediction.threshold)).astype(float) == labels))
+            weights_right = output.shape == raw.shape and bool(np.all(classes_of(
+                output, prediction.classes, prediction.threshold, prediction.column) == labels))
             why = ("your weights label the data right, so it was changed after the last "
                    "forward pass (a function changing its argument in place?)"
                    if weights_right else

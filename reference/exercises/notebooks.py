@@ -729,16 +729,34 @@ def backprop(x_true, y_true, y_pred, Ws, bs, activations, alpha=0.01):
     # END SOLUTION
     return Ws, bs
 """),
+    md("""
+Creating a network and training it (this can also be incorporated into a function!).
+"""),
     code("""
 network = [3, 4, 5, 2]
-W, b = initialize_normal(network)
-itera = 1000
-L = np.zeros(itera)
-for epoc in range(itera):
-    act, pred = forwardprop(X, W, b)
-    L[epoc] = Loss(pred, Y)
-    W, b = backprop(X, Y, pred, W, b, act, 0.2)
-    err = error(pred, Y) * 100
+# BEGIN SOLUTION
+# BLANK W, b = initialize_normal(?)
+# BLANK itera = 1000
+# BLANK L = np.zeros(itera)
+# BLANK for epoc in range(itera):
+# BLANK     act, pred = forwardprop(X, ?, ?)
+# BLANK     L[epoc] = Loss(?, ?)
+# BLANK     W, b = backprop(X, Y, ?, ?, ?, ?, 0.2)
+# BLANK     err = error(?, ?) * 100
+def train(X, Y, network, itera=1000, alpha=0.2):
+    W, b = initialize_normal(network)
+    L = np.zeros(itera)
+    for epoc in range(itera):
+        act, pred = forwardprop(X, W, b)
+        L[epoc] = Loss(pred, Y)
+        W, b = backprop(X, Y, pred, W, b, act, alpha)
+    return W, b, L
+
+
+W, b, L = train(X, Y, network)
+act, pred = forwardprop(X, W, b)
+err = error(pred, Y) * 100
+# END SOLUTION
 print("error: %3d %%, loss %.4f" % (err, L[-1]))
 """),
 ))

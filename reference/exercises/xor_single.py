@@ -43,7 +43,7 @@ Array = np.ndarray
 
 __all__ = [
     "DEFAULT_SEED", "EPOCHS", "LEARNING_RATE", "X", "Y_XOR", "STUCK_LOSS", "STUCK_OUTPUT",
-    "PerceptronResult", "derivative_sigmoid", "forward", "gradients", "loss", "train",
+    "PerceptronResult", "data", "derivative_sigmoid", "forward", "gradients", "loss", "train",
 ]
 
 Y_XOR = np.array([[0], [1], [0], [1]], dtype=float)
@@ -54,6 +54,12 @@ STUCK_LOSS = 1.0
 """Where the sum of squared errors ends: four outputs of 0.5 against labels 0 and 1."""
 
 STUCK_OUTPUT = 0.5
+
+
+def data() -> tuple[Array, Array]:
+    """The notebook's XOR data: the corners of {-1, 1}^2 and their labels (copies), for a
+    rubric's ``data``."""
+    return np.array(X, dtype=float), np.array(Y_XOR, dtype=float)
 
 
 def train(

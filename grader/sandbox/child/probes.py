@@ -1216,8 +1216,9 @@ def _changed(original: Any, given: Any) -> bool:
 
 def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Call the first of ``names`` the submission defines on each of ``calls`` (a list of
-    argument lists): what it returned, whether it changed its array arguments, and the
-    floating-point warnings it raised (overflow in ``exp``)."""
+    argument lists): what it returned (or, with ``picks``, the returned values at those
+    positions), whether it changed its array arguments, and the floating-point warnings it
+    raised (overflow in ``exp``)."""
     import warnings
 
     found = _student_function(namespace, args["names"])
@@ -1240,6 +1241,13 @@ def probe_functions(namespace: dict[str, Any], args: dict[str, Any]) -> dict[str
                 value = value[int(args["pick"])]
             except IndexError:
                 pass
+        picks = args.get("picks")
+        if picks is not None:  # several of the values returned (W, b of W, b, L)
+            returned = value if isinstance(value, (tuple, list)) else (value,)
+            results.append({"type": type(value).__name__, "parts": [
+                _observed_value(returned[int(i)]) for i in picks] if all(
+                0 <= int(i) < len(returned) for i in picks) else None})
+            continue
         results.append({
             **_observed_value(value),
             "mutated": [_changed(a, g) for a, g in zip(call, given)],
