@@ -116,6 +116,26 @@ def test_the_course_s_own_sign_flipped_training_fails(reverse_xor):
 
 
 @pytest.mark.slow
+def test_the_report_of_a_wrong_training_cell_links_to_it_and_tables_its_layers(reverse_xor):
+    import html5lib
+
+    out, _ = reverse_xor
+    page = next(p for p in out.glob("*/report.html")
+                if "DLP_HW3_0858001_Course" in p.read_text(encoding="utf-8"))
+    tree = html5lib.parse(page.read_text(encoding="utf-8"), namespaceHTMLElements=False)
+    links = [a for a in tree.iter("a") if "".join(a.itertext()) == "cell 3, line 6"]
+    assert links and all(a.get("href", "").startswith("#") for a in links)
+    targets = {a.get("href")[1:] for a in links}
+    assert any(e.get("id") in targets for e in tree.iter("span"))  # the cell's anchor exists
+    caption = next(c for c in tree.iter("caption")
+                   if "the step in cell 3 (batch of 4)" in "".join(c.itertext()))
+    table = next(t for t in tree.iter("table") if caption in list(t))
+    names = ["".join(row.findall("td")[1].itertext()) for row in table.iter("tr")
+             if row.findall("td")]
+    assert sorted(names) == ["W1", "W2", "b0", "b1"]
+
+
+@pytest.mark.slow
 def test_the_report_shows_each_answer_beside_the_ta_s_points(reverse_xor):
     import html5lib
 
@@ -200,7 +220,7 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
     # AdaGrad's scale undone), and each example's Yhat judged after its own cells
     sol = checks(solution)
     for n, cell in ((1, 3), (2, 4), (3, 5)):
-        assert f"the training loop in cell {cell}" in sol[f"example{n}_step"]["message"]
+        assert f"the training loop at cell {cell}, line " in sol[f"example{n}_step"]["message"]
         assert f"after cell {cell}; Yhat labels all 40 samples right" in \
             sol[f"example{n}"]["message"]
     assert {s["id"]: s["points"] for s in solution["sections"]} == \

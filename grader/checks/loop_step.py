@@ -123,11 +123,11 @@ def check_loop_step(ctx: GradingContext, conf: "StepCheck") -> Verdict:
             text += f" ({ran.errors[0]})"
         return Verdict(FAIL, text, 0.0)
     before, after = seen["before"], seen["after"]
-    place = f"cell {seen['cell']} (the loop at line {seen['line']})"
+    place = f"cell {seen['cell']}, line {seen['line']}"  # the report links it to the cell
     details: dict[str, Any] = {"cell": seen["cell"], "line": seen["line"]}
     read = [(_array(before.get(n)), _array(after.get(n))) for n in conf.weight_variables]
     if any(a is None or b is None for a, b in read):
-        return Verdict(FAIL, f"{wanted} are not all arrays of numbers in {place}", 0.0, details)
+        return Verdict(FAIL, f"{wanted} are not all arrays of numbers at {place}", 0.0, details)
     batch = _batch(conf, before, after)
     if isinstance(batch, str):
         return Verdict(FAIL, f"{batch} ({place})", 0.0, details)
@@ -166,12 +166,12 @@ def check_loop_step(ctx: GradingContext, conf: "StepCheck") -> Verdict:
     if diagnosis.ok:
         worst = max((r.rel_error for r in diagnosis.arrays), default=0.0)
         # the loop's own learning rate is part of the scale: no convention is read into it
-        return Verdict(PASS, f"the training loop in {place} applies the true gradient to "
+        return Verdict(PASS, f"the training loop at {place} applies the true gradient to "
                              f"{', '.join([*conf.weight_variables, *conf.bias_variables])}: "
                              f"relative error at most {worst:.1g} per array, each step "
                              f"{diagnosis.scale:.3g} times the gradient (your learning rate "
                              "times your loss's convention of the mean)", 1.0, details)
-    return Verdict(FAIL, f"the training loop in {place}: {diagnosis.message}", 0.0, details)
+    return Verdict(FAIL, f"the training loop at {place}: {diagnosis.message}", 0.0, details)
 
 
 def _adagrad(conf: "StepCheck", before: dict[str, Any], after: dict[str, Any],
