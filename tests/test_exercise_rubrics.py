@@ -13,7 +13,6 @@ drift apart.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -207,9 +206,15 @@ def test_the_relu_tutorial_solution_passes_and_a_wrong_mask_is_not_learned(tmp_p
     assert mask["update"]["details"]["cell"] == 3
 
 
+@pytest.fixture(scope="module")
+def mlp_3442(tmp_path_factory):
+    out = grade(tmp_path_factory, "mlp-3442", "--format", "json,html")
+    return out, results(out)
+
+
 @pytest.mark.slow
-def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory):
-    found = results(grade(tmp_path_factory, "mlp-3442", "--format", "json"))
+def test_the_modular_network_s_functions_are_checked_one_by_one(mlp_3442):
+    _, found = mlp_3442
     solution = found["solution_mlp-3442.ipynb"]
     assert solution["score"]["auto"] == 40, [(c["id"], c["message"])
                                              for c in solution["checks"]]
@@ -246,18 +251,10 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(tmp_path_factory
 
 
 @pytest.mark.slow
-def test_a_step_that_updates_a_layer_before_the_layer_below_uses_it_is_caught(
-        tmp_path_factory):
-    """The tutorial's backprop skeleton filled in as written trains to 2.5% error, but its
+def test_a_step_that_updates_a_layer_before_the_layer_below_uses_it_is_caught(mlp_3442):
+    """The tutorial's backprop skeleton filled in as written still trains well, but its
     step is not the gradient: only the output layer's is."""
-    folder = tmp_path_factory.mktemp("skeleton")
-    shutil.copy(SUBMISSIONS / "mlp-3442" / "DLP_HW5_0861003_Skeleton.ipynb", folder)
-    shutil.copy(SUBMISSIONS / "mlp-3442" / "solution_mlp-3442.ipynb", folder)
-    out = tmp_path_factory.mktemp("skeleton-out")
-    proc = labgrade("grade", str(folder), "--rubric", "mlp-3442", "--layout", "batch", "--out",
-                    str(out), "--format", "json,html")
-    assert proc.returncode == 0, proc.stderr
-    found = results(out)
+    out, found = mlp_3442
     step = checks(found["DLP_HW5_0861003_Skeleton.ipynb"])["backprop"]
     assert step["status"] == "fail" and step["kind"] == "step"
     assert step["message"].startswith("layer 3 (output, weights[2], 4x2) is right; layer 2")

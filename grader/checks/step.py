@@ -140,7 +140,8 @@ def _arrays(value: Any, count: int) -> list[np.ndarray] | None:
 
 
 @register("step", config=StepCheck, generic=True,
-          summary="a training-step function applies the true gradient, layer by layer")
+          summary="a training step (a function, or one pass of a cell's loop) applies the "
+                  "true gradient, layer by layer")
 def check_step(ctx: GradingContext) -> Verdict:
     conf: StepCheck = ctx.config(ctx.current)
     if conf.weight_variables:
