@@ -30,6 +30,7 @@ from typing import Any, Callable, Collection, Sequence
 from grader import __version__
 from grader.checks.base import SKIP, Verdict
 from grader.discover import Submission, discover
+from grader.distributed import DaskExecutor, GradeJob
 from grader.grading import grade_submission, load_checks
 from grader.render.outputs import (DEFAULT_FORMATS, StudentEntry, write_class_outputs,
                                    write_student_outputs)
@@ -161,13 +162,16 @@ def grade_batch(
     paths: Sequence[Path], rubric: Rubric, out: Path, *, seed: int, sandbox: SandboxSettings,
     manual: Path | None = None, self_check: bool = False, jobs: int | None = None,
     progress: ProgressCallback | None = None, formats: Collection[str] = DEFAULT_FORMATS,
-    layout: str = "auto",
+    layout: str = "auto", force: bool = False, executor: "DaskExecutor | None" = None,
 ) -> BatchOutcome:
     """Grade everything found in ``paths`` into ``out``, ``jobs`` submissions at a time
     (default :func:`default_jobs`; 1: one after the other); see the module docstring.
     ``formats`` are the files written beside the results (:mod:`grader.render.outputs`);
     ``layout`` says whether each path is one submission (``single``), a folder of them
-    (``batch``), or which of the two discovery should decide (``auto``).
+    (``batch``), or which of the two discovery should decide (``auto``).  ``force``: grade
+    every submission again, even one whose result for the same content, rubric, seed and
+    grader is already in ``out``.  ``executor``: grade on a Dask cluster
+    (:mod:`grader.distributed`) instead of ``jobs`` threads of this process.
 
     ``progress`` is called from the calling thread only.  Ctrl-C stops the submissions being
     graded and raises :class:`KeyboardInterrupt`; what was finished before is kept.
@@ -177,6 +181,7 @@ def grade_batch(
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     outcome = BatchOutcome()
     out.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
     with tempfile.TemporaryDirectory(prefix="labgrade-grade-") as work:
         subs: list[Submission] = []
         for i, path in enumerate(paths):
@@ -194,7 +199,8 @@ def grade_batch(
 
         todo = []
         for task in tasks:
-            reused = _reusable(task.folder, task.key)
+            _remove_leftovers(task.folder)
+            reused = None if force else _reusable(task.folder, task.key)
             if reused is None:
                 todo.append(task)
                 continue
@@ -214,10 +220,13 @@ def grade_batch(
             results[task.index], done = graded.result, done + 1
             report(task, graded.result)
 
-        if todo:
+        if executor is not None and todo:
+            executor.run_all(todo, GradeJob(rubric, seed, sandbox, self_check),
+                             started=lambda task: report(task, None), finished=finished)
+        elif todo:
             _warm_up(sandbox)
-        _run_all(todo, grade, jobs=jobs, started=lambda task: report(task, None),
-                 finished=finished)
+            _run_all(todo, grade, jobs=jobs, started=lambda task: report(task, None),
+                     finished=finished)
         outcome.results = [r for r in results if r is not None]  # all of them, in order
         outcome.folders = [task.folder for task in tasks]
         if manual is not None:
@@ -269,6 +278,13 @@ def _grade_safely(sub: Submission, rubric: Rubric, *, seed: int, sandbox: Sandbo
         return _Outcome(result, [], traceback.format_exc())
 
 
+def _remove_leftovers(folder: Path) -> None:
+    """The temporary files of an atomic write that a killed run left behind (a run killed
+    between writing one and renaming it into place)."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def _write_result(task: _Task, graded: _Outcome) -> None:
     """Figures, then ``result.json``, then the resume key: a batch killed at any point finds
     either a complete result it can reuse or none.  A grader failure gets no resume key, so
@@ -276,6 +292,7 @@ def _write_result(task: _Task, graded: _Outcome) -> None:
     folder = task.folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RESUME_FILE).unlink(missing_ok=True)
+    _remove_leftovers(folder)
     for stale in folder.glob("figures/program_*.png"):  # an earlier run's, maybe more of them
         stale.unlink()
     for number, png in enumerate(graded.figures, start=1):

@@ -110,9 +110,6 @@ def _inspect_run(args: argparse.Namespace) -> int:
 
 # --- labgrade grade / check ---------------------------------------------------------------------
 
-SYMBOLS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
-
-
 def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
     from grader.settings import ISOLATION_CHOICES
 
@@ -140,6 +137,18 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
                             default=None,
                             help="comma-separated files to write (default: html,json,csv). "
                                  + _formats_help())
+        parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                            help="where submissions are graded: in this process's threads "
+                                 "(default), or as tasks of a Dask cluster (needs "
+                                 "labgrade[dask]; see docs/design.md)")
+        parser.add_argument("--scheduler", metavar="ADDRESS",
+                            help="with --executor dask: the cluster's scheduler, such as "
+                                 "tcp://host:8786 (default: a cluster of --jobs local "
+                                 "processes)")
+        parser.add_argument("--force", action="store_true",
+                            help="grade every submission again (by default a result already in "
+                                 "--out for the same file contents, rubric, seed and grader "
+                                 "version is kept)")
         parser.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
                             help="grade N submissions at once (default: one per CPU available "
                                  "to labgrade; 1: one after the other).  The rubric's time "
@@ -201,7 +210,8 @@ def _rubric_and_seed(args: argparse.Namespace):
 def _grade_run(args: argparse.Namespace) -> int:
     from grader.batch import default_jobs, grade_batch
     from grader.discover import DiscoveryError
-    from grader.progress import progress_display
+    from grader.distributed import ExecutorError
+    from grader.progress import needs_work, progress_display
     from grader.render.outputs import DEFAULT_FORMATS
     from grader.score import ManualError
 
@@ -212,8 +222,19 @@ def _grade_run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
     jobs = args.jobs or default_jobs()
+    executor = None
+    if args.executor == "dask":
+        from grader.distributed import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler, workers=jobs)
+        where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else \
+            f"on a local Dask cluster of {jobs} workers"
+    elif args.scheduler:
+        raise UsageError("--scheduler needs --executor dask")
+    else:
+        where = f"{jobs} at a time"
     print(f"labgrade {__version__}: grading with rubric {rubric.id} v{rubric.version}, "
-          f"seed from {source}, {jobs} at a time, into {args.out}", flush=True)
+          f"seed from {source}, {where}, into {args.out}", flush=True)
     display = progress_display(sys.stdout,
                                sum(s.points for s in rubric.auto_sections.values()))
     try:
@@ -221,8 +242,8 @@ def _grade_run(args: argparse.Namespace) -> int:
             outcome = grade_batch(args.paths, rubric, args.out, seed=seed, sandbox=sandbox,
                                   manual=args.manual, jobs=jobs, progress=display,
                                   formats=args.formats or DEFAULT_FORMATS,
-                                  layout=args.layout)
-    except (DiscoveryError, ManualError) as err:
+                                  layout=args.layout, force=args.force, executor=executor)
+    except (DiscoveryError, ManualError, ExecutorError) as err:
         raise UsageError(str(err)) from None
     except OSError as err:
         raise UsageError(f"cannot write the results: {err}") from None
@@ -231,8 +252,12 @@ def _grade_run(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         print(f"manual scores: {problem}", file=sys.stderr)
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
+    ungraded = sum(not r.get("graded") for r in outcome.results)
+    failing = sum(needs_work(r) for r in outcome.results) - ungraded
     print(f"graded {len(outcome.results)} submission(s){reused} into {args.out}: "
           + ", ".join(_written(args.formats or DEFAULT_FORMATS)))
+    print(f"{len(outcome.results) - ungraded - failing} with every check passed, {failing} "
+          f"with failed checks, {ungraded} not graded")
     return 0
 
 
@@ -269,7 +294,9 @@ def _check_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        _print_check(result, rubric)
+        from grader.sandbox import isolation
+
+        _print_check(result, rubric, isolation.choose(sandbox.isolation).describe())
     public = [c for c in result["checks"] if c["id"] in rubric.public_check_ids]
     return 0 if result["graded"] and all(c["status"] == "pass" for c in public) else 1
 
@@ -298,28 +325,10 @@ def _write_check_files(args: argparse.Namespace, result: dict, figures: list[byt
         raise UsageError(f"cannot write the report: {err}") from None
 
 
-def _print_check(result: dict, rubric) -> None:
-    print(f"labgrade check: {rubric.title} (rubric {rubric.id} v{rubric.version}), "
-          f"isolation {result['grader']['isolation']}")
-    print(f"{result['submission']['path']}")
-    if not result["graded"]:
-        print(f"\nnot graded: {result['error']}")
-        return
-    width = max(len(c["id"]) for c in result["checks"])
-    earned = total = 0.0
-    for check in result["checks"]:
-        if check["id"] not in rubric.public_check_ids:
-            continue
-        earned += check["points"]
-        total += check["max_points"]
-        print(f"  {SYMBOLS[check['status']]:<5} {check['id']:<{width}} "
-              f"{check['points']:>5g}/{check['max_points']:<3g} {check['message']}")
-    rest = [cid for cid in rubric.check_ids if cid not in rubric.public_check_ids]
-    adds = [*(["hidden data", f"the {', '.join(rest)} check{'s' if len(rest) > 1 else ''}"]
-              if rest else []), *[s.title for s in rubric.manual_sections.values()]]
-    said = ", ".join(adds[:-1]) + f" and {adds[-1]}" if len(adds) > 1 else "".join(adds)
-    print(f"\n{earned:g}/{total:g} points from the public checks"
-          + (f"; the TA's grading adds {said}." if adds else "."))
+def _print_check(result: dict, rubric, isolation_level: str) -> None:
+    from grader.render.terminal import print_rubric_check
+
+    print_rubric_check(result, rubric, isolation_level, sys.stdout)
 
 
 def _rubric_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """How ``labgrade grade`` shows a batch's progress to the TA who started it.
 
-On a terminal: a live progress bar (how many submissions are done, the time elapsed and an
-estimate of the time left) with one line per finished submission printed above it.  Anywhere
+On a terminal: a live progress bar (how many submissions are done, how many of them need work,
+the time elapsed and an estimate of the time left) with one line per finished submission printed above it.  Anywhere
 else (a CI log, a pipe, a file) the same lines as plain text, one per submission and nothing
 else: no bar, no colour, no escape codes, so that logs stay readable and tools can parse them::
 
@@ -19,6 +19,14 @@ import os
 from typing import Any, TextIO
 
 from grader.batch import BatchProgress
+
+
+def needs_work(result: dict[str, Any] | None) -> bool:
+    """Whether a finished submission was not graded or has a check that failed."""
+    if not result:
+        return False
+    return not result.get("graded") or any(
+        c["status"] in ("fail", "error") for c in result.get("checks", []))
 
 
 def summary_line(event: BatchProgress, max_auto: float) -> str:
@@ -70,6 +78,7 @@ class LiveProgress:
         steady = Column(width=32, no_wrap=True, overflow="ellipsis")  # the bar does not jump
         self.bar = Progress(TextColumn("{task.description}", table_column=steady), BarColumn(),
                             MofNCompleteColumn(),
+                            TextColumn("{task.fields[failing]} need work"),
                             TextColumn("elapsed"), TimeElapsedColumn(),
                             TextColumn("left"), TimeRemainingColumn(),
                             console=self.console, speed_estimate_period=300)
@@ -77,6 +86,8 @@ class LiveProgress:
         self.last: BatchProgress | None = None
         self.grading: list[str] = []
         """Who is being graded right now, shown beside the bar."""
+        self.failing = 0
+        """Finished submissions not graded or with a failed check, counted beside the bar."""
 
     def __enter__(self) -> "LiveProgress":
         self.bar.start()
@@ -99,14 +110,16 @@ class LiveProgress:
         else:
             if who in self.grading:
                 self.grading.remove(who)
+            self.failing += needs_work(event.result)
             self.bar.console.print(summary_line(event, self.max_auto), markup=False,
                                    highlight=False, soft_wrap=True)
             if self.task is not None:
-                self.bar.update(self.task, completed=event.done)
+                self.bar.update(self.task, completed=event.done, failing=self.failing)
         self._describe()
 
     def _add_task(self, done: int, total: int) -> None:
-        self.task = self.bar.add_task("grading", total=total, completed=done)
+        self.task = self.bar.add_task("grading", total=total, completed=done,
+                                      failing=self.failing)
 
     def _describe(self, idle: str = "graded") -> None:
         if self.task is not None:

@@ -142,7 +142,13 @@ def test_a_pipe_gets_one_plain_line_per_submission_and_a_terminal_a_progress_bar
     assert not ANSI.search(stdout) and not ANSI.search(stderr)
     lines = stdout.splitlines()
     progress = [LINE.match(line) for line in lines if LINE.match(line)]
-    assert len(progress) == 3 and len(lines) == 3 + 2  # the header, then the summary
+    assert len(progress) == 3 and len(lines) == 3 + 3  # the header, then the summary
+    # the counts a TA reads first, as the results say (Huang's file does not parse)
+    written = [json.loads(p.read_text()) for p in out.glob("*/result.json")]
+    failed = sum(r["graded"] and any(c["status"] in ("fail", "error") for c in r["checks"])
+                 for r in written)
+    assert lines[-1] == f"{2 - failed} with every check passed, {failed} with failed " \
+                        "checks, 1 not graded"
     assert [int(m[1]) for m in progress] == [1, 2, 3] and {m[2] for m in progress} == {"3"}
     said = {m[3]: m[4] for m in progress}
     assert said["0856001 Chen"] == "40/40 auto"
@@ -164,6 +170,7 @@ def test_a_pipe_gets_one_plain_line_per_submission_and_a_terminal_a_progress_bar
     screen = b"".join(shown).decode("utf-8", errors="replace")
     assert proc.returncode == 0, stderr
     assert ANSI.search(screen) and "elapsed" in screen and "3 unchanged, reused" in screen
+    assert f"{failed + 1} need work" in screen  # beside the bar, Huang's included
     for who in ("[1/3] 0856001 Chen: 40/40 auto", "0856037 Hsu: ", "0856105 Huang: not graded"):
         assert who in screen
 
@@ -255,3 +262,48 @@ def sandboxes_under(tmp: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@pytest.mark.slow
+def test_a_batch_killed_at_any_moment_and_started_again_gives_the_results_of_a_clean_run(
+        tmp_path):
+    """SIGKILL to the whole process group (the grader and its sandboxes) mid-batch, at two
+    moments (while the first submissions are graded, and once some results are written), then
+    the same command again: every result, the gradebook and the reports are those of a run
+    that was never stopped, and nothing half-written is left."""
+    folder = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions" / "and-or", folder,
+                    ignore=shutil.ignore_patterns("*.md"))
+    command = [sys.executable, "-m", "grader", "grade", str(folder), "--rubric", "and-or",
+               "--jobs", "2", "--format", "json,csv,html"]
+    clean = tmp_path / "clean"
+    done = subprocess.run([*command, "--out", str(clean)], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    killed = tmp_path / "killed"
+    for written in (0, 3):  # results on disk when the kill comes
+        proc = subprocess.Popen([*command, "--out", str(killed)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.monotonic() + 300
+        while len(list(killed.glob("*/result.json"))) < written + 1 and \
+                proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    resumed = subprocess.run([*command, "--out", str(killed)], capture_output=True,
+                             text=True, timeout=600, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    expected = {p.parent.name: without_timings(json.loads(p.read_text()))
+                for p in clean.glob("*/result.json")}
+    found = {p.parent.name: without_timings(json.loads(p.read_text()))
+             for p in killed.glob("*/result.json")}
+    assert sorted(found) == sorted(expected) and len(found) == 8
+    for key in expected:
+        assert found[key] == expected[key], differences(expected[key], found[key])
+    assert (killed / "grades.csv").read_text(encoding="utf-8-sig") == \
+        (clean / "grades.csv").read_text(encoding="utf-8-sig")
+    assert sorted(p.relative_to(killed).as_posix() for p in killed.rglob("*")) == \
+        sorted(p.relative_to(clean).as_posix() for p in clean.rglob("*"))
+    assert not list(killed.rglob("*.tmp"))
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,40 @@ def test_a_second_run_reuses_results_and_merges_manual_scores(graded, tmp_path):
     problems = (out / "problems.txt").read_text()
     assert "9999999" in problems and "50" in problems
     assert "9999999" in proc.stderr
+
+
+def test_force_grades_again_what_a_rerun_would_reuse(tmp_path):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "DLP_LAB1_0856105_Huang.py", folder)  # does not parse: fast
+    out = tmp_path / "out"
+    first = labgrade("grade", str(folder), "--out", str(out), "--format", "json")
+    assert first.returncode == 0, first.stderr
+    result = out / "0856105" / "result.json"
+    written = result.stat().st_mtime_ns
+    again = labgrade("grade", str(folder), "--out", str(out), "--format", "json")
+    assert "1 unchanged, reused" in again.stdout and result.stat().st_mtime_ns == written
+    forced = labgrade("grade", str(folder), "--out", str(out), "--format", "json", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "reused" not in forced.stdout and result.stat().st_mtime_ns != written
+    assert json.loads(result.read_text())["graded"] is False
+
+
+def test_the_self_check_says_where_to_look_in_plain_text_when_piped(tmp_path):
+    yu = SAMPLES / "DLP_LAB1_0856203_Yu.py"
+    piped = labgrade("check", str(yu))
+    assert piped.returncode == 1
+    assert "\x1b[" not in piped.stdout  # no colour, no escape codes in a log
+    lines = piped.stdout.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("  ERROR gradient"))
+    assert lines[error + 1].split("where to look: ")[1] == \
+        "your code stopped at DLP_LAB1_0856203_Yu.py, line 77: " \
+        "`self.weights[i] -= lr * self.grads[i].T`"
+    assert len(lines[error]) > 120 and "line 77" in lines[error]  # not wrapped at 80 columns
+    coloured = subprocess.run([sys.executable, "-m", "grader", "check", str(yu)],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT,
+                              env={**os.environ, "FORCE_COLOR": "1", "TERM": "xterm"})
+    assert "\x1b[" in coloured.stdout and "ERROR" in coloured.stdout
 
 
 def test_check_exit_code_says_whether_the_public_checks_pass(tmp_path):
