@@ -145,6 +145,9 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
                             help="with --executor dask: the cluster's scheduler, such as "
                                  "tcp://host:8786 (default: a cluster of --jobs local "
                                  "processes)")
+        parser.add_argument("--scheduler-timeout", type=float, default=30.0, metavar="S",
+                            help="with --scheduler: seconds to wait for the scheduler to "
+                                 "answer (default: %(default)s)")
         parser.add_argument("--force", action="store_true",
                             help="grade every submission again (by default a result already in "
                                  "--out for the same file contents, rubric, seed and grader "
@@ -226,7 +229,8 @@ def _grade_run(args: argparse.Namespace) -> int:
     if args.executor == "dask":
         from grader.distributed import DaskExecutor
 
-        executor = DaskExecutor(args.scheduler, workers=jobs)
+        executor = DaskExecutor(args.scheduler, workers=jobs,
+                                connect_timeout=args.scheduler_timeout)
         where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else \
             f"on a local Dask cluster of {jobs} workers"
     elif args.scheduler:

@@ -45,7 +45,6 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Literal, Sequence
 
-import nbformat
 
 from grader.archive import (ArchiveError, ExtractionLimits, SizeLimitExceeded, SkippedEntry,
                             copy_limited, decode_legacy_name, extract_zip, junk_reason)
@@ -465,6 +464,8 @@ def _analyze_notebook(path: Path, info: _SourceInfo) -> None:
         captured: dict[str, Any] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            import nbformat  # only for notebooks: it is slow to import
+
             notebook = nbformat.reads(text, as_version=4, capture_validation_error=captured)
         cells = [cell.get("source", "") for cell in notebook.get("cells", [])
                  if cell.get("cell_type") == "code"]

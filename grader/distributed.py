@@ -69,8 +69,10 @@ class DaskExecutor:
     """Runs a batch's tasks on a Dask cluster: the scheduler at ``scheduler``, or, without
     one, a cluster of ``workers`` local processes started for the batch."""
 
-    def __init__(self, scheduler: str | None = None, workers: int = 2) -> None:
+    def __init__(self, scheduler: str | None = None, workers: int = 2,
+                 connect_timeout: float = 30.0) -> None:
         self.scheduler, self.workers = scheduler, workers
+        self.connect_timeout = connect_timeout
 
     def _client(self) -> Any:
         try:
@@ -80,7 +82,7 @@ class DaskExecutor:
                                 "'labgrade[dask]'") from None
         if self.scheduler:
             try:
-                return Client(self.scheduler, timeout="30s")
+                return Client(self.scheduler, timeout=f"{self.connect_timeout:g}s")
             except (OSError, TimeoutError, ValueError) as err:
                 raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler}: "
                                     f"{err}") from None

@@ -68,7 +68,7 @@ def test_a_scheduler_that_cannot_be_reached_is_said_in_one_sentence(tmp_path):
     folder.mkdir()
     shutil.copy(ROOT / "submissions" / "and-or" / NOTEBOOKS[0], folder)
     done = grade(folder, tmp_path / "out", "--executor", "dask", "--scheduler",
-                 "tcp://127.0.0.1:9")
+                 "tcp://127.0.0.1:9", "--scheduler-timeout", "2")
     assert done.returncode == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr

@@ -19,48 +19,10 @@ import bleach
 from bleach.html5lib_shim import Filter
 from markupsafe import Markup, escape
 
+from grader.render.places import PLACES, Place, places_in  # noqa: F401 -- used here and by callers
+
 MAX_SOURCE_BYTES = 400_000
 """A file larger than this is not shown (a data file saved as .py, a notebook of images)."""
-
-PLACES = (
-    # a traceback's frame: File "lab1.py", line 40 / File "<cell 3>", line 14
-    re.compile(r'File "(?:<cell (?P<cell>\d+)>|(?P<file>[^\n]+?))", line (?P<line>\d+)'),
-    # a check's message: lab1.py, line 40 / lab1.ipynb, cell 3, line 14 / cell 3, line 14
-    re.compile(r"(?:(?P<file>[\w.\-/\u00c0-\uffff]+\.(?:py|ipynb)),\s*)?"
-               r"(?:<?cell (?P<cell>\d+)>?,\s*)?line (?P<line>\d+)"),
-)
-"""How the checks and tracebacks name a place in the student's code."""
-
-
-@dataclass(frozen=True)
-class Place:
-    start: int
-    end: int
-    file: str
-    cell: int | None
-    line: int
-
-
-def places_in(text: str, files: Iterable[str], main: str | None) -> list[Place]:
-    """The places of the submission that ``text`` names, in order; a place without a file
-    (a notebook cell, ``line 12`` alone) is in the main file, and a file that is not the
-    submission's (NumPy's own, say) is no place to show."""
-    by_name = {Path(f).name: f for f in files}
-    found: list[Place] = []
-    for pattern in PLACES:
-        for match in pattern.finditer(text):
-            if any(p.start < match.end() and match.start() < p.end for p in found):
-                continue
-            named, cell = match.group("file"), match.group("cell")
-            if named is None and cell is None and pattern is PLACES[1]:
-                continue  # "line 12" alone could be anything
-            file = by_name.get(Path(named).name) if named else main
-            if file is None:
-                continue
-            found.append(Place(match.start(), match.end(), file,
-                               int(cell) if cell else None, int(match.group("line"))))
-    return sorted(found, key=lambda p: p.start)
-
 
 ALLOWED_TAGS = frozenset({
     "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",

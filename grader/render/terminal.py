@@ -44,7 +44,7 @@ def where_to_look(check: Mapping[str, Any], files: Iterable[str], main: str | No
     frame = student_frame(str(details.get("traceback", ""))).strip()
     if frame:  # " (file, line N: `code`)"
         return f"your code stopped at {frame.removeprefix('(').removesuffix(')')}"
-    from grader.render.source import places_in
+    from grader.render.places import places_in
 
     message = str(check.get("message", ""))
     place = next(iter(places_in(message, list(files), main)), None)
