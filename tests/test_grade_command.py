@@ -142,6 +142,12 @@ def test_the_self_check_says_where_to_look_in_plain_text_when_piped(tmp_path):
         "your code stopped at DLP_LAB1_0856203_Yu.py, line 77: " \
         "`self.weights[i] -= lr * self.grads[i].T`"
     assert len(lines[error]) > 120 and "line 77" in lines[error]  # not wrapped at 80 columns
+    # where namespaces are not allowed (a CI runner), the summary says how the code ran
+    limited = labgrade("check", str(yu), "--isolation", "rlimits")
+    assert "isolation rlimits (requested)" in limited.stdout.splitlines()[0]
+    assert "your code runs under resource limits only here" in limited.stdout
+    if "isolation namespaces" in piped.stdout.splitlines()[0]:
+        assert "resource limits only" not in piped.stdout
     coloured = subprocess.run([sys.executable, "-m", "grader", "check", str(yu)],
                               capture_output=True, text=True, timeout=300, cwd=ROOT,
                               env={**os.environ, "FORCE_COLOR": "1", "TERM": "xterm"})

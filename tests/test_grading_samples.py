@@ -126,7 +126,7 @@ def test_program_check_explains_the_numpy_scalar_trap_and_missing_output(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_correct_template_submission_never_fails_train_xor_over_6_seeds(tmp_path):
+def test_a_correct_template_submission_never_fails_train_xor_over_4_seeds(tmp_path):
     rubric = load_rubric("lab1")
     settings = rubric_settings(rubric)
     [sub] = discover(SAMPLES / "DLP_LAB1_0856001_Chen.py", workdir=tmp_path)
@@ -137,7 +137,7 @@ def test_a_correct_template_submission_never_fails_train_xor_over_6_seeds(tmp_pa
 
     # two at a time, as `labgrade grade` does on this machine's two cores
     with ThreadPoolExecutor(max_workers=2) as pool:
-        verdicts = list(pool.map(train_xor, range(6)))
+        verdicts = list(pool.map(train_xor, range(4)))
     failures = [(seed, v.message) for seed, v in enumerate(verdicts) if v.status != "pass"]
     assert failures == []
     assert all(len(v.details["attempts"]) == 1 for v in verdicts), "one start is enough"

@@ -177,12 +177,14 @@ def test_an_unseeded_saturated_network_gets_the_same_result_every_time(tmp_path)
     results = []
     for run, jobs in enumerate(("1", "2")):
         out = tmp_path / f"out{run}"
-        proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", jobs)
+        proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", jobs, "--format",
+                        "json")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(json.loads((out / "0856197" / "result.json").read_text()))
     resumed = tmp_path / "out1"
     shutil.rmtree(resumed / "0856197")  # stopped before this student's result was written
-    proc = labgrade("grade", str(folder), "--out", str(resumed), "--jobs", "2")
+    proc = labgrade("grade", str(folder), "--out", str(resumed), "--jobs", "2", "--format",
+                    "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results.append(json.loads((resumed / "0856197" / "result.json").read_text()))
     first = without_timings(results[0])
