@@ -337,14 +337,16 @@ class Net:
         dw_input: Callable[[int], Array | None] | None = None,
         bias_grad: Callable[[int, Array], Array | None] | None = None,
         loss: Loss | str | None = None,
+        out_delta: Callable[[Array], Array] | None = None,
     ) -> list[Array]:
         """The lab's backprop with hooks; every hook returns None for "do the correct thing".
 
         ``deriv(l, z_l, a_l)``: the activation-derivative factor of layer ``l`` (0-based);
         ``back(l)``: the matrix that carries delta from layer ``l`` to ``l - 1`` (correct:
         ``weights[l].T``); ``dw_input(l)``: the array whose transpose multiplies ``delta_l`` in
-        ``dW_l`` (correct: the layer's input); ``bias_grad(l, delta_l)``; ``loss``: another loss.
-        With no hooks it equals :func:`reference.network.backward`.
+        ``dW_l`` (correct: the layer's input); ``bias_grad(l, delta_l)``; ``loss``: another loss;
+        ``out_delta(delta)``: what the output layer's delta becomes.  With no hooks it equals
+        :func:`reference.network.backward`.
         """
         c = self.cache
         last = self.n_layers - 1
@@ -354,6 +356,8 @@ class Net:
             delta = output_delta(c, self.y, loss_fn, self.output)
         else:
             delta = loss_fn.gradient(c.outputs[-1], self.y) * d
+        if out_delta is not None:
+            delta = out_delta(delta)
         grad_w: list[Array] = [np.empty(0)] * self.n_layers
         grad_b: list[Array] = [np.empty(0)] * self.n_layers
         for l in range(last, -1, -1):
@@ -546,6 +550,19 @@ def _adaptive(net: Net) -> Iterator[Variant]:
 def _bce(net: Net) -> Iterator[Variant]:
     if net.loss.name in ("mse", "sse", "half_sse") and net.elementwise_output:
         yield Variant("the output layer", net.backprop(loss="bce"), _act_name(net.output))
+
+
+@bug("softmax_derivative",
+     "the softmax's delta is multiplied by y_pred·(1 − y_pred), a sigmoid's derivative: with the "
+     "cross-entropy, the softmax and the loss together give the delta y_pred − y, with no "
+     "derivative factor",
+     "the output delta of a softmax trained with the cross-entropy is y_pred - y (the "
+     "tutorial's g3 = 1)")
+def _softmax_derivative(net: Net) -> Iterator[Variant]:
+    if net.output == SOFTMAX:
+        p = net.cache.outputs[-1]
+        yield Variant("the output layer", net.backprop(out_delta=lambda d: d * p * (1 - p)),
+                      "softmax")
 
 
 @bug("derivative_of_preactivation",

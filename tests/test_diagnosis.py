@@ -665,3 +665,27 @@ def test_a_layout_with_a_bias_on_the_hidden_layers_only_names_the_absent_one():
                   if [s.role for s in l.slots] == ["weight", "bias", "weight", "bias", "weight"]
                   and [s.layer for s in l.slots] == [0, 0, 1, 1, 2])
     assert layout.absent_biases == [2]
+
+
+def test_a_softmax_delta_times_a_sigmoid_derivative_is_named():
+    """Example 2 of the [3,4,4,2] tutorial with g3 = a3 (1 - a3) instead of 1: the student's
+    step, computed here by hand, is named by its bug."""
+    rng = np.random.default_rng(3)
+    widths = [3, 4, 4, 2]
+    weights = [rng.uniform(-1, 1, (a, b)) for a, b in zip(widths, widths[1:])]
+    biases = [rng.uniform(-0.5, 0.5, (1, b)) for b in widths[1:]]
+    X = rng.uniform(-1, 1, (6, 3))
+    Y = np.eye(2)[rng.integers(0, 2, 6)]
+    a1 = np.maximum(0, X @ weights[0] + biases[0])
+    a2 = np.maximum(0, a1 @ weights[1] + biases[1])
+    z3 = a2 @ weights[2] + biases[2]
+    p = np.exp(z3 - z3.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    d3 = (p - Y) * p * (1 - p)  # the bug
+    d2 = (d3 @ weights[2].T) * (a2 > 0)
+    d1 = (d2 @ weights[1].T) * (a1 > 0)
+    mw = [X.T @ d1, a1.T @ d2, a2.T @ d3]
+    mb = [d.sum(axis=0, keepdims=True) for d in (d1, d2, d3)]
+    d = diagnose(weights, biases, X, Y, mw, mb, hidden="relu", output="softmax", loss="cce")
+    assert not d.ok and d.bug == "softmax_derivative", d.message
+    assert "the softmax's delta is multiplied by y_pred·(1 − y_pred)" in d.message

@@ -233,6 +233,8 @@ def test_the_modular_network_s_functions_are_checked_one_by_one(mlp_3442):
     softmax = checks(found["DLP_HW5_0861004_Softmax.ipynb"])
     assert [cid for cid, c in softmax.items() if c["status"] != "pass"] == ["example2_step"]
     assert "layer 3 (output, W2, 4x2)" in softmax["example2_step"]["message"]
+    assert "the softmax's delta is multiplied by y_pred·(1 − y_pred)" in \
+        softmax["example2_step"]["message"]
     no_shift = checks(found["DLP_HW5_0861001_NoShift.ipynb"])
     assert [cid for cid, c in no_shift.items() if c["status"] != "pass"] == ["softmax"]
     assert "not finite" in no_shift["softmax"]["message"]
