@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-CHECK_CALL = "check("
+SELF_CHECK = ("from grader import", "import grader")
+"""A cell that imports the self-check calls the grader from inside the grading: left out."""
 
 
 def _ipython() -> Any:
@@ -31,11 +32,12 @@ def _ipython() -> Any:
 
 
 def _cells_run(shell: Any) -> list[str]:
-    """The cells run so far, in the order they ran; the one calling ``check`` left out (it
-    would call the grader from inside the grading)."""
+    """The cells run before this one, in the order they ran (the history's first entry is
+    empty, its last the cell running now); cells that use the self-check left out."""
     history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or \
         shell.user_ns.get("In", [])
-    return [cell for cell in list(history)[1:] if cell.strip() and CHECK_CALL not in cell]
+    return [cell for cell in list(history)[1:-1]
+            if cell.strip() and not any(marker in cell for marker in SELF_CHECK)]
 
 
 def _notebook_from(cells: list[str], folder: Path, name: str) -> Path:

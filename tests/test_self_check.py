@@ -45,7 +45,6 @@ def run_notebook(source: Path, folder: Path, last: str) -> tuple[str, dict]:
 
 LAST = """
 from grader import check
-calls_before = sigmoid.__code__.co_name  # the kernel's own definitions stay as they were
 ok = check(rubric="and-or")
 print("ok", ok)
 """
