@@ -336,3 +336,84 @@ def test_an_untrained_unit_on_the_right_side_of_the_threshold_is_not_learned(tmp
     assert "y_pred is on the right side of 0.5 but not learned: it is 0.42 from a label" in \
         result["or_gate"]["message"]
     assert result["sigmoid"]["status"] == result["derivative_sigmoid"]["status"] == "pass"
+
+
+HEADING_RUBRIC = """
+[rubric]
+id = "and-or-parts"
+version = "1"
+title = "AND and OR, judged by the notebook's parts"
+lab = "and_or"
+max_points = 4
+
+[sections.exercise]
+title = "Parts"
+points = 4
+kind = "auto"
+
+[checks.and_gate]
+kind = "variables"
+points = 1
+public = true
+
+[checks.and_gate.moment]
+heading = "AND"
+
+[checks.and_gate.prediction]
+variable = "y_pred"
+labels = [1, 0, 0, 0]
+max_error = 0.2
+
+[checks.or_update]
+kind = "step"
+points = 1
+public = true
+heading = "OR"
+weight_variables = ["wout"]
+bias_variables = ["bout"]
+inputs = "x"
+labels = "y"
+hidden = "sigmoid"
+output = "sigmoid"
+loss = "half_sse"
+
+[checks.missing_part]
+kind = "variables"
+points = 1
+public = true
+
+[checks.missing_part.moment]
+heading = "XOR"
+
+[checks.missing_part.variables.wout]
+shape = [2, 1]
+
+[checks.missing_loop]
+kind = "step"
+points = 1
+public = true
+heading = "Example 9"
+weight_variables = ["wout"]
+inputs = "x"
+labels = "y"
+"""
+
+
+@pytest.mark.slow
+def test_parts_of_a_notebook_are_judged_by_their_headings(tmp_path):
+    """The AND gate after the cells under "## AND" (the OR cell reuses its names later), the
+    OR cell's loop under "## OR"; a heading the notebook does not have is said so."""
+    rubric = tmp_path / "parts.toml"
+    rubric.write_text(HEADING_RUBRIC, encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / SOLUTION.name).write_bytes(SOLUTION.read_bytes())
+    [result] = grade(folder, str(rubric), tmp_path / "out").values()
+    found = checks(result)
+    assert found["and_gate"]["status"] == "pass", found["and_gate"]["message"]
+    assert "after cell 4; y_pred labels all 4 samples right" in found["and_gate"]["message"]
+    assert found["or_update"]["status"] == "pass"
+    assert "the training loop at cell 5, line 5" in found["or_update"]["message"]
+    assert found["missing_part"]["message"] == "no Markdown cell of your notebook says \"XOR\""
+    assert found["missing_loop"]["message"] == \
+        "no Markdown cell of your notebook says \"Example 9\""

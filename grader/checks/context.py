@@ -143,6 +143,20 @@ class GradingContext:
         self._keep_traceback(step)
         return step
 
+    def cells_under(self, heading: str) -> list[int] | str:
+        """The code cells of the student's notebook under a Markdown heading (0-based among
+        its code cells, the numbering the sandbox runs them by), or why there are none."""
+        from grader.notebook_parts import code_cells_under
+
+        path, kind = self.program
+        cells = code_cells_under(self.files_root / path, heading) if kind == "notebook" \
+            else None
+        if cells is None:
+            return f"no Markdown cell of your notebook says \"{heading}\""
+        if not cells:
+            return f"there is no code under \"{heading}\" in your notebook"
+        return cells
+
     def close(self) -> None:
         """End the child of :meth:`probe_executed`, if one was started."""
         if self.executed is not None:

@@ -35,20 +35,6 @@ def _array(found: dict[str, Any] | None) -> np.ndarray | None:
     return np.asarray(found["value"], dtype=float)
 
 
-def _cells(ctx: GradingContext, heading: str) -> tuple[list[int] | None, str]:
-    """The code cells under the heading (None: all), and a failure message if it is not
-    there."""
-    if not heading:
-        return None, ""
-    from grader.notebook_parts import code_cells_under
-
-    path, kind = ctx.program
-    cells = code_cells_under(ctx.files_root / path, heading) if kind == "notebook" else None
-    if cells is None:
-        return None, f"no Markdown cell of your notebook says \"{heading}\""
-    return cells, ""
-
-
 def _oriented(weights: list[np.ndarray], after: list[np.ndarray], features: int
               ) -> tuple[list[np.ndarray], list[np.ndarray], list[bool]] | str:
     """The weights as ``(fan_in, fan_out)``, chained from the inputs' width; a matrix stored
@@ -93,10 +79,10 @@ def _batch(conf: "StepCheck", before: dict[str, Any], after: dict[str, Any]
 
 
 def check_loop_step(ctx: GradingContext, conf: "StepCheck") -> Verdict:
-    cells, missing = _cells(ctx, conf.heading)
+    cells = ctx.cells_under(conf.heading) if conf.heading else None
     where = f" under \"{conf.heading}\"" if conf.heading else ""
-    if missing:
-        return Verdict(FAIL, missing, 0.0)
+    if isinstance(cells, str):
+        return Verdict(FAIL, cells, 0.0)
     names = [*conf.weight_variables, *conf.bias_variables, *conf.accumulators, conf.inputs,
              conf.labels] + [n for n in (conf.batch_start, conf.batch_size.strip())
                              if n.isidentifier()]

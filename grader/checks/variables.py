@@ -167,10 +167,10 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
     asked: dict[str, Any] = {"names": list(dict.fromkeys(names))}
     moment = conf.moment
     if moment is not None and moment.heading:
-        cells = _cells_under(ctx, moment.heading)
+        cells = ctx.cells_under(moment.heading)
         if isinstance(cells, str):
             return Verdict(FAIL, cells, 0.0), False
-        asked["moment"] = {"until": cells}
+        asked["moment"] = {"until": max(cells)}
     elif moment is not None:
         asked["moment"] = {"with": list(moment.present), "without": list(moment.absent)}
     step = ctx.probe_executed("variables", asked, restart=restart)
@@ -226,20 +226,6 @@ def _one_run(ctx: GradingContext, conf: VariablesCheck, restart: int
         if prediction.forward:
             text += " and follows from the stored weights"
     return Verdict(PASS, text, 1.0, details), False
-
-
-def _cells_under(ctx: GradingContext, heading: str) -> int | str:
-    """The last code cell under a notebook heading (0-based among the code cells), or why
-    there is none."""
-    from grader.notebook_parts import code_cells_under
-
-    path, kind = ctx.program
-    cells = code_cells_under(ctx.files_root / path, heading) if kind == "notebook" else None
-    if cells is None:
-        return f"no Markdown cell of your notebook says \"{heading}\""
-    if not cells:
-        return f"there is no code under \"{heading}\" in your notebook"
-    return max(cells)
 
 
 def _said(name: str, found: dict[str, Any]) -> str:
