@@ -292,7 +292,6 @@ def _write_result(task: _Task, graded: _Outcome) -> None:
     folder = task.folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RESUME_FILE).unlink(missing_ok=True)
-    _remove_leftovers(folder)
     for stale in folder.glob("figures/program_*.png"):  # an earlier run's, maybe more of them
         stale.unlink()
     for number, png in enumerate(graded.figures, start=1):

@@ -45,7 +45,6 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Literal, Sequence
 
-
 from grader.archive import (ArchiveError, ExtractionLimits, SizeLimitExceeded, SkippedEntry,
                             copy_limited, decode_legacy_name, extract_zip, junk_reason)
 

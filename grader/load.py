@@ -97,14 +97,15 @@ class Loader:
         self.main = main
         self.kind = kind
         self.seed = seed
+        """The grading seed: the child seeds every source of randomness from it before each
+        load, so that the student's own random draws are the same on every run."""
         self.restart = restart
         """0, or which run again from another start (the child changes every seed the program
         gives: ``seeding._student_seed``)."""
         self.cell_states = cell_states
-        """Keep, after each cell of a notebook run as a whole, what it changed (the
-        ``moment`` of a ``variables`` check)."""
-        """The grading seed: the child seeds every source of randomness from it before each
-        load, so that the student's own random draws are the same on every run."""
+        """Keep, after each cell of a notebook run as a whole, what it changed and the first
+        passes through its loops (a ``variables`` check's ``moment``, a ``step`` check's
+        training loop)."""
         self.numpy_as_is = numpy_as_is
         """Run on NumPy as installed, without the stand-ins for names it removed
         (``grader/sandbox/child/numpy_compat.py``): the student's program, as it runs today."""

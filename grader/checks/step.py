@@ -34,7 +34,7 @@ import numpy as np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.checks.function import sendable
-from grader.diagnosis import DEFAULT_TOL, diagnose
+from grader.diagnosis import DEFAULT_TOL, Net, diagnose
 from grader.rubric import ACTIVATION_NAMES, IDENTIFIER, CheckConfig, setting
 from reference.network import forward as reference_forward
 
@@ -192,7 +192,7 @@ def check_step(ctx: GradingContext) -> Verdict:
         return Verdict(PASS, f"{name} applies the true gradient in every layer ("
                              f"{diagnosis.message})", 1.0, details)
     message = diagnosis.message
-    if _updated_before_use(weights, new_w, cache, Y, conf, measured_w):
+    if _updated_before_use(weights, biases, X, Y, new_w, conf, measured_w):
         details["bug"] = "updated_before_use"
         message += (f" — {name} updates each layer's weights before the layer below computes "
                     "its delta from them, so every layer below the output is pushed by the "
@@ -201,22 +201,14 @@ def check_step(ctx: GradingContext) -> Verdict:
     return Verdict(FAIL, message, 0.0, details)
 
 
-def _updated_before_use(weights: list[np.ndarray], new_w: list[np.ndarray], cache: Any,
-                        Y: np.ndarray, conf: StepCheck, measured: list[np.ndarray]) -> bool:
+def _updated_before_use(weights: list[np.ndarray], biases: list[np.ndarray], X: np.ndarray,
+                        Y: np.ndarray, new_w: list[np.ndarray], conf: StepCheck,
+                        measured: list[np.ndarray]) -> bool:
     """Whether the applied step is backpropagation through the weights as the step itself
     left them (the output layer's right, each layer below taking its delta from the layer
     above's updated weights): the order of a loop that updates as it goes."""
-    from reference.activations import get_activation
-    from reference.network import output_delta
-
-    delta = output_delta(cache, Y, conf.loss, conf.output)
-    hidden = get_activation(conf.hidden)
-    model = []
-    for layer in range(len(weights) - 1, -1, -1):
-        model.insert(0, cache.outputs[layer].T @ delta)
-        if layer > 0:
-            delta = (delta @ new_w[layer].T) * hidden.derivative_from_preactivation(
-                cache.preactivations[layer - 1])
+    net = Net(weights, biases, X, Y, conf.hidden, conf.output, conf.loss)
+    model = net.backprop(back=lambda layer: new_w[layer].T)[:len(weights)]
     flat_m = np.concatenate([m.ravel() for m in measured])
     flat_g = np.concatenate([g.ravel() for g in model])
     scale = float(flat_m @ flat_g / max(float(flat_g @ flat_g), 1e-300))

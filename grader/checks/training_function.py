@@ -32,7 +32,7 @@ import numpy as np
 from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.checks.function import REFERENCE, reference_function, sendable
-from grader.checks.variables import as_argument, classes_of
+from grader.checks.variables import as_argument, classes_of, label_classes
 from grader.rubric import IDENTIFIER, CheckConfig, setting
 
 CALIBRATION_RUNS = 12
@@ -123,10 +123,6 @@ def _arguments(conf: TrainingCheck) -> tuple[list[Any], np.ndarray, np.ndarray]:
     return args, X, Y
 
 
-def _labels(Y: np.ndarray) -> np.ndarray:
-    return Y.argmax(axis=1).astype(float) if Y.ndim == 2 and Y.shape[1] > 1 else Y.reshape(-1)
-
-
 def _outcome(conf: TrainingCheck, parts: list[Any], X: np.ndarray, Y: np.ndarray
              ) -> tuple[bool, str, dict[str, Any]]:
     """Whether the returned values reach the outcome, what was seen, and the evidence."""
@@ -147,7 +143,7 @@ def _outcome(conf: TrainingCheck, parts: list[Any], X: np.ndarray, Y: np.ndarray
         raw = np.asarray(output, dtype=float)
     else:
         raw = np.asarray(parts[0], dtype=float)
-    labels = _labels(Y)
+    labels = label_classes(Y)
     given = classes_of(raw, conf.classes, conf.threshold, None)
     if given is None or given.size != labels.size:
         return False, f"its prediction has shape {raw.shape} for {labels.size} samples", {}

@@ -296,18 +296,21 @@ def classes_of(raw: np.ndarray, classes: str, threshold: float, column: int | No
     return (_column(raw, column) > threshold).astype(float)
 
 
+def label_classes(labels: Any) -> np.ndarray:
+    """The class of each sample from labels: one-hot rows give the column of their 1, a
+    column of labels its values."""
+    labels = np.asarray(labels, dtype=float)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        return labels.argmax(axis=1).astype(float)
+    return labels.reshape(-1)
+
+
 def _labels(prediction: Prediction, found: dict[str, Any]) -> np.ndarray | None:
-    """The right class of each sample: the rubric's labels, or the notebook's own (one-hot
-    rows: the column of each row's 1)."""
+    """The right class of each sample: the rubric's labels, or the notebook's own."""
     if not prediction.labels_from:
-        return np.asarray(prediction.labels, dtype=float).reshape(-1)
+        return label_classes(prediction.labels)
     value = found[prediction.labels_from].get("value")
-    if value is None:
-        return None
-    value = np.asarray(value, dtype=float)
-    if value.ndim == 2 and value.shape[1] > 1:
-        return value.argmax(axis=1).astype(float)
-    return value.reshape(-1)
+    return None if value is None else label_classes(value)
 
 
 def _judge_prediction(prediction: Prediction, found: dict[str, Any],
