@@ -91,8 +91,8 @@ class Loader:
     """Loads one submission's main file into a running :class:`Sandbox`."""
 
     def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None,
-                 numpy_as_is: bool = False, restart: int = 0, cell_states: bool = False
-                 ) -> None:
+                 numpy_as_is: bool = False, restart: int = 0, cell_states: bool = False,
+                 settings: SandboxSettings | None = None) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
@@ -109,14 +109,30 @@ class Loader:
         self.numpy_as_is = numpy_as_is
         """Run on NumPy as installed, without the stand-ins for names it removed
         (``grader/sandbox/child/numpy_compat.py``): the student's program, as it runs today."""
-        self.settings: SandboxSettings = sandbox.settings
+        self.settings: SandboxSettings = settings or sandbox.settings
+        """The time limits of the steps (the sandbox's, unless a check gives its own)."""
+        self.fresh = False
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
+        self.fresh = False
         result = LoadResult(mode=mode, isolation=self.sandbox.isolation.describe())
         if self.kind == "notebook":
             self._load_notebook(mode, result)
         else:
             self._load_script(mode, result)
+        return result
+
+    def run_fresh(self) -> LoadResult:
+        """Run the whole program (``execute`` mode) as a new child would, in a fork of the
+        sandbox's child (:meth:`Sandbox.request` with ``fresh``): nothing the checks did before
+        is seen, the child stays as it was, and the libraries it imported are not imported
+        again.  A run that fails is reported as it failed; nothing is loaded instead."""
+        self.fresh = True
+        result = LoadResult(mode=EXECUTE, isolation=self.sandbox.isolation.describe())
+        if self.kind == "notebook":
+            self._load_notebook(EXECUTE, result)
+        else:
+            self._load_script(EXECUTE, result)
         return result
 
     # --- notebooks ------------------------------------------------------------------------
@@ -134,7 +150,7 @@ class Loader:
                     "seed": self.seed, "numpy_as_is": self.numpy_as_is,
                     "restart": self.restart, "cell_states": self.cell_states}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
-            step = self.sandbox.request("load", args, timeout=limit)
+            step = self.sandbox.request("load", args, timeout=limit, fresh=self.fresh)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
                 break
             started = [p["cell"] for p in step.progress if "cell" in p]
@@ -144,7 +160,8 @@ class Loader:
             skip.add(stuck)
             result.errors.append(f"cell {stuck + 1}: {step.message}; the cells after it "
                                  "were loaded without it")
-            self.sandbox.restart()
+            if not self.fresh:
+                self.sandbox.restart()
         self._absorb(step, result, "loading the notebook")
         for cell in result.cells:
             if cell.get("index") in skip:
@@ -156,7 +173,12 @@ class Loader:
         args = {"main": self.main, "kind": "script", "mode": mode,
                 "timeout": self.settings.step_timeout, "seed": self.seed,
                 "numpy_as_is": self.numpy_as_is, "restart": self.restart}
-        step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5)
+        step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5,
+                                    fresh=self.fresh)
+        if not step.answered and self.fresh:
+            result.errors.append(_step_failure(step, f"running {self.main}"))
+            result.stdout += step.output
+            return
         if not step.answered and mode == EXECUTE:
             result.errors.append(_step_failure(step, f"running {self.main}"))
             result.stdout += step.output
@@ -226,21 +248,21 @@ def load_files(files: Path, main: str, kind: str, settings: SandboxSettings | No
         return Loader(sandbox, main, kind, seed, numpy_as_is).load(mode)
 
 
-def trace_files(files: Path, main: str, kind: str, settings: SandboxSettings | None = None, *,
-                seconds: float = 10.0, seed: int | None = None) -> dict[str, Any]:
-    """Run the student's whole program under the child's tracer, in a sandbox of its own, and
-    return the record (``grader/sandbox/child/tracer.py``): how the student's classes were
-    constructed and their methods called, until a few dozen steps or ``seconds`` had passed.
-    A program that cannot be read or that kills the child gives ``{"events": [], "failure":
-    sentence}``: the record is a hint, never a verdict."""
+def trace_program(sandbox: Sandbox, main: str, kind: str, *, seconds: float = 10.0,
+                  seed: int | None = None) -> dict[str, Any]:
+    """Run the student's whole program under the child's tracer and return the record
+    (``grader/sandbox/child/tracer.py``): how the student's classes were constructed and their
+    methods called, until a few dozen steps or ``seconds`` had passed.  A fresh run: the
+    program runs as a new child would run it, and the child stays as it was.  A program that
+    cannot be read or that kills the run gives ``{"events": [], "failure": sentence}``: the
+    record is a hint, never a verdict."""
     args: dict[str, Any] = {"main": main, "kind": kind, "seconds": seconds, "seed": seed}
     if kind == "notebook":
         try:
-            args["cells"] = read_notebook_cells(files / main)
+            args["cells"] = read_notebook_cells(sandbox.workdir / main)
         except ValueError as err:
             return {"events": [], "failure": str(err)}
-    with Sandbox(files, settings) as sandbox:
-        step = sandbox.request("trace", args, timeout=seconds + 30)
+    step = sandbox.request("trace", args, timeout=seconds + 30, fresh=True)
     if not step.ok:
         reason = step.message if not step.answered else \
             (step.reply or {}).get("error", {}).get("message", "")

@@ -84,6 +84,8 @@ class GradingContext:
     :class:`LoadResult` as ``executed_load``; started the first time a check asks."""
     executed_load: LoadResult | None = None
     executed_restart: int = 0
+    definitions_lost: bool = False
+    """The sandbox was revived for a fresh run only: the next probe loads the definitions."""
     current: str = ""
     """The name of the check being run (a rubric may hold several checks of one kind, each
     with its own settings: ``ctx.config(ctx.current)``)."""
@@ -114,12 +116,24 @@ class GradingContext:
     def probe(self, op: str, args: dict[str, Any], timeout: float | None = None) -> StepResult:
         """Ask the child for observations; revive it first if an earlier step ended it."""
         assert self.sandbox is not None
-        if self.sandbox.stopped is not None:
-            self.sandbox.restart()
+        if self.sandbox.stopped is not None or self.definitions_lost:
+            if self.sandbox.stopped is not None:
+                self.sandbox.restart()
             Loader(self.sandbox, self.main, self.kind, seed=self.seed).load(DEFINITIONS)
+            self.definitions_lost = False
         step = self.sandbox.request(op, args, timeout=timeout)
         self._keep_traceback(step)
         return step
+
+    def child_for_fresh_runs(self) -> Sandbox:
+        """The sandbox, alive, for a fresh run (a run of the whole program that starts from
+        nothing, ``Sandbox.request(fresh=True)``): revived without loading the definitions if
+        an earlier step ended it (the next probe loads them)."""
+        assert self.sandbox is not None
+        if self.sandbox.stopped is not None:
+            self.sandbox.restart()
+            self.definitions_lost = True
+        return self.sandbox
 
     def probe_executed(self, op: str, args: dict[str, Any], timeout: float | None = None,
                        restart: int = 0) -> StepResult:

@@ -32,7 +32,7 @@ from grader.checks.context import GradingContext, describe_student_error, probe_
 from grader.layout import Layout, candidate_dims, candidate_layouts
 from grader.learning import (LearnedProtocol, call_text, constructions, describe_roles, learn,
                              unsupported_roles)
-from grader.load import DEFINITIONS, Loader, trace_files
+from grader.load import DEFINITIONS, Loader, trace_program
 from grader.observed import observe
 from grader.rubric import ACTIVATION, CONSTRUCTOR_FORM, IDENTIFIER, CheckConfig, setting
 from grader.unfollowed import why_unfollowed
@@ -293,8 +293,8 @@ def learned_protocol(ctx: GradingContext) -> tuple[LearnedProtocol | None, dict[
     if not cfg.learn_from_program or ctx.sandbox is None:
         return None, {}
     entry, kind = ctx.program
-    trace = trace_files(ctx.files_root, entry, kind, ctx.sandbox.settings,
-                        seconds=cfg.trace_seconds, seed=ctx.seed)
+    trace = trace_program(ctx.child_for_fresh_runs(), entry, kind,
+                          seconds=cfg.trace_seconds, seed=ctx.seed)
     about: dict[str, Any] = {"program": entry, "stopped": trace.get("stopped"),
                              "events": len(trace["events"])}
     if trace.get("failure"):

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext
-from grader.load import EXECUTE, error_location, load_files
+from grader.load import Loader, error_location
 from grader.numpy_names import SCALAR_TRAP, numpy_hint
 from grader.rubric import CheckConfig, setting, weights_problems
 
@@ -86,11 +86,10 @@ def check_program(ctx: GradingContext) -> Verdict:
     weights = asdict(conf.weights)
     budget = float(conf.time_budget_s)
     assert ctx.sandbox is not None
-    settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget,
-                                            submission_timeout=budget * 2 + 30)
+    settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget)
     entry, kind = ctx.program
-    run = load_files(ctx.files_root, entry, kind, settings, EXECUTE, seed=ctx.seed,
-                     numpy_as_is=True)
+    run = Loader(ctx.child_for_fresh_runs(), entry, kind, seed=ctx.seed, numpy_as_is=True,
+                 settings=settings).run_fresh()
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []

@@ -73,6 +73,8 @@ def stop_all_sandboxes() -> int:
     return sum(sandbox.interrupt() for sandbox in live)
 
 MARKER_VARIABLE = "LABGRADE_SANDBOX"
+FRESH_GRACE_SECONDS = 5.0
+"""How much longer than a fresh run's limit the grader waits for the child's account of it."""
 
 SIGNAL_MESSAGES = {
     signal.SIGSEGV: "the Python interpreter crashed (segmentation fault)",
@@ -102,6 +104,9 @@ class StepResult:
     progress: list[dict[str, Any]] = field(default_factory=list)
     output: str = ""
     """What the child wrote to its real stdout/stderr during the step (capped)."""
+    contained: bool = False
+    """A fresh run failed without an answer, but only its fork ended: the child that serves
+    the other steps lives on (see ``child/fresh.py``)."""
 
     @property
     def ok(self) -> bool:
@@ -300,10 +305,13 @@ class Sandbox:
         return max(0.0, self.settings.submission_timeout - self.budget_used)
 
     def request(self, op: str, args: dict[str, Any] | None = None,
-                timeout: float | None = None) -> StepResult:
+                timeout: float | None = None, *, fresh: bool = False) -> StepResult:
         """Send one command and wait for its answer, at most ``timeout`` seconds of wall clock.
 
-        The wait is also bounded by what is left of the submission's whole budget.
+        The wait is also bounded by what is left of the submission's whole budget.  ``fresh``:
+        run the command as a new child would, on nothing earlier commands left, in a fork of
+        the child that the child itself kills at the time limit (``child/fresh.py``); the
+        child goes on serving the other commands whatever the run did.
         """
         if self.process is None:
             raise RuntimeError("the sandbox is not started")
@@ -317,17 +325,22 @@ class Sandbox:
             result.message = f"not run, because an earlier step ended the program " \
                              f"({self.stopped})"
             return result
+        command: dict[str, Any] = {"id": command_id, "op": op, "args": args or {}}
+        if fresh:
+            command["fresh"] = {"timeout": limit}
         try:
-            line = json.dumps({"id": command_id, "op": op, "args": args or {}},
-                              default=_encode_argument) + "\n"
+            line = json.dumps(command, default=_encode_argument) + "\n"
             os.write(self._cmd_fd, line.encode("utf-8"))
         except (BrokenPipeError, OSError):
             self._collect_death(result)
         else:
-            self._wait_for(command_id, start + limit, limit, result)
+            # a fresh run's fork is killed by the child at the limit; the grader waits a
+            # little longer, for the child's answer saying so
+            wait = limit + FRESH_GRACE_SECONDS if fresh else limit
+            self._wait_for(command_id, start + wait, limit, result)
         result.seconds = time.monotonic() - start
         self.budget_used += result.seconds
-        if not result.answered:
+        if not result.answered and not result.contained:
             self.stopped = result.message
         result.output = self._output()
         return result
@@ -359,6 +372,10 @@ class Sandbox:
             if "progress" in message:
                 result.progress.append(message["progress"])
                 continue
+            if isinstance(message.get("died"), dict):
+                result.contained = True
+                result.failure, result.message = self._explain_fork(message["died"], limit)
+                return
             result.answered, result.reply = True, message
             return
 
@@ -382,11 +399,20 @@ class Sandbox:
             sig = code - 128
         else:
             return "exit", f"the program ended the Python process (exit code {code})"
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        return "crash", SIGNAL_MESSAGES.get(sig, f"the program was stopped by {name}")
+        return "crash", _signal_message(sig)
+
+    @staticmethod
+    def _explain_fork(died: dict[str, Any], limit: float) -> tuple[str, str]:
+        """How a fresh run's fork ended without an answer, in the words a dead child gets."""
+        failure = str(died.get("failure"))
+        if failure == "timeout":
+            return "timeout", f"did not finish within {limit:g} s"
+        if failure == "crash":
+            return "crash", _signal_message(int(died.get("signal") or 0))
+        if failure == "protocol":
+            return "protocol", f"the program corrupted the grader's channel " \
+                               f"({died.get('detail')})"
+        return "exit", f"the program ended the Python process (exit code {died.get('code')})"
 
     def _err_tail(self) -> str:
         if self._err is None:
@@ -436,6 +462,14 @@ class Sandbox:
         self.process = None
         with _registry_lock:
             _live.discard(self)
+
+
+def _signal_message(sig: int) -> str:
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    return SIGNAL_MESSAGES.get(sig, f"the program was stopped by {name}")
 
 
 def sweep_escaped(session_id: int, marker: str) -> int:

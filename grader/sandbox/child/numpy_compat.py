@@ -39,3 +39,11 @@ def restore_removed_names() -> list[str]:
             setattr(np, name, value)
             restored.append(name)
     return restored
+
+
+def remove_stand_ins() -> None:
+    """Take the stand-ins away again: a fresh run of the program (``fresh.py``) forks a worker
+    that gave them back, and the program must meet NumPy as it is."""
+    for name, value in STAND_INS.items():
+        if np.__dict__.get(name) is value:
+            delattr(np, name)

@@ -118,3 +118,11 @@ def install(folder: str) -> None:
     setattr(builtins, HELPER, scalar)
     if not any(isinstance(f, _StudentModules) for f in sys.meta_path):
         sys.meta_path.insert(0, _StudentModules(folder))
+
+
+def uninstall() -> None:
+    """Undo :func:`install`: a fresh run of the program (``fresh.py``) forks a worker that
+    installed it, and the program must meet NumPy as it is."""
+    if hasattr(builtins, HELPER):
+        delattr(builtins, HELPER)
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _StudentModules)]

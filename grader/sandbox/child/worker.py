@@ -151,14 +151,18 @@ def _enter_program(ctx: Context, args: dict[str, Any]) -> str:
         seeding.install(int(args["seed"]), restart=int(args.get("restart") or 0))
         if not args.get("restart"):
             seeding.reseed(int(args["seed"]))
-    if not args.get("numpy_as_is"):  # the program check runs the program on NumPy as it is
-        import loader
-        import numpy_compat
-        import scalar_compat
+    import loader
+    import numpy_compat
+    import scalar_compat
 
+    if not args.get("numpy_as_is"):
         numpy_compat.restore_removed_names()
         scalar_compat.install(ctx.workdir)
         loader.SOURCE_REWRITE = scalar_compat.rewrite
+    else:  # the program check runs the program on NumPy as it is, maybe in a fresh run
+        numpy_compat.remove_stand_ins()
+        scalar_compat.uninstall()
+        loader.SOURCE_REWRITE = None
     ctx.main = args["main"]
     path = os.path.join(ctx.workdir, args["main"])
     folder = os.path.dirname(path)
@@ -359,13 +363,26 @@ def run_command(ctx: Context, command: dict[str, Any], output_limit: int) -> dic
     return reply
 
 
+def make_sender(fd: int) -> Callable[[dict[str, Any]], None]:
+    """Messages to the grader (or, in a fresh run's fork, to the worker that relays them)."""
+
+    def send(message: dict[str, Any]) -> None:
+        try:
+            protocol.write_message(fd, message)
+        except TypeError as exc:  # an observation that cannot be encoded: say so
+            protocol.write_message(fd, {"id": message.get("id"), "ok": False, "error": {
+                "kind": "grader", "message": f"observation could not be encoded: {exc}"}})
+
+    return send
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     apply_limits(spec["limits"])
     res_fd, cmd_fd = int(spec["res_fd"]), int(spec["cmd_fd"])
     workdir = os.getcwd()
     for name in ("figures", "magics", "definitions", "describe", "loader", "probes", "seeding",
-                 "tracer", "numpy_compat", "arguments", "scalar_compat", "loops"):
+                 "tracer", "numpy_compat", "arguments", "scalar_compat", "loops", "fresh"):
         try:  # our own modules, imported before the path is closed to submissions
             importlib.import_module(name)
         except ImportError:
@@ -377,18 +394,33 @@ def main() -> None:
     record_student_imports(workdir)
     builtins.input = no_keyboard
 
-    def send(message: dict[str, Any]) -> None:
-        try:
-            protocol.write_message(res_fd, message)
-        except TypeError as exc:  # an observation that cannot be encoded: say so
-            protocol.write_message(res_fd, {"id": message.get("id"), "ok": False, "error": {
-                "kind": "grader", "message": f"observation could not be encoded: {exc}"}})
-
+    send = make_sender(res_fd)
     ctx = Context(spec, send)
+    output_limit = int(spec["output_chars"])
     with os.fdopen(cmd_fd, "rb", buffering=0) as commands:
         for command in protocol.read_commands(commands):
-            send(run_command(ctx, command, int(spec["output_chars"])))
+            if command.get("fresh"):
+                import fresh
+
+                fresh.run(command, send, lambda write_fd: _in_fork(
+                    ctx, command, output_limit, write_fd, (res_fd, cmd_fd)))
+            else:
+                send(run_command(ctx, command, output_limit))
     os._exit(0)
+
+
+def _in_fork(ctx: Context, command: dict[str, Any], output_limit: int, write_fd: int,
+             closed: tuple[int, ...]) -> None:
+    """What a fresh run's fork does: forget what the worker's earlier commands left, run the
+    command, send its answer to the worker (never on the grader's own pipes, which it closes:
+    the worker relays complete messages only)."""
+    import fresh
+
+    for fd in closed:
+        os.close(fd)
+    ctx.send = make_sender(write_fd)
+    ctx.namespace = fresh.forget_the_submission(ctx.workdir)
+    ctx.send(run_command(ctx, command, output_limit))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,168 @@
+"""Fresh runs (``Sandbox.request(fresh=True)``, ``grader/sandbox/child/fresh.py``): the whole
+program run in a fork of the loaded child, as a new child would run it.
+
+Real sandboxes at both isolation levels: the run sees nothing the earlier commands left, its
+failures (a hang, a crash, ``os._exit``, a corrupted pipe) are reported as a dead child's
+would be, and the child goes on answering afterwards, its own state untouched.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.load import DEFINITIONS, Loader, trace_program
+from grader.sandbox import Sandbox, isolation
+from grader.settings import SandboxSettings
+
+HAS_NAMESPACES = isolation.detect().level == isolation.NAMESPACES
+LEVELS = [pytest.param("namespaces", marks=pytest.mark.skipif(
+    not HAS_NAMESPACES, reason="namespaces need root and util-linux unshare")), "rlimits"]
+FAST = dict(step_timeout=3.0, cell_timeout=2.0, submission_timeout=120.0)
+
+
+def sandbox_on(folder: Path, files: dict[str, str], level: str) -> Sandbox:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, code in files.items():
+        (folder / name).write_text(textwrap.dedent(code))
+    sandbox = Sandbox(folder, SandboxSettings(isolation=level, **FAST))
+    sandbox.start()
+    return sandbox
+
+
+def call(sandbox: Sandbox, target: str, **args):
+    return sandbox.request("call", {"target": target, **args}, timeout=3)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_fresh_run_sees_nothing_the_probes_left_and_leaves_the_child_as_it_was(tmp_path,
+                                                                                 level):
+    sandbox = sandbox_on(tmp_path / "sub", {
+        "helper.py": "print('helper imported')\nCOUNT = [0]\n",
+        "sub.py": """
+            import numpy as np
+            import helper
+
+            def bump():
+                helper.COUNT[0] += 1
+                return helper.COUNT[0]
+
+            if __name__ == "__main__":
+                print("count at start", helper.COUNT[0], "float" in np.__dict__)
+        """}, level)
+    try:
+        loaded = Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        assert "bump" in loaded.functions
+        assert [call(sandbox, "bump").result["results"][0] for _ in range(3)] == [1, 2, 3]
+
+        run = Loader(sandbox, "sub.py", "script", numpy_as_is=True).run_fresh()
+
+        assert run.errors == []
+        # the student's module ran again (its print), from its first state; NumPy as it is
+        assert "helper imported" in run.stdout
+        assert "count at start 0 False" in run.stdout
+        # the child kept its own state: the namespace, the module, the NumPy stand-ins
+        assert call(sandbox, "bump").result["results"][0] == 4
+        assert sandbox.stopped is None
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("ending, failure, words", [
+    ("while True:\n    pass\n", "timeout", "did not finish within"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "crash",
+     "segmentation fault"),
+    ("import os\nos._exit(3)\n", "exit", "exit code 3"),
+    ("import os\nfor fd in range(3, 64):\n"
+     "    try:\n        os.write(fd, b'garbage that is not a frame' * 100)\n"
+     "    except OSError:\n        pass\n", "protocol", "corrupted the grader's channel"),
+])
+def test_a_fresh_run_that_fails_is_explained_and_the_child_goes_on(tmp_path, level, ending,
+                                                                   failure, words):
+    sandbox = sandbox_on(tmp_path / "sub", {"sub.py": "def alive():\n    return 'yes'\n"
+                                            "print('started')\n" + ending}, level)
+    try:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        step = sandbox.request("load", {"main": "sub.py", "kind": "script", "mode": "execute",
+                                        "timeout": 30}, timeout=2, fresh=True)
+
+        assert not step.answered and step.contained
+        assert step.failure == failure and words in step.message
+        assert sandbox.stopped is None
+        assert call(sandbox, "alive").result["results"] == ["yes"]
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_fresh_run_whose_program_leaves_a_process_behind_still_answers(tmp_path, level):
+    # the forked grandchild holds the fork's pipe open: the answer must not wait for it
+    sandbox = sandbox_on(tmp_path / "sub", {"sub.py": """
+        import os, time
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        print("parent done")
+    """}, level)
+    try:
+        step = sandbox.request("load", {"main": "sub.py", "kind": "script", "mode": "execute",
+                                        "timeout": 20}, timeout=20, fresh=True)
+
+        assert step.ok, step.message
+        assert "parent done" in step.reply["stdout"]
+        assert step.seconds < 20  # answered when the program ended, not at the time limit
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_program_check_run_that_times_out_is_timed_out_not_reloaded(tmp_path, level):
+    sandbox = sandbox_on(tmp_path / "sub", {"sub.py": """
+        def net():
+            return 1
+        print("epoch 1 loss 0.25")
+        while True:
+            pass
+    """}, level)
+    try:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        budget = sandbox.settings.replace(step_timeout=1.0)
+        run = Loader(sandbox, "sub.py", "script", numpy_as_is=True, settings=budget).run_fresh()
+
+        assert run.mode == "execute"
+        assert any("did not finish within 1 s" in e for e in run.errors), run.errors
+        assert "epoch 1 loss 0.25" in run.stdout
+        assert sandbox.stopped is None
+        assert call(sandbox, "net").result["results"] == [1]
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_tracing_runs_fresh(tmp_path, level):
+    sandbox = sandbox_on(tmp_path / "sub", {"sub.py": """
+        class Net:
+            def __init__(self, n):
+                self.n = n
+            def predict(self, x):
+                return x
+        net = Net(3)
+        for x in range(40):
+            net.predict(x)
+    """}, level)
+    try:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        record = trace_program(sandbox, "sub.py", "script", seconds=5)
+
+        constructed = [e for e in record["events"] if e["kind"] == "construct"]
+        assert [e["class"] for e in constructed] == ["Net"] and not record.get("failure")
+        assert record["stopped"] == "repeats"
+        # the trace ran in a fork: the child's namespace holds the definitions only
+        assert sandbox.request("call", {"target": "net"}, timeout=3).reply["error"][
+            "message"] == "'net' is not defined by the submission"
+        assert sandbox.stopped is None
+    finally:
+        sandbox.close()
