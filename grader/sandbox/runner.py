@@ -31,9 +31,9 @@ from typing import Any
 
 from grader.sandbox import isolation
 from grader.sandbox.child import bootstrap, protocol
+from grader.sandbox.runtime import prepared_runtime
 from grader.settings import SandboxSettings
 
-CHILD_DIR = Path(__file__).resolve().parent / "child"
 WORKDIR_INSIDE = "/sandbox"
 RUNTIME_INSIDE = "/labgrade-runtime"
 UID_BASE = 1_600_000
@@ -247,9 +247,7 @@ class Sandbox:
         shutil.copytree(self.files, self.workdir, symlinks=False)
         runtime = self.base / "runtime"
         if not runtime.exists():
-            runtime.mkdir()
-            for source in CHILD_DIR.glob("*.py"):
-                shutil.copy2(source, runtime / source.name)
+            shutil.copytree(prepared_runtime(), runtime)
         for sub in ("home", "tmp", "root"):
             (self.base / sub).mkdir(exist_ok=True)
         if self.isolation.level == isolation.NAMESPACES:
