@@ -2,25 +2,30 @@
 
 Usage::
 
-    python bench/grading.py               # everything: about 15 minutes on two cores
+    python bench/grading.py               # everything: about 20 minutes on two cores
     python bench/grading.py --count 12    # a smaller batch for the scaling figures
+    python bench/grading.py --skip-batch  # the quick figures only (a few minutes)
 
 Prints one figure or one ratio per line, so that a regression shows at a glance:
 
-* the fixed cost of one submission (``labgrade check`` of a file that defines nothing:
-  discovery, a sandbox started, the file loaded, the sandbox torn down) against the floor,
-  ``python -c "import numpy"`` in a fresh process;
+* the fixed cost of one submission in a batch (discovery, a sandbox started, the file loaded
+  and traced, the sandbox torn down, the result written), measured as what each trivial
+  submission adds to a batch of them, against the floor, ``python -c "import numpy"`` in a
+  fresh process; and what a student waits for ``labgrade check`` of a trivial file, which
+  adds the grader's own start (its imports, the rubric) to that;
 * the time to grade a correct Lab1 submission (``labgrade grade``, every check) against the
-  time its own script needs to train (what a TA waiting for a demo would otherwise spend);
+  time its own script needs to train both datasets, one run each (the template trains one
+  dataset per run, chosen by commenting a line; the script draws its data and weights without
+  a seed, so each is the median of ``--repeat-training`` runs);
 * a batch of generated submissions, a realistic mix of correct, buggy, hanging and crashing
   ones, graded with 1 and with 2 workers, and the speed-up; and what a hanging submission
-  costs against its budget;
+  costs against its budgets (its trace, its one timed-out step, its program);
 * the peak memory of the grader process and of the largest sandbox.
 
 Goals (issue of the batch grading): fixed cost at most 3x the floor; a correct submission
-graded in at most the time its own script needs; a near-linear speed-up with workers; a
-hanging submission costs its budget and no more.  Each figure is the median of ``--repeat``
-runs where it is cheap to repeat.
+graded in at most the time its own script needs to train both datasets; a near-linear speed-up
+with workers; a hanging submission costs its budgets and no more.  Each cheap figure is the
+median of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -66,30 +71,60 @@ def labgrade(*args: str) -> list[str]:
 
 
 def line(name: str, value: float, unit: str = "s") -> None:
-    print(f"{name:<58} {value:10.3f} {unit}", flush=True)
+    print(f"{name:<70} {value:10.3f} {unit}", flush=True)
 
 
-def fixed_cost(work: Path, repeat: int) -> None:
-    trivial = work / "trivial.py"
-    trivial.write_text("VALUE = 1\n", encoding="utf-8")
+def fixed_cost(work: Path, repeat: int, count: int = 20) -> None:
     floor = median_time([sys.executable, "-c", "import numpy"], repeat)
-    check = median_time(labgrade("check", str(trivial)), repeat, cwd=ROOT)
     line("floor: python -c 'import numpy'", floor)
-    line("fixed cost: labgrade check of a trivial file", check)
-    line("ratio fixed cost / floor (goal <= 3)", check / floor, "x")
+    one, many = work / "trivial-1", work / f"trivial-{count}"
+    for folder, n in ((one, 1), (many, count)):
+        folder.mkdir()
+        for i in range(n):
+            (folder / f"DLP_LAB1_{9200000 + i}_Trivial.py").write_text(f"VALUE = {i}\n")
+    times = {}
+    for folder, n in ((one, 1), (many, count)):
+        times[n] = median_time(labgrade("grade", str(folder), "--out", str(work / f"out-{n}"),
+                                        "--jobs", "1", "--format", "json", "--force"),
+                               repeat, cwd=ROOT)
+    per_submission = (times[count] - times[1]) / (count - 1)
+    line(f"fixed cost per submission (batch of {count} trivial files, 1 worker)",
+         per_submission)
+    line("ratio fixed cost / floor (goal <= 3)", per_submission / floor, "x")
+    check = median_time(labgrade("check", str(one / "DLP_LAB1_9200000_Trivial.py")), repeat,
+                        cwd=ROOT)
+    line("labgrade check of a trivial file (the grader's start included)", check)
+    line("ratio labgrade check / floor", check / floor, "x")
 
 
-def correct_submission(work: Path) -> None:
+def _dataset_script(source: str, dataset: str) -> str:
+    """The template's script training ``dataset``: it picks one by commenting a line."""
+    xor, linear = "X, Y = generate_XOR_easy()\n", "X, Y = generate_linear()\n"
+    if xor not in source or "#" + linear not in source:
+        raise SystemExit(f"{CORRECT} no longer picks its dataset the template's way")
+    if dataset == "xor":
+        return source
+    return source.replace(xor, "#" + xor, 1).replace("#" + linear, linear, 1)
+
+
+def correct_submission(work: Path, repeat: int) -> None:
     own = work / "own"
     own.mkdir()
-    shutil.copy(SAMPLES / CORRECT, own / CORRECT)
+    source = (SAMPLES / CORRECT).read_text(encoding="utf-8")
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    script = timed([sys.executable, CORRECT], cwd=own, env=env)
+    trains = {}
+    for dataset in ("linear", "xor"):
+        script = own / f"{dataset}.py"
+        script.write_text(_dataset_script(source, dataset), encoding="utf-8")
+        trains[dataset] = median_time([sys.executable, script.name], repeat, cwd=own, env=env)
+        line(f"its own script trains the {dataset} data ({CORRECT}), median", trains[dataset])
+    both = trains["linear"] + trains["xor"]
     graded = timed(labgrade("grade", str(SAMPLES / CORRECT), "--layout", "single", "--out",
                             str(work / "one"), "--format", "json"), cwd=ROOT)
-    line(f"its own script trains ({CORRECT})", script)
+    line("its own script, both datasets", both)
     line("labgrade grade of that correct submission (every check)", graded)
-    line("ratio grading / its own training (goal <= 1)", graded / script, "x")
+    line("ratio grading / its own training of both datasets (goal <= 1)", graded / both, "x")
+    line("ratio grading / its own training of the xor data alone", graded / trains["xor"], "x")
 
 
 def quick_rubric(work: Path) -> Path:
@@ -129,13 +164,15 @@ def batch(work: Path, count: int) -> None:
             line(f"one {kind} submission ({MIX[kind][1]}), median", statistics.median(values))
     if per_kind["hanging"]:
         sys.path.insert(0, str(ROOT))
+        from grader.checks.interface import InterfaceCheck
         from grader.settings import SandboxSettings
 
-        # what it may cost: its first step's time limit (the checks after it do not wait
-        # again) and its program's budget
-        budget = PROGRAM_BUDGET + SandboxSettings().step_timeout
-        line(f"its budgets: one step's {SandboxSettings().step_timeout:g} s and its "
-             f"program's {PROGRAM_BUDGET} s", budget)
+        # what it may cost: its trace (the program runs until its update hangs), its first
+        # step's time limit (the checks after it do not wait again) and its program's budget
+        step, trace = SandboxSettings().step_timeout, InterfaceCheck(points=0).trace_seconds
+        budget = trace + step + PROGRAM_BUDGET
+        line(f"its budgets: its trace's {trace:g} s, one step's {step:g} s, its program's "
+             f"{PROGRAM_BUDGET} s", budget)
         line("hanging submission / its budgets (goal <= 1)",
              statistics.median(per_kind["hanging"]) / budget, "x")
 
@@ -168,13 +205,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=40, help="submissions in the batch")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the cheap figures")
+    parser.add_argument("--repeat-training", type=int, default=3,
+                        help="runs of the student's own script per dataset")
     parser.add_argument("--skip-batch", action="store_true", help="only the quick figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="labgrade-bench-") as tmp:
         work = Path(tmp)
         print(f"labgrade benchmark, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         fixed_cost(work, args.repeat)
-        correct_submission(work)
+        correct_submission(work, args.repeat_training)
         memory(work)
         if not args.skip_batch:
             batch(work, args.count)
