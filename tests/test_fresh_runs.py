@@ -166,3 +166,37 @@ def test_tracing_runs_fresh(tmp_path, level):
         assert sandbox.stopped is None
     finally:
         sandbox.close()
+
+
+@pytest.mark.skipif(not HAS_NAMESPACES, reason="the process limit holds for the sandbox user")
+def test_a_fresh_run_that_cannot_fork_says_so_and_the_child_goes_on(tmp_path):
+    sandbox = sandbox_on(tmp_path / "sub", {"sub.py": """
+        import os, time
+
+        def use_every_process():
+            made = 0
+            while True:
+                try:
+                    pid = os.fork()
+                except OSError:
+                    return made
+                if pid == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                made += 1
+
+        def alive():
+            return "yes"
+    """}, "namespaces")
+    try:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        assert call(sandbox, "use_every_process").result["results"][0] > 0
+
+        step = sandbox.request("load", {"main": "sub.py", "kind": "script", "mode": "execute",
+                                        "timeout": 10}, timeout=10, fresh=True)
+
+        assert step.answered and not step.ok
+        assert "a fresh run could not be started" in step.reply["error"]["message"]
+        assert call(sandbox, "alive").result["results"] == ["yes"]
+    finally:
+        sandbox.close()

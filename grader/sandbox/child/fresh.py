@@ -40,8 +40,16 @@ def run(command: dict[str, Any], send: Callable[[dict[str, Any]], None],
     """Fork; in the fork, ``body(write_fd)`` sends the command's answer on ``write_fd`` and the
     fork ends; in the worker, relay that answer, or say how the fork died."""
     limit = float((command.get("fresh") or {}).get("timeout") or 60.0)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pipe: tuple[int, ...] = ()
+    try:
+        pipe = read_fd, write_fd = os.pipe()
+        pid = os.fork()
+    except OSError as err:  # out of processes or memory (the submission's doing, or not)
+        for fd in pipe:
+            os.close(fd)
+        send({"id": command.get("id"), "ok": False, "error": {
+            "kind": "grader", "message": f"a fresh run could not be started: {err}"}})
+        return
     if pid == 0:
         code = 0
         try:
