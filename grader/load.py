@@ -114,25 +114,22 @@ class Loader:
         self.fresh = False
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
-        self.fresh = False
-        result = LoadResult(mode=mode, isolation=self.sandbox.isolation.describe())
-        if self.kind == "notebook":
-            self._load_notebook(mode, result)
-        else:
-            self._load_script(mode, result)
-        return result
+        return self._run(mode, fresh=False)
 
     def run_fresh(self) -> LoadResult:
         """Run the whole program (``execute`` mode) as a new child would, in a fork of the
         sandbox's child (:meth:`Sandbox.request` with ``fresh``): nothing the checks did before
         is seen, the child stays as it was, and the libraries it imported are not imported
         again.  A run that fails is reported as it failed; nothing is loaded instead."""
-        self.fresh = True
-        result = LoadResult(mode=EXECUTE, isolation=self.sandbox.isolation.describe())
+        return self._run(EXECUTE, fresh=True)
+
+    def _run(self, mode: str, fresh: bool) -> LoadResult:
+        self.fresh = fresh
+        result = LoadResult(mode=mode, isolation=self.sandbox.isolation.describe())
         if self.kind == "notebook":
-            self._load_notebook(EXECUTE, result)
+            self._load_notebook(mode, result)
         else:
-            self._load_script(EXECUTE, result)
+            self._load_script(mode, result)
         return result
 
     # --- notebooks ------------------------------------------------------------------------

@@ -200,3 +200,25 @@ def test_a_fresh_run_that_cannot_fork_says_so_and_the_child_goes_on(tmp_path):
         assert call(sandbox, "alive").result["results"] == ["yes"]
     finally:
         sandbox.close()
+
+
+def test_the_program_gets_what_is_left_of_the_submissions_budget_and_says_so(tmp_path):
+    from grader.batch import rubric_settings
+    from grader.discover import discover
+    from grader.grading import grade_submission
+    from grader.rubric import load_rubric
+
+    script = tmp_path / "DLP_LAB1_0900401_Slow.py"
+    script.write_text("import time\nfor epoch in range(100):\n"
+                      "    print('epoch', epoch, 'loss', 0.25)\n    time.sleep(1)\n")
+    [sub] = discover(script, workdir=tmp_path / "work")
+    settings = rubric_settings(load_rubric("lab1"))  # the program's budget: 60 s
+    limits = SandboxSettings(submission_timeout=15.0)
+
+    grading = grade_submission(sub, settings=settings, seed=0, only={"program"},
+                               sandbox_settings=limits)
+
+    verdict = grading.verdicts["program"]
+    assert verdict.status == "error"
+    allowed = float(verdict.message.split("did not finish in ")[1].split(" s")[0])
+    assert allowed < 15 and "epoch 0 loss 0.25" in verdict.details["stdout"]

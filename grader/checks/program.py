@@ -84,11 +84,13 @@ def shortened(text: str) -> str:
 def check_program(ctx: GradingContext) -> Verdict:
     conf: ProgramCheck = ctx.config("program")
     weights = asdict(conf.weights)
-    budget = float(conf.time_budget_s)
-    assert ctx.sandbox is not None
-    settings = ctx.sandbox.settings.replace(step_timeout=budget, cell_timeout=budget)
+    child = ctx.child_for_fresh_runs()
+    # the run counts towards the submission's whole budget: a submission that spent most of
+    # it gets what is left, and the messages say so
+    budget = round(max(0.1, min(float(conf.time_budget_s), child.remaining_budget() - 5)), 1)
+    settings = child.settings.replace(step_timeout=budget, cell_timeout=budget)
     entry, kind = ctx.program
-    run = Loader(ctx.child_for_fresh_runs(), entry, kind, seed=ctx.seed, numpy_as_is=True,
+    run = Loader(child, entry, kind, seed=ctx.seed, numpy_as_is=True,
                  settings=settings).run_fresh()
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
