@@ -14,6 +14,7 @@ Two levels, recorded in every result:
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import shutil
@@ -127,6 +128,13 @@ def _outermost(paths) -> list[str]:
 
 def root_layout() -> dict[str, list]:
     """The private root's content: read-only binds, symlinks to recreate, paths to hide."""
+    return copy.deepcopy(_root_layout())  # the caller's to change
+
+
+@functools.lru_cache(maxsize=1)
+def _root_layout() -> dict[str, list]:
+    """Found once per grader process: reading the installed distributions takes longer than
+    starting a sandbox's interpreter, and nothing here changes while the grader runs."""
     binds = [[d, d] for d in SYSTEM_DIRS if os.path.isdir(d)]
     links = []
     for top in TOP_LEVEL_LINKS:
