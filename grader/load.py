@@ -92,7 +92,8 @@ class Loader:
 
     def __init__(self, sandbox: Sandbox, main: str, kind: str, seed: int | None = None,
                  numpy_as_is: bool = False, restart: int = 0, cell_states: bool = False,
-                 settings: SandboxSettings | None = None) -> None:
+                 settings: SandboxSettings | None = None, time_limit: float | None = None
+                 ) -> None:
         self.sandbox = sandbox
         self.main = main
         self.kind = kind
@@ -111,6 +112,9 @@ class Loader:
         (``grader/sandbox/child/numpy_compat.py``): the student's program, as it runs today."""
         self.settings: SandboxSettings = settings or sandbox.settings
         """The time limits of the steps (the sandbox's, unless a check gives its own)."""
+        self.time_limit = time_limit
+        """The most a whole notebook may take (the program check's budget); else the cells'
+        own limits only.  A script's run is one step: ``settings.step_timeout`` bounds it."""
         self.fresh = False
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
@@ -147,11 +151,16 @@ class Loader:
                     "seed": self.seed, "numpy_as_is": self.numpy_as_is,
                     "restart": self.restart, "cell_states": self.cell_states}
             limit = self.settings.cell_timeout * (len(cells) + 1) + 5
+            if self.time_limit is not None:
+                args["timeout"] = self.time_limit
+                limit = min(limit, self.time_limit + 5)
             step = self.sandbox.request("load", args, timeout=limit, fresh=self.fresh)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
                 break
             started = [p["cell"] for p in step.progress if "cell" in p]
-            if not started or started[-1] in skip or self.sandbox.remaining_budget() <= 0:
+            out_of_time = self.time_limit is not None and step.failure == "timeout"
+            if not started or started[-1] in skip or self.sandbox.remaining_budget() <= 0 \
+                    or out_of_time:  # the whole run's time is spent: no second run
                 break
             stuck = started[-1]
             skip.add(stuck)

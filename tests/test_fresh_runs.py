@@ -222,3 +222,29 @@ def test_the_program_gets_what_is_left_of_the_submissions_budget_and_says_so(tmp
     assert verdict.status == "error"
     allowed = float(verdict.message.split("did not finish in ")[1].split(" s")[0])
     assert allowed < 15 and "epoch 0 loss 0.25" in verdict.details["stdout"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_notebook_program_is_held_to_its_budget_as_a_whole_and_its_output_kept(tmp_path,
+                                                                                 level):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"import time\nprint('epoch {n} loss 0.2')\ntime.sleep(1.5)")
+        for n in range(4)])
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "lab.ipynb")
+    sandbox = Sandbox(folder, SandboxSettings(isolation=level, **FAST))
+    sandbox.start()
+    try:
+        # each cell keeps within the cells' limit (2 s); together they do not keep within 4 s
+        run = Loader(sandbox, "lab.ipynb", "notebook", numpy_as_is=True,
+                     time_limit=4.0).run_fresh()
+
+        assert run.errors == ["cell 3, line 3: did not finish within 4 s, the time for the "
+                              "whole notebook (in: time.sleep(1.5))"], run.errors
+        assert "epoch 2 loss 0.2" in run.stdout and "epoch 3" not in run.stdout
+        assert [c["status"] for c in run.cells] == ["ok", "ok", "timeout", "skipped"]
+    finally:
+        sandbox.close()

@@ -90,8 +90,8 @@ def check_program(ctx: GradingContext) -> Verdict:
     budget = round(max(0.1, min(float(conf.time_budget_s), child.remaining_budget() - 5)), 1)
     settings = child.settings.replace(step_timeout=budget, cell_timeout=budget)
     entry, kind = ctx.program
-    run = Loader(child, entry, kind, seed=ctx.seed, numpy_as_is=True,
-                 settings=settings).run_fresh()
+    run = Loader(child, entry, kind, seed=ctx.seed, numpy_as_is=True, settings=settings,
+                 time_limit=budget).run_fresh()
     ctx.facts.program_figures = list(run.figures)
     stdout = run.stdout
     problems: list[str] = []

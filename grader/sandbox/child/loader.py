@@ -846,14 +846,17 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                   on_cell_start: Callable[[int], None] | None = None,
                   skip_cells: Iterable[int] = frozenset(),
                   answer_input: Callable[[str], str | None] | None = None,
-                  after_cell: Callable[[int], None] | None = None) -> LoadReport:
+                  after_cell: Callable[[int], None] | None = None,
+                  total_timeout: float | None = None) -> LoadReport:
     """Run a notebook's code cells (their sources, in order) into ``namespace``.
 
     Each cell is neutralised (``magics.py``) and runs under its own time limit; a cell that
     raises or runs out of time is recorded and the following cells still run.  In definitions
     mode only each cell's definitions run.  ``on_cell_start(index)`` is called just before a
     cell's code runs, ``after_cell(index)`` just after; cells in ``skip_cells`` (0-based
-    indices) are not run at all.
+    indices) are not run at all.  ``total_timeout``: the most the whole notebook may take (a
+    program run under a budget); the cell running when it is over stops there, as a timeout,
+    and the cells after it are not run, so that what ran is still reported.
     """
     _check_mode(mode)
     start = time.perf_counter()
@@ -869,6 +872,7 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
     _ensure_on_path(places.cwd)
 
     state = _NotebookState()
+    deadline = time.perf_counter() + total_timeout if total_timeout else None
     capture = figures.capture_figures() if mode == EXECUTE else None
     captured = capture.__enter__() if capture is not None else None
     try:
@@ -882,8 +886,21 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                     cell.status = "skipped"
                     cell.notes.append("not run: it did not finish on an earlier attempt")
                     continue
-                _run_cell(_cell_text(source), cell, namespace, mode, cell_timeout,
+                limit, cut = cell_timeout, False
+                if deadline is not None:
+                    left = deadline - time.perf_counter()
+                    if left <= 0:
+                        cell.status = "skipped"
+                        cell.notes.append("not run: the notebook's time ran out")
+                        continue
+                    if not limit or limit <= 0 or left < limit:
+                        limit, cut = left, True
+                seen = len(report.errors)
+                _run_cell(_cell_text(source), cell, namespace, mode, limit,
                           on_cell_start, report, places, state)
+                if cut and cell.status == "timeout" and len(report.errors) > seen:
+                    report.errors[-1].message = (f"did not finish within {total_timeout:g} s, "
+                                                 "the time for the whole notebook")
                 if after_cell is not None:
                     after_cell(index)
                 unshadow.refresh()  # a %%writefile cell may have written a loader.py

@@ -209,6 +209,7 @@ def op_load(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
         report = loader.load_notebook(
             args["cells"], ctx.namespace, mode=mode, cell_timeout=float(args["cell_timeout"]),
+            total_timeout=float(args["timeout"]) if args.get("timeout") else None,
             on_cell_start=started, skip_cells=set(args.get("skip_cells", ())),
             answer_input=answer, after_cell=ended if watch else None)
     else:
