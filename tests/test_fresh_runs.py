@@ -248,3 +248,33 @@ def test_a_notebook_program_is_held_to_its_budget_as_a_whole_and_its_output_kept
         assert [c["status"] for c in run.cells] == ["ok", "ok", "timeout", "skipped"]
     finally:
         sandbox.close()
+
+
+def test_every_module_of_the_child_gives_way_to_a_students_module_of_its_name():
+    import ast
+
+    from grader.sandbox.runtime import CHILD_DIR
+
+    # the child's modules import each other as top-level modules: read the list, not import it
+    tree = ast.parse((CHILD_DIR / "loader.py").read_text(encoding="utf-8"))
+    [listed] = [ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign)
+                and any(getattr(t, "id", "") == "OWN_MODULE_NAMES" for t in node.targets)]
+    ours = {p.stem for p in CHILD_DIR.glob("*.py")} - {"__init__"}
+    assert ours == set(listed)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_students_module_named_like_ours_is_theirs_in_fresh_runs_too(tmp_path, level):
+    sandbox = sandbox_on(tmp_path / "sub", {
+        "fresh.py": "VALUE = 42\n",
+        "sub.py": "from fresh import VALUE\n\ndef value():\n    return VALUE\n\n"
+                  "print('value', VALUE)\n"}, level)
+    try:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        assert call(sandbox, "value").result["results"] == [42]
+        for _ in range(2):  # the child's own module is back for the next fresh run
+            run = Loader(sandbox, "sub.py", "script").run_fresh()
+            assert run.errors == [] and "value 42" in run.stdout
+    finally:
+        sandbox.close()

@@ -329,7 +329,7 @@ class _Surroundings:
 
 OWN_MODULE_NAMES = ("seeding", "probes", "loader", "definitions", "magics", "figures",
                     "describe", "protocol", "worker", "bootstrap", "tracer", "numpy_compat",
-                    "arguments", "scalar_compat", "loops")
+                    "arguments", "scalar_compat", "loops", "fresh")
 """The child's modules are imported as top-level modules: a submission's own ``loader.py`` or
 ``figures.py`` must still be what *its* ``import loader`` finds while it loads."""
 
