@@ -37,7 +37,7 @@ from grader.render.outputs import (DEFAULT_FORMATS, StudentEntry, write_class_ou
 from grader.results import build_result, write_json_atomic, write_text_atomic
 from grader.rubric import Rubric
 from grader.sandbox import isolation
-from grader.sandbox.runner import stop_all_sandboxes
+from grader.sandbox.runner import Sandbox, stop_all_sandboxes
 from grader.score import make_score, merge_manual, read_manual, score_checks
 from grader.settings import SandboxSettings
 
@@ -108,12 +108,14 @@ def _reusable(folder: Path, key: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def grade_one(sub: Submission, rubric: Rubric, *, seed: int, sandbox: SandboxSettings,
-              self_check: bool = False) -> tuple[dict[str, Any], list[bytes]]:
-    """One submission's ``result.json`` content, and the figures its program drew."""
+              self_check: bool = False, started: Sandbox | None = None
+              ) -> tuple[dict[str, Any], list[bytes]]:
+    """One submission's ``result.json`` content, and the figures its program drew
+    (``started``: see :func:`grader.grading.grade_submission`)."""
     only = set(rubric.public_check_ids) if self_check else None
     start = time.monotonic()
     grading = grade_submission(sub, settings=rubric_settings(rubric), seed=seed,
-                               sandbox_settings=sandbox, only=only)
+                               sandbox_settings=sandbox, only=only, started=started)
     checks = score_checks(grading.verdicts, rubric, self_check=self_check)
     score = make_score(checks, rubric, submitted_at=sub.submitted_at)
     level = grading.isolation or isolation.choose(sandbox.isolation).level

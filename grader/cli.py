@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from grader import __version__
 
@@ -278,23 +278,36 @@ def _check_run(args: argparse.Namespace) -> int:
     import json
     import tempfile
 
-    from grader.batch import grade_one
-    from grader.discover import DiscoveryError, discover
+    from grader.sandbox.runner import Sandbox
 
-    rubric, seed, _, sandbox = _rubric_and_seed(args)
     if not args.path.exists():
         raise UsageError(f"{args.path} does not exist")
-    with tempfile.TemporaryDirectory(prefix="labgrade-check-") as work:
-        try:
-            subs = discover(args.path, workdir=work, layout="single",
-                            **rubric.discovery_names())
-        except DiscoveryError as err:
-            raise UsageError(str(err)) from None
-        if not subs:
-            raise UsageError(f"no submission found in {args.path}")
-        result, figures = grade_one(subs[0], rubric, seed=seed, sandbox=sandbox,
-                                    self_check=True)
-        _write_check_files(args, result, figures, subs[0], rubric, seed)
+    # the sandbox's child (an interpreter, NumPy, the worker) starts now, while the grader
+    # imports its checks, reads the rubric and finds the submission, which it gets afterwards
+    early = _early_sandbox(args, Sandbox)
+    try:
+        from grader.batch import grade_one
+        from grader.discover import DiscoveryError, discover
+
+        rubric, seed, _, sandbox = _rubric_and_seed(args)
+        with tempfile.TemporaryDirectory(prefix="labgrade-check-") as work:
+            try:
+                subs = discover(args.path, workdir=work, layout="single",
+                                **rubric.discovery_names())
+            except DiscoveryError as err:
+                raise UsageError(str(err)) from None
+            if not subs:
+                raise UsageError(f"no submission found in {args.path}")
+            started = None
+            if early is not None and not subs[0].errors:
+                early.give_files(subs[0].root)
+                started = early
+            result, figures = grade_one(subs[0], rubric, seed=seed, sandbox=sandbox,
+                                        self_check=True, started=started)
+            _write_check_files(args, result, figures, subs[0], rubric, seed)
+    finally:
+        if early is not None:
+            early.close()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -303,6 +316,19 @@ def _check_run(args: argparse.Namespace) -> int:
         _print_check(result, rubric, isolation.choose(sandbox.isolation).describe())
     public = [c for c in result["checks"] if c["id"] in rubric.public_check_ids]
     return 0 if result["graded"] and all(c["status"] == "pass" for c in public) else 1
+
+
+def _early_sandbox(args: argparse.Namespace, sandbox_class: type) -> Any:
+    """A sandbox started without its files, or None where the settings are refused (the
+    rubric's reading says why, as it does without an early start)."""
+    from grader.settings import SandboxSettings
+
+    try:
+        early = sandbox_class(None, SandboxSettings(isolation=args.isolation))
+        early.start()
+    except (ValueError, RuntimeError, OSError):
+        return None
+    return early
 
 
 def _write_check_files(args: argparse.Namespace, result: dict, figures: list[bytes], sub,

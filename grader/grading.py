@@ -90,11 +90,13 @@ def grade_submission(
     seed: int,
     sandbox_settings: SandboxSettings | None = None,
     only: set[str] | None = None,
+    started: Sandbox | None = None,
 ) -> Grading:
     """Load ``sub`` and run the checks (all, or those in ``only``); never raises for the
     student's code, whatever it does.  ``settings`` maps check names to their rubric settings
     (``rubric.checks``): the checks that run (empty: every kind that needs no rubric data,
-    with its settings' defaults)."""
+    with its settings' defaults).  ``started``: a sandbox already started and given ``sub``'s
+    files (:meth:`Sandbox.give_files`), used instead of a new one and closed like it."""
     plan = check_plan(settings)
     start = time.monotonic()
     outcome = Grading()
@@ -106,7 +108,7 @@ def grade_submission(
                          entry=sub.entry or sub.main, entry_kind=sub.entry_kind or sub.kind,
                          files_root=sub.root, configs=settings, seed=seed)
     run = needed_checks(plan, only)
-    with Sandbox(sub.root, sandbox_settings) as sandbox:
+    with started or Sandbox(sub.root, sandbox_settings) as sandbox:
         ctx.sandbox = sandbox
         outcome.isolation = sandbox.isolation.level
         ctx.loaded = outcome.loaded = Loader(sandbox, sub.main, ctx.kind,

@@ -10,8 +10,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from grader.load import EXECUTE, Loader
-from grader.sandbox import Sandbox, runtime
+import pytest
+
+from grader.load import DEFINITIONS, EXECUTE, Loader
+from grader.sandbox import Sandbox, isolation, runtime
 from grader.settings import SandboxSettings
 
 
@@ -72,3 +74,24 @@ def test_the_student_code_finds_matplotlibs_font_list_already_made(tmp_path):
     before = next(line for line in run.stdout.splitlines() if line.startswith("fonts:"))
     after = next(line for line in run.stdout.splitlines() if line.startswith("after:"))
     assert "fontlist" in before and before.replace("fonts:", "") == after.replace("after:", "")
+
+
+@pytest.mark.parametrize("level", [pytest.param("namespaces", marks=pytest.mark.skipif(
+    isolation.detect().level != isolation.NAMESPACES, reason="needs root and unshare")),
+    "rlimits"])
+def test_a_sandbox_started_before_its_files_are_known_gets_them_later(tmp_path, level):
+    # `labgrade check` starts the child while it reads the rubric and finds the submission
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "sub.py").write_text("import helper\n\ndef value():\n    return helper.HALF * 2\n")
+    (tmp_path / "files" / "helper.py").write_text("HALF = 21\n")
+    with Sandbox(None, SandboxSettings(isolation=level)) as sandbox:
+        sandbox.give_files(tmp_path / "files")
+        loaded = Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        value = sandbox.request("call", {"target": "value"}, timeout=5)
+        with pytest.raises(RuntimeError):
+            sandbox.give_files(tmp_path / "files")
+        sandbox.restart()  # a revived child gets the same files
+        again = Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+
+    assert loaded.errors == [] and again.errors == [], (loaded.errors, again.errors)
+    assert value.result["results"] == [42]

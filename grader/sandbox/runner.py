@@ -162,8 +162,9 @@ class _CappedStream:
 class Sandbox:
     """One sandboxed child for one submission's files; a context manager that cleans up."""
 
-    def __init__(self, files: Path, settings: SandboxSettings | None = None) -> None:
-        self.files = Path(files)
+    def __init__(self, files: Path | None, settings: SandboxSettings | None = None) -> None:
+        self.files = Path(files) if files is not None else None
+        """The submission's files; None until :meth:`give_files` for a sandbox started early."""
         self.settings = settings or SandboxSettings()
         self.isolation = isolation.choose(self.settings.isolation)
         self.base = Path(tempfile.mkdtemp(prefix="labgrade-"))
@@ -186,7 +187,8 @@ class Sandbox:
     # --- life cycle -----------------------------------------------------------------------
 
     def __enter__(self) -> "Sandbox":
-        self.start()
+        if self.process is None:  # else started early: see give_files
+            self.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -241,15 +243,35 @@ class Sandbox:
             return False
         return True
 
+    def give_files(self, files: Path) -> None:
+        """The submission's files, to a sandbox started without them, before its first
+        command: ``labgrade check`` starts the child (an interpreter, NumPy, the worker) while
+        it reads the rubric and finds the submission.  They are copied into the working
+        folder the child already has (at the namespaces level it is mounted: it must stay the
+        same folder)."""
+        if self.files is not None:
+            raise RuntimeError("the sandbox already has its files")
+        self.files = Path(files)
+        shutil.copytree(self.files, self.workdir, symlinks=False, dirs_exist_ok=True)
+        self._own_files()
+
     def _prepare_files(self) -> None:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
-        shutil.copytree(self.files, self.workdir, symlinks=False)
+        if self.files is not None:
+            shutil.copytree(self.files, self.workdir, symlinks=False)
+        else:
+            self.workdir.mkdir(parents=True)
         runtime = self.base / "runtime"
         if not runtime.exists():
             shutil.copytree(prepared_runtime(), runtime)
         for sub in ("home", "tmp", "root"):
             (self.base / sub).mkdir(exist_ok=True)
+        self._own_files()
+
+    def _own_files(self) -> None:
+        """At the namespaces level the child runs as the sandbox's own user: the working
+        folder is its."""
         if self.isolation.level == isolation.NAMESPACES:
             for path in [self.workdir, *self.workdir.rglob("*")]:
                 os.lchown(path, self.uid, self.uid)
