@@ -278,13 +278,11 @@ def _check_run(args: argparse.Namespace) -> int:
     import json
     import tempfile
 
-    from grader.sandbox.runner import Sandbox
-
     if not args.path.exists():
         raise UsageError(f"{args.path} does not exist")
     # the sandbox's child (an interpreter, NumPy, the worker) starts now, while the grader
     # imports its checks, reads the rubric and finds the submission, which it gets afterwards
-    early = _early_sandbox(args, Sandbox)
+    early = _early_sandbox(args)
     try:
         from grader.batch import grade_one
         from grader.discover import DiscoveryError, discover
@@ -318,13 +316,15 @@ def _check_run(args: argparse.Namespace) -> int:
     return 0 if result["graded"] and all(c["status"] == "pass" for c in public) else 1
 
 
-def _early_sandbox(args: argparse.Namespace, sandbox_class: type) -> Any:
-    """A sandbox started without its files, or None where the settings are refused (the
-    rubric's reading says why, as it does without an early start)."""
+def _early_sandbox(args: argparse.Namespace) -> Any:
+    """A sandbox (:class:`grader.sandbox.Sandbox`) started without its files, or None where
+    the settings are refused (the rubric's reading says why, as it does without an early
+    start)."""
+    from grader.sandbox.runner import Sandbox
     from grader.settings import SandboxSettings
 
     try:
-        early = sandbox_class(None, SandboxSettings(isolation=args.isolation))
+        early = Sandbox(None, SandboxSettings(isolation=args.isolation))
         early.start()
     except (ValueError, RuntimeError, OSError):
         return None

@@ -115,7 +115,6 @@ class Loader:
         self.time_limit = time_limit
         """The most a whole notebook may take (the program check's budget); else the cells'
         own limits only.  A script's run is one step: ``settings.step_timeout`` bounds it."""
-        self.fresh = False
 
     def load(self, mode: str = DEFINITIONS) -> LoadResult:
         return self._run(mode, fresh=False)
@@ -128,17 +127,16 @@ class Loader:
         return self._run(EXECUTE, fresh=True)
 
     def _run(self, mode: str, fresh: bool) -> LoadResult:
-        self.fresh = fresh
         result = LoadResult(mode=mode, isolation=self.sandbox.isolation.describe())
         if self.kind == "notebook":
-            self._load_notebook(mode, result)
+            self._load_notebook(mode, result, fresh)
         else:
-            self._load_script(mode, result)
+            self._load_script(mode, result, fresh)
         return result
 
     # --- notebooks ------------------------------------------------------------------------
 
-    def _load_notebook(self, mode: str, result: LoadResult) -> None:
+    def _load_notebook(self, mode: str, result: LoadResult, fresh: bool) -> None:
         try:
             cells = read_notebook_cells(self.sandbox.workdir / self.main)
         except ValueError as err:
@@ -154,7 +152,7 @@ class Loader:
             if self.time_limit is not None:
                 args["timeout"] = self.time_limit
                 limit = min(limit, self.time_limit + 5)
-            step = self.sandbox.request("load", args, timeout=limit, fresh=self.fresh)
+            step = self.sandbox.request("load", args, timeout=limit, fresh=fresh)
             if step.answered or step.failure not in ("timeout", "crash", "exit"):
                 break
             started = [p["cell"] for p in step.progress if "cell" in p]
@@ -166,7 +164,7 @@ class Loader:
             skip.add(stuck)
             result.errors.append(f"cell {stuck + 1}: {step.message}; the cells after it "
                                  "were loaded without it")
-            if not self.fresh:
+            if not fresh:
                 self.sandbox.restart()
         self._absorb(step, result, "loading the notebook")
         for cell in result.cells:
@@ -175,13 +173,13 @@ class Loader:
 
     # --- scripts --------------------------------------------------------------------------
 
-    def _load_script(self, mode: str, result: LoadResult) -> None:
+    def _load_script(self, mode: str, result: LoadResult, fresh: bool) -> None:
         args = {"main": self.main, "kind": "script", "mode": mode,
                 "timeout": self.settings.step_timeout, "seed": self.seed,
                 "numpy_as_is": self.numpy_as_is, "restart": self.restart}
         step = self.sandbox.request("load", args, timeout=self.settings.step_timeout + 5,
-                                    fresh=self.fresh)
-        if not step.answered and self.fresh:
+                                    fresh=fresh)
+        if not step.answered and fresh:
             result.errors.append(_step_failure(step, f"running {self.main}"))
             result.stdout += step.output
             return
