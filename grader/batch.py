@@ -32,8 +32,8 @@ from grader.checks.base import SKIP, Verdict
 from grader.discover import Submission, discover
 from grader.distributed import DaskExecutor, GradeJob
 from grader.grading import grade_submission, load_checks
-from grader.render.outputs import (DEFAULT_FORMATS, StudentEntry, write_class_outputs,
-                                   write_student_outputs)
+from grader.render.formats import DEFAULT_FORMATS
+from grader.render.outputs import StudentEntry, write_class_outputs, write_student_outputs
 from grader.results import build_result, write_json_atomic, write_text_atomic
 from grader.rubric import Rubric
 from grader.sandbox import isolation

@@ -170,7 +170,7 @@ def _grading_arguments(parser: argparse.ArgumentParser, *, batch: bool) -> None:
 
 def _formats(text: str) -> tuple[str, ...]:
     """``--format``: known names only, refused by argparse with the list otherwise."""
-    from grader.render.outputs import parse_formats
+    from grader.render.formats import parse_formats
 
     try:
         return parse_formats(text)
@@ -179,7 +179,7 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _formats_help() -> str:
-    from grader.render.outputs import formats_help
+    from grader.render.formats import formats_help
 
     return formats_help()
 
@@ -215,7 +215,7 @@ def _grade_run(args: argparse.Namespace) -> int:
     from grader.discover import DiscoveryError
     from grader.distributed import ExecutorError
     from grader.progress import needs_work, progress_display
-    from grader.render.outputs import DEFAULT_FORMATS
+    from grader.render.formats import DEFAULT_FORMATS
     from grader.score import ManualError
 
     rubric, seed, source, sandbox = _rubric_and_seed(args)

@@ -50,10 +50,9 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from reference.activations import Activation, get_activation
 from reference.losses import Loss, get_loss
 from reference.network import SOFTMAX, output_delta
@@ -66,7 +65,8 @@ __all__ = [
     "name_convention", "taylor_test", "well_conditioned_weights",
 ]
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 DEFAULT_TOL = 1e-6
 """Per-array relative error below which an array passes (correct code: 1e-10 to 1e-16)."""
@@ -83,8 +83,9 @@ STATE_FIT_TOL = 1e-6
 CONVENTION_RTOL = 1e-6
 """Relative distance within which a fitted scale is named as a convention."""
 
-TAYLOR_STEPS = tuple(float(h) for h in np.logspace(-1, -4, 7))
-"""Step sizes of the Taylor remainder test, 1e-1 down to 1e-4."""
+TAYLOR_STEPS = tuple(10.0 ** (-1 - k / 2) for k in range(7))
+"""Step sizes of the Taylor remainder test, 1e-1 down to 1e-4 by half decades (the values of
+``np.logspace(-1, -4, 7)``, computed without importing NumPy)."""
 
 
 # --- results ------------------------------------------------------------------------------------

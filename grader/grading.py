@@ -13,6 +13,7 @@ so, and the remaining checks still run.  Scoring is not done here: the verdicts 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import time
@@ -36,10 +37,17 @@ INFRASTRUCTURE = frozenset({"base", "context"})
 def load_checks(preferred: Iterable[str] = ()) -> dict[str, CheckSpec]:
     """Import every check module (each registers itself) and return the registry in running
     order, ties in the ``preferred`` order (a rubric's)."""
+    import_check_modules()
+    return ordered(REGISTRY, list(preferred))
+
+
+@functools.cache
+def import_check_modules() -> None:
+    """Each check module, once per process (reading a rubric asks for the checks' settings
+    once per table)."""
     for module in pkgutil.iter_modules(grader.checks.__path__):
         if module.name not in INFRASTRUCTURE:
             importlib.import_module(f"grader.checks.{module.name}")
-    return ordered(REGISTRY, list(preferred))
 
 
 def check_plan(settings: Mapping[str, Any]) -> dict[str, CheckSpec]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 MAX_CANDIDATES = 32
 

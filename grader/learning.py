@@ -29,8 +29,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from grader import lossgrad, rebuilding
-# the child sets the rates a network keeps by the same rule (one definition for both sides)
-from grader.sandbox.child.probes import is_rate_name
 
 REPLAYABLE = rebuilding.PLAIN
 """Descriptor types the child passes again as recorded (``grader/rebuilding.py`` rebuilds the
@@ -48,6 +46,15 @@ enough when a call after it crashed and the step had updated arrays the network 
 LARGEST_RATE = 10.0
 """A number passed to a step call and at most this is read as a learning rate; larger numbers
 (epochs, batch sizes) are constants."""
+
+
+def is_rate_name(name: str) -> bool:
+    """The rule by which the child sets the rates a network keeps (one definition for both
+    sides, :mod:`grader.sandbox.child.probes`), imported when first needed: that module imports NumPy, which the grader's start does
+    not wait for (:mod:`reference.deferred`)."""
+    from grader.sandbox.child.probes import is_rate_name as rule
+
+    return rule(name)
 
 
 @dataclass

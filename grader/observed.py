@@ -26,10 +26,9 @@ import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from grader.layout import Layout, candidate_dims, candidate_layouts
 from reference.network import forward as reference_forward
 
@@ -49,7 +48,8 @@ SAMPLE_SHAPES = ((1, FEATURES), (FEATURES,), (FEATURES, 1))
 """One input sample (or a layer of width one the lab never has): never a weight."""
 LAB_ACTIVATIONS = (("sigmoid", "sigmoid"),)
 
-State = dict[str, np.ndarray]
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    State = dict[str, np.ndarray]
 
 
 @dataclass

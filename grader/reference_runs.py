@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from reference.convergence import RobustInit, robust_inits, train_many, wilson_interval
 from reference.known_inits import XOR_NO_BIAS, XOR_WITH_BIAS
 from reference.lab1 import LAB_DIM, LAB_LR, NN, generate_linear, generate_XOR_easy, train

@@ -231,10 +231,19 @@ class _CheckTypes(Mapping[str, type]):
     the checks' registry (:mod:`grader.checks.base`) the first time it is needed: each check
     module declares its own settings, so a new check needs no line here."""
 
-    def _types(self) -> dict[str, type]:
-        from grader.grading import load_checks
+    _known: tuple = ()
+    _cached: dict[str, type] = {}
 
-        return {cid: spec.config for cid, spec in load_checks().items()}
+    def _types(self) -> dict[str, type]:
+        from grader.checks.base import REGISTRY
+        from grader.grading import import_check_modules, load_checks
+
+        import_check_modules()
+        known = tuple((cid, id(spec)) for cid, spec in REGISTRY.items())
+        if known != self._known:  # the first time, or a check registered since
+            self._cached = {cid: spec.config for cid, spec in load_checks().items()}
+            self._known = known
+        return self._cached
 
     def __getitem__(self, key: str) -> type:
         return self._types()[key]

@@ -19,11 +19,12 @@ All functions are vectorised, work in float64 and emit no NumPy warnings for any
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 
 def sigmoid(z: Array) -> Array:

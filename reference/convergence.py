@@ -22,15 +22,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from reference.activations import Activation, get_activation, sigmoid
 from reference.lab1 import LAB_DIM, LAB_LR, NN
 from reference.training import LAB_LOSS_THRESHOLD
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 
 @dataclass

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
+from reference.deferred import np
 from reference.convergence import lab_dataset
 from reference.lab1 import LAB_DIM, LAB_LR, NN, show_learning_curve, show_result, train
 from reference.training import TrainingResult, predict_labels

@@ -8,11 +8,12 @@ some entries are tiny or saturated, while the per-array norm metric
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 DEFAULT_STEP = 1e-5
 

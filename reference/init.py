@@ -17,12 +17,13 @@ name               distribution                                 where it comes f
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
-Initializer = Callable[[int, int, np.random.Generator], Array]
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
+    Initializer = Callable[[int, int, np.random.Generator], Array]
 
 
 def normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> Array:

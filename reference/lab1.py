@@ -23,18 +23,19 @@ stored layer outputs), and ``mse`` is the mean over all elements, with derivativ
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from reference import activations as _act
 from reference import losses as _loss
-from reference.init import Initializer
 from reference.network import MLP
 from reference.optimizers import Optimizer
 from reference.training import LAB_LOSS_THRESHOLD, TrainingResult, train_per_sample
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    from reference.init import Initializer
+
+    Array = np.ndarray
 
 LAB_DIM = (2, 3, 3, 1)
 LAB_LR = 0.8

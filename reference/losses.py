@@ -20,11 +20,12 @@ prediction gives a large finite loss instead of ``log(0)`` warnings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 EPS = 1e-12
 

@@ -22,16 +22,18 @@ pre-activation)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from reference.activations import Activation, get_activation, softmax, softmax_backward
-from reference.init import Initializer, as_generator, get_initializer
+from reference.init import as_generator, get_initializer
 from reference.losses import BCE, CCE, Loss, get_loss
 from reference.optimizers import Optimizer, make_optimizer
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    from reference.init import Initializer
+
+    Array = np.ndarray
 
 SOFTMAX = "softmax"
 """Name of the output activation that is not elementwise (see :func:`forward`)."""

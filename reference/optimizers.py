@@ -12,11 +12,12 @@ momentum differs from SGD.  Two steps are enough to tell a stateful optimizer fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+from reference.deferred import np
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 
 class Optimizer:

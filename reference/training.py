@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-
+from reference.deferred import np
 from reference.init import as_generator
 from reference.losses import mse
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 Logger = Callable[[str], None]
 
 LAB_LOSS_THRESHOLD = 0.04

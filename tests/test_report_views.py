@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from grader.checks.context import student_traceback
 from grader.checks.program import shortened
-from grader.render.outputs import parse_formats
+from grader.render.formats import parse_formats
 from grader.render.source import _demoted, find_marks, linked, places_in, sanitized
 from grader.render.views import Table, build_report
 

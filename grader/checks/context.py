@@ -15,15 +15,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
-
+from reference.deferred import np
 from grader.load import DEFINITIONS, EXECUTE, Loader, LoadResult
 from grader.numpy_names import numpy_hint
 from grader.sandbox import Sandbox, StepResult
 
-Array = np.ndarray
+if TYPE_CHECKING:  # NumPy is imported when first used: see reference.deferred
+    Array = np.ndarray
 
 
 @dataclass

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 
 from typing import Any
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout

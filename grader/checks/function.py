@@ -22,8 +22,7 @@ import importlib
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterator, Literal
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.rubric import IDENTIFIER, CheckConfig, setting, weights_problems

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 from typing import Any, Iterator, Sequence
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout

@@ -25,8 +25,7 @@ from dataclasses import asdict, dataclass
 import itertools
 from typing import Any, Mapping
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout, candidate_dims, candidate_layouts

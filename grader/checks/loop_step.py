@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, Verdict
 from grader.checks.context import GradingContext, probe_failure
 from grader.diagnosis import diagnose

@@ -27,8 +27,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.layout import Layout

@@ -27,8 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
+from reference.deferred import np
 from grader.checks.base import ERROR, FAIL, PASS, SKIP, Verdict, register
 from grader.checks.context import GradingContext, describe_student_error, probe_failure
 from grader.checks.function import REFERENCE, reference_function, sendable

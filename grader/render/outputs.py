@@ -15,32 +15,6 @@ from typing import Any, Collection, Mapping, Sequence
 from grader.results import write_grades_csv, write_text_atomic
 from grader.rubric import Rubric
 
-FORMATS: dict[str, str] = {
-    "html": "report.html per student and index.html, the class overview",
-    "json": "result.json per student (always written: every other format is made from it)",
-    "csv": "grades.csv, the gradebook (UTF-8 with BOM, for spreadsheets)",
-    "gradescope": "results.json per student, in Gradescope's autograder format",
-    "junit": "junit.xml, one test case per check, for CI systems",
-    "markdown": "summary.md, for $GITHUB_STEP_SUMMARY and merge-request comments",
-}
-DEFAULT_FORMATS = ("html", "json", "csv")
-
-
-def parse_formats(text: str) -> tuple[str, ...]:
-    """``html,junit`` -> the formats, ``json`` included; an unknown name is refused with the
-    list of known ones."""
-    asked = [part.strip().lower() for part in text.split(",") if part.strip()]
-    unknown = [part for part in asked if part not in FORMATS]
-    if unknown or not asked:
-        raise ValueError(f"unknown format {', '.join(unknown) or repr(text)}; choose from "
-                         f"{', '.join(FORMATS)} (comma-separated)")
-    return tuple(f for f in FORMATS if f in asked or f == "json")
-
-
-def formats_help() -> str:
-    return "; ".join(f"{name}: {text}" for name, text in FORMATS.items())
-
-
 @dataclass
 class StudentEntry:
     """One student's result and where its files are."""

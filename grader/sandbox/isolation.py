@@ -95,22 +95,20 @@ OWN_PACKAGES = ("grader", "reference")
 def grader_package_dirs() -> list[str]:
     """Every copy of the grader's own packages, to be hidden in the child's root.
 
-    Both the imported ones (a source tree, when run from a checkout) and the installed ones
-    (site-packages), which can differ when the tests run from a checkout beside an install.
+    Both the imported ones (a source tree, when run from a checkout) and any other copy on
+    the import path (an install in site-packages beside the checkout the tests run from).
+    Looked for as folders, not through the installed distributions' records: reading those
+    costs more than starting a sandbox's interpreter, on every ``labgrade check``.
     """
     import importlib
-    from importlib import metadata
 
     found = {str(Path(importlib.import_module(name).__file__).resolve().parent)
              for name in OWN_PACKAGES}
-    # every distribution of that name: a build leaves an egg-info in the checkout that comes
-    # first on sys.path and describes the source tree, not the installed copy
-    files = [f for dist in metadata.distributions(name="labgrade") for f in (dist.files or [])]
-    for entry in files:
-        parts = Path(str(entry)).parts
-        if len(parts) > 1 and parts[0] in OWN_PACKAGES and parts[-1] == "__init__.py" \
-                and len(parts) == 2:
-            found.add(str(Path(entry.locate()).resolve().parent))
+    for entry in sys.path:
+        for name in OWN_PACKAGES:
+            package = os.path.join(entry or os.curdir, name)
+            if os.path.isfile(os.path.join(package, "__init__.py")):
+                found.add(os.path.realpath(package))
     return sorted(d for d in found if os.path.isdir(d))
 
 
@@ -133,8 +131,7 @@ def root_layout() -> dict[str, list]:
 
 @functools.lru_cache(maxsize=1)
 def _root_layout() -> dict[str, list]:
-    """Found once per grader process: reading the installed distributions takes longer than
-    starting a sandbox's interpreter, and nothing here changes while the grader runs."""
+    """Found once per grader process: nothing here changes while the grader runs."""
     binds = [[d, d] for d in SYSTEM_DIRS if os.path.isdir(d)]
     links = []
     for top in TOP_LEVEL_LINKS:

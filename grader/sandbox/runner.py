@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import isolation
-from grader.sandbox.child import bootstrap, protocol
+from grader.sandbox.child import protocol
 from grader.sandbox.runtime import prepared_runtime
 from grader.settings import SandboxSettings
 
@@ -262,12 +262,19 @@ class Sandbox:
             shutil.copytree(self.files, self.workdir, symlinks=False)
         else:
             self.workdir.mkdir(parents=True)
-        runtime = self.base / "runtime"
-        if not runtime.exists():
-            shutil.copytree(prepared_runtime(), runtime)
+        if self.isolation.level == isolation.RLIMITS and not self._runtime().exists():
+            shutil.copytree(prepared_runtime(), self._runtime())
         for sub in ("home", "tmp", "root"):
             (self.base / sub).mkdir(exist_ok=True)
         self._own_files()
+
+    def _runtime(self) -> Path:
+        """The worker's code as this child runs it.  At the namespaces level, the prepared
+        folder itself, mounted read-only; at the rlimits level the child could write to it,
+        so it gets a copy of its own and cannot change the next submission's worker."""
+        if self.isolation.level == isolation.NAMESPACES:
+            return prepared_runtime()
+        return self.base / "runtime"
 
     def _own_files(self) -> None:
         """At the namespaces level the child runs as the sandbox's own user: the working
@@ -279,7 +286,7 @@ class Sandbox:
     def _command(self, cmd_fd: int, res_fd: int) -> tuple[list[str], dict[str, str]]:
         s = self.settings
         namespaces = self.isolation.level == isolation.NAMESPACES
-        runtime = RUNTIME_INSIDE if namespaces else str(self.base / "runtime")
+        runtime = RUNTIME_INSIDE if namespaces else str(self._runtime())
         home = "/tmp" if namespaces else str(self.base / "home")
         worker_spec = {
             "cmd_fd": cmd_fd, "res_fd": res_fd, "output_chars": s.output_bytes,
@@ -300,12 +307,12 @@ class Sandbox:
             return worker, env
         spec = {**isolation.root_layout(), "root": str(self.base / "root"),
                 "workdir": str(self.workdir), "workdir_inside": WORKDIR_INSIDE,
-                "runtime": str(self.base / "runtime"), "runtime_inside": RUNTIME_INSIDE,
+                "runtime": str(self._runtime()), "runtime_inside": RUNTIME_INSIDE,
                 "tmp_bytes": s.tmp_bytes, "uid": self.uid, "gid": self.uid,
                 "keep_fds": [cmd_fd, res_fd], "argv": worker, "env": env}
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, *isolation.UNSHARE_FLAGS, sys.executable, "-I", "-S", "-B",
-                str(self.base / "runtime" / "bootstrap.py"), json.dumps(spec)]
+                str(self._runtime() / "bootstrap.py"), json.dumps(spec)]
         return argv, {"PATH": env["PATH"], "LANG": "C.UTF-8"}
 
     def _read_messages(self, fd: int) -> None:
@@ -411,7 +418,10 @@ class Sandbox:
         result.failure, result.message = self._explain_exit(code)
 
     def _explain_exit(self, code: int | None) -> tuple[str, str]:
-        if code == bootstrap.SETUP_FAILED:
+        # imported here: the bootstrap loads libc at import, which the grader needs only now
+        from grader.sandbox.child.bootstrap import SETUP_FAILED
+
+        if code == SETUP_FAILED:
             return "setup", "the sandbox could not be set up: " + self._err_tail()
         if code is not None and code < 0:
             sig = -code

@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import py_compile
 import shutil
 import subprocess
 import sys
@@ -41,7 +40,8 @@ _prepared: Path | None = None
 
 
 def prepared_runtime() -> Path:
-    """The folder to copy into each sandbox as its runtime; made the first time it is asked
+    """The folder each sandbox runs its worker from (mounted, or copied at the rlimits level);
+    made the first time it is asked
     for on this machine (a second or two), then found."""
     global _prepared
     with _lock:
@@ -80,6 +80,8 @@ def _find_or_make() -> Path:
 
 
 def _build(folder: Path) -> None:
+    import py_compile  # once per machine: not worth its import in every grader process
+
     folder.chmod(0o755)  # mkdtemp's 0700 would keep the sandbox's own user out
     for source in CHILD_DIR.glob("*.py"):
         copy = folder / source.name
