@@ -95,3 +95,35 @@ def test_a_sandbox_started_before_its_files_are_known_gets_them_later(tmp_path, 
 
     assert loaded.errors == [] and again.errors == [], (loaded.errors, again.errors)
     assert value.result["results"] == [42]
+
+
+@pytest.mark.parametrize("level", [pytest.param("namespaces", marks=pytest.mark.skipif(
+    isolation.detect().level != isolation.NAMESPACES, reason="needs root and unshare")),
+    "rlimits"])
+def test_a_submission_cannot_change_the_worker_of_the_next_one(tmp_path, level):
+    # namespaces: the prepared folder itself, mounted read-only (nothing copied per sandbox);
+    # rlimits: a private copy, which the child may spoil for itself only
+    (tmp_path / "sub.py").write_text(textwrap.dedent("""
+        import os, sys
+        def spoil():
+            folder = os.path.dirname(sys.modules["protocol"].__file__)
+            try:
+                with open(os.path.join(folder, "worker.py"), "a") as f:
+                    f.write("raise SystemExit('spoiled')\\n")
+            except OSError as err:
+                return ["refused", folder]
+            return ["written", folder]
+    """))
+    prepared = runtime.prepared_runtime()
+    before = (prepared / "worker.py").read_bytes()
+    with Sandbox(tmp_path, SandboxSettings(isolation=level)) as sandbox:
+        Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
+        outcome, folder = sandbox.request("call", {"target": "spoil"}, timeout=5).result["results"][0]
+        copied = (sandbox.base / "runtime").is_dir()
+    assert (prepared / "worker.py").read_bytes() == before
+    if level == "namespaces":
+        assert (outcome, copied) == ("refused", False)
+    else:
+        assert (outcome, copied) == ("written", True) and folder != str(prepared)
+    with Sandbox(tmp_path, SandboxSettings(isolation=level)) as sandbox:  # the next one works
+        assert Loader(sandbox, "sub.py", "script").load(DEFINITIONS).errors == []
