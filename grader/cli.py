@@ -286,6 +286,7 @@ def _check_run(args: argparse.Namespace) -> int:
     try:
         from grader.batch import grade_one
         from grader.discover import DiscoveryError, discover
+        from grader.render import terminal  # noqa: F401  (rich: imported while the child starts)
 
         rubric, seed, _, sandbox = _rubric_and_seed(args)
         with tempfile.TemporaryDirectory(prefix="labgrade-check-") as work:

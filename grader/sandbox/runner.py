@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import marshal
 import os
 import queue
 import shutil
@@ -312,7 +313,7 @@ class Sandbox:
                 "keep_fds": [cmd_fd, res_fd], "argv": worker, "env": env}
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, *isolation.UNSHARE_FLAGS, sys.executable, "-I", "-S", "-B",
-                str(self._runtime() / "bootstrap.py"), json.dumps(spec)]
+                str(self._runtime() / "bootstrap.py"), marshal.dumps(spec).hex()]
         return argv, {"PATH": env["PATH"], "LANG": "C.UTF-8"}
 
     def _read_messages(self, fd: int) -> None:

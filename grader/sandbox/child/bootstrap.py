@@ -20,15 +20,17 @@ network namespace that has no interface but a downed loopback.  It then:
 Exit status: the worker's exit code, ``128 + signal`` if a signal killed it, or
 :data:`SETUP_FAILED` with a message on stderr if the sandbox could not be built.
 
-Standard library only: this runs before any site-packages are reachable.
+Standard library only: this runs before any site-packages are reachable.  The spec comes as
+hex-encoded :mod:`marshal` data, which the grader writes with this same Python: JSON would
+import ``re`` and more, a noticeable part of this interpreter's start, which every sandbox
+waits for.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import platform
+import marshal
 import signal
 import sys
 
@@ -136,9 +138,10 @@ def make_devices(dev: str) -> None:
 
 
 def pivot_into(root: str) -> None:
-    number = SYS_PIVOT_ROOT.get(platform.machine())
+    machine = os.uname().machine
+    number = SYS_PIVOT_ROOT.get(machine)
     if number is None:
-        raise OSError(0, f"pivot_root: unsupported architecture {platform.machine()}")
+        raise OSError(0, f"pivot_root: unsupported architecture {machine}")
     os.chdir(root)
     os.mkdir(".oldroot")
     _check(_libc.syscall(number, b".", b".oldroot"), "pivot_root")
@@ -184,7 +187,7 @@ def reap(worker: int) -> int:
 
 def main() -> None:
     try:
-        spec = json.loads(sys.argv[1])
+        spec = marshal.loads(bytes.fromhex(sys.argv[1]))
         build_root(spec)
     except Exception as err:  # the grader reports this as its own failure, not the student's
         sys.stderr.write(f"labgrade sandbox setup failed: {err}\n")

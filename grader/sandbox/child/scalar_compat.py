@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -95,7 +94,7 @@ class _StudentModuleLoader(importlib.machinery.SourceFileLoader):
         return compile(rewrite(tree), path, "exec", dont_inherit=True)
 
 
-class _StudentModules(importlib.abc.MetaPathFinder):
+class _StudentModules:
     """Finds the submission's own modules (``from model import MLP``) to load them rewritten."""
 
     def __init__(self, folder: str) -> None:

@@ -60,7 +60,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dis
-import importlib.abc
 import importlib.util
 import inspect
 import itertools
@@ -1090,7 +1089,7 @@ def _run_budget(seconds: float) -> Iterator[None]:
         _set_handler(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
-class _AbsentModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _AbsentModules:
     """While tracing, ``import pandas`` of a module the sandbox does not have gives a stub: a
     program that imports what it never uses (a common leftover) still runs and shows its
     training; any use of the stub raises the ``ModuleNotFoundError`` the import would have.
