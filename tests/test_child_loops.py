@@ -127,3 +127,28 @@ def test_cells_can_be_chosen_and_a_missing_step_says_what_was_seen(watched):
     missing = step(1, cells=[0, 1])
     assert missing == {"found": False, "loop_cells": [2, 3, 4], "changed": ["v", "w"]}
     assert step(3)["found"] is False
+
+
+def test_the_states_after_a_cell_that_ended_the_child_stay_with_their_cells(tmp_path):
+    # cell 2 ends the process: the notebook is run again without it, and the state kept after
+    # each later cell must still be found under that cell's own number
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        "a = 1.0", "import os\nos._exit(3)", "b = a + 1", "c = b * 2")]
+    nbformat.write(nb, str(tmp_path / "student.ipynb"))
+    with Sandbox(tmp_path, SETTINGS) as sandbox:
+        loaded = Loader(sandbox, "student.ipynb", "notebook", seed=0,
+                        cell_states=True).load(EXECUTE)
+        assert any("cell 2" in e for e in loaded.errors), loaded.errors
+
+        def variables(moment):
+            step = sandbox.request("variables", {"names": ["a", "b", "c"], "moment": moment},
+                                   timeout=20)
+            assert step.ok, step.message
+            return step.result
+
+        after_third = variables({"until": 2})
+        with_c = variables({"with": ["c"]})
+    assert sorted(after_third["variables"]) == ["a", "b"], after_third
+    assert after_third["cell"] == 3
+    assert with_c["cell"] == 4 and sorted(with_c["variables"]) == ["a", "b", "c"]

@@ -882,19 +882,19 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                 cell = CellReport(index=index, number=index + 1)
                 report.cells.append(cell)
                 began = time.perf_counter()
-                if index in skip:
+                left = deadline - time.perf_counter() if deadline is not None else None
+                if index in skip or (left is not None and left <= 0):
                     cell.status = "skipped"
-                    cell.notes.append("not run: it did not finish on an earlier attempt")
+                    cell.notes.append("not run: it did not finish on an earlier attempt"
+                                      if index in skip else
+                                      "not run: the notebook's time ran out")
+                    if after_cell is not None:
+                        after_cell(index)  # for every cell, run or not: what is kept after
+                        # each cell stays in step with the cells' numbers
                     continue
                 limit, cut = cell_timeout, False
-                if deadline is not None:
-                    left = deadline - time.perf_counter()
-                    if left <= 0:
-                        cell.status = "skipped"
-                        cell.notes.append("not run: the notebook's time ran out")
-                        continue
-                    if not limit or limit <= 0 or left < limit:
-                        limit, cut = left, True
+                if left is not None and (not limit or limit <= 0 or left < limit):
+                    limit, cut = left, True
                 seen = len(report.errors)
                 _run_cell(_cell_text(source), cell, namespace, mode, limit,
                           on_cell_start, report, places, state)
