@@ -30,6 +30,7 @@ import grader.batch
 from grader.batch import RESUME_FILE, BatchProgress, grade_batch
 from grader.results import validate_result
 from grader.rubric import Rubric, load_rubric
+from grader.sandbox.runner import MARKER_VARIABLE
 from grader.settings import SandboxSettings
 from tests_support import ROOT, SAMPLES
 
@@ -226,11 +227,9 @@ def test_ctrl_c_stops_the_batch_at_once_and_keeps_what_was_finished(tmp_path):
     # seconds more, and Lin's program runs until its 60 s budget is over
     folder = class_folder(tmp_path, [CHEN, LIN])
     shutil.copy(SAMPLES / HUANG, folder / "DLP_LAB1_0856000_Huang.py")
-    out, private_tmp = tmp_path / "out", tmp_path / "tmp"
-    private_tmp.mkdir()
+    out = tmp_path / "out"
     proc = labgrade("grade", str(folder), "--out", str(out), "--jobs", "2",
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    env={**os.environ, "TMPDIR": str(private_tmp)})
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     first = ""
     while not LINE.match(first):
@@ -238,26 +237,29 @@ def test_ctrl_c_stops_the_batch_at_once_and_keeps_what_was_finished(tmp_path):
         assert first, proc.communicate()[1]
     assert "0856000 Huang: not graded" in first
     time.sleep(1)  # Lin's sandbox is running now, beside Chen's
-    assert sandboxes_under(private_tmp)
+    assert sandboxes_of(proc.pid)
     interrupted = time.monotonic()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert time.monotonic() - interrupted < 10  # without stopping the sandboxes: 15 s or more
     assert proc.returncode == 130 and "labgrade: interrupted" in stderr
     assert "Traceback" not in stderr and "submission(s)" not in stdout
-    assert sandboxes_under(private_tmp) == []  # none left running
+    assert sandboxes_of(proc.pid) == []  # none left running
     assert (out / "0856000" / RESUME_FILE).is_file()  # the finished one is kept...
     assert not (out / "0856042" / "result.json").exists()  # ...the stopped one is not written
     for result in out.glob("*/result.json"):  # and nothing is half written
         assert (result.parent / RESUME_FILE).is_file()
 
 
-def sandboxes_under(tmp: Path) -> list[int]:
-    """Processes running a sandbox whose private folder lies in ``tmp``."""
+def sandboxes_of(grader_pid: int) -> list[int]:
+    """Processes of the sandboxes a grader process started (each carries the sandbox's marker
+    in its environment, which names the grader's pid), whether or not the grader is alive."""
+    needle = f"{MARKER_VARIABLE}={grader_pid}-".encode()
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(tmp).encode() in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and any(v.startswith(needle) for v in
+                                            (entry / "environ").read_bytes().split(b"\0")):
                 found.append(int(entry.name))
         except OSError:
             continue

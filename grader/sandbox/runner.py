@@ -314,7 +314,9 @@ class Sandbox:
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, *isolation.UNSHARE_FLAGS, sys.executable, "-I", "-S", "-B",
                 str(self._runtime() / "bootstrap.py"), marshal.dumps(spec).hex()]
-        return argv, {"PATH": env["PATH"], "LANG": "C.UTF-8"}
+        # the marker here too: every process of the sandbox, unshare and the reaper included,
+        # carries it (the bootstrap gives the worker ``env`` itself)
+        return argv, {"PATH": env["PATH"], "LANG": "C.UTF-8", MARKER_VARIABLE: self.marker}
 
     def _read_messages(self, fd: int) -> None:
         reader = protocol.MessageReader(self._messages.put, self.settings.message_bytes)
