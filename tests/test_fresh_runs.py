@@ -250,6 +250,40 @@ def test_a_notebook_program_is_held_to_its_budget_as_a_whole_and_its_output_kept
         sandbox.close()
 
 
+def test_a_notebook_out_of_time_is_told_which_cells_ran_and_keeps_its_earlier_error(tmp_path):
+    # the cells together are longer than the budget, each of them is short; cell 2 raised
+    import dataclasses
+
+    import nbformat
+
+    from grader.batch import rubric_settings
+    from grader.discover import discover
+    from grader.grading import grade_submission
+    from grader.rubric import load_rubric
+
+    sources = ["import time\nprint('epoch 0 loss 0.2')\ntime.sleep(1.5)",
+               "show_result(1)", *["time.sleep(1.5)\nprint('epoch 1 loss 0.1')"] * 4]
+    notebook = tmp_path / "DLP_LAB1_0900402_Long.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c)
+                                                   for c in sources]), notebook)
+    [sub] = discover(notebook, workdir=tmp_path / "work")
+    settings = rubric_settings(load_rubric("lab1"))
+    settings["program"] = dataclasses.replace(settings["program"], time_budget_s=4)
+
+    verdict = grade_submission(sub, settings=settings, seed=0,
+                               only={"program"}).verdicts["program"]
+
+    assert verdict.status == "error"
+    first, second = verdict.message.split("; ")[:2]
+    assert first.startswith("your program stopped with an error: cell 2, line 1: NameError")
+    assert second.startswith("your notebook did not finish in 4 s, the time for the whole "
+                             "notebook: its cells took 3 s before cell 4"), verdict.message
+    assert "`while not done`" not in verdict.message
+    assert "; cells 5-6 were not run" in verdict.message, verdict.message
+    # an error besides the time: the share for running is not kept
+    assert verdict.details["earned"].get("runs") == 0.0
+
+
 def test_every_module_of_the_child_gives_way_to_a_students_module_of_its_name():
     import ast
 
@@ -278,3 +312,25 @@ def test_a_students_module_named_like_ours_is_theirs_in_fresh_runs_too(tmp_path,
             assert run.errors == [] and "value 42" in run.stdout
     finally:
         sandbox.close()
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ([{"number": 1, "status": "ok", "seconds": 1.0},
+      {"number": 2, "status": "timeout", "seconds": 55.0},
+      {"number": 3, "status": "skipped", "seconds": 0.0}],
+     "your notebook did not finish in 60 s: cell 2 was still running after 55 s (is the "
+     "training loop able to stop?"),
+    ([{"number": 1, "status": "ok", "seconds": 40.0},
+      {"number": 2, "status": "timeout", "seconds": 20.0}],
+     "your notebook did not finish in 60 s, the time for the whole notebook: its cells took "
+     "40 s before cell 2, which was stopped after 20 s"),
+])
+def test_a_notebooks_timeout_says_whether_one_cell_or_all_of_them_took_the_time(cells,
+                                                                                expected):
+    from grader.checks.program import timeout_message
+
+    message = timeout_message(60, "notebook", cells)
+    assert message.startswith(expected), message
+    assert message.endswith("cell 3 was not run") == (len(cells) == 3)
+    assert timeout_message(60, "script", cells).startswith(
+        "your program did not finish in 60 s (is the training loop able to stop?")

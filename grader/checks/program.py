@@ -79,6 +79,34 @@ def shortened(text: str) -> str:
                       *lines[-OUTPUT_TAIL_LINES:]])
 
 
+LOOP_HINT = ("is the training loop able to stop? `while not done` never ends if the loss never "
+             "gets below 0.04")
+
+
+def timeout_message(budget: float, kind: str, cells: list[dict[str, Any]]) -> str:
+    """Why the run was stopped.  A notebook has its budget as a whole: say whether one cell
+    ran most of it (a loop that does not stop) or the cells together took longer (many
+    experiments one after another), and which cells were not run."""
+    stopped = next((c for c in cells if c.get("status") == "timeout"), None)
+    if kind != "notebook" or stopped is None:
+        return f"your program did not finish in {budget:g} s ({LOOP_HINT})"
+    alone = float(stopped.get("seconds") or 0.0)
+    if alone >= budget / 2:
+        text = (f"your notebook did not finish in {budget:g} s: cell {stopped['number']} was "
+                f"still running after {alone:.0f} s ({LOOP_HINT})")
+    else:
+        text = (f"your notebook did not finish in {budget:g} s, the time for the whole "
+                f"notebook: its cells took {budget - alone:.0f} s before cell "
+                f"{stopped['number']}, which was stopped after {alone:.0f} s (each cell "
+                "finishing is not enough: together they must keep within the time)")
+    left = [c["number"] for c in cells if c.get("status") == "skipped"
+            and c["number"] > stopped["number"]]
+    if left:
+        text += (f"; cell {left[0]} was not run" if len(left) == 1 else
+                 f"; cells {left[0]}-{left[-1]} were not run")
+    return text
+
+
 @register("program", config=ProgramCheck, writes=("program_figures",),
           summary="the student's own program runs, prints loss and accuracy, draws")
 def check_program(ctx: GradingContext) -> Verdict:
@@ -97,24 +125,24 @@ def check_program(ctx: GradingContext) -> Verdict:
     problems: list[str] = []
     trap = [e for e in run.error_details if SCALAR_TRAP in str(e.get("message", ""))]
     timed_out = [e for e in run.errors if "did not finish within" in e]
+    raised = [e for e in run.errors if e not in timed_out]
     if trap:
         where = f" ({error_location(trap[0])})" if trap[0].get("line") else ""
         hint = numpy_hint(SCALAR_TRAP, trap[0].get("source_line"))
         problems.append(f"your program crashed{where}: \"{SCALAR_TRAP}\"{hint}")
-    elif timed_out:
-        problems.append(f"your program did not finish in {budget:g} s (is the training loop "
-                        "able to stop? `while not done` never ends if the loss never gets "
-                        "below 0.04)")
-    elif run.errors:
-        detail = next((d for d in run.error_details
-                       if str(d.get("message", "")) in run.errors[0]), {})
-        problems.append("your program stopped with an error: " + run.errors[0]
-                        + numpy_hint(run.errors[0], detail.get("source_line")))
+    else:
+        if raised:  # a notebook's cells go on after an error: it may also have run out of time
+            detail = next((d for d in run.error_details
+                           if str(d.get("message", "")) in raised[0]), {})
+            problems.append("your program stopped with an error: " + raised[0]
+                            + numpy_hint(raised[0], detail.get("source_line")))
+        if timed_out:
+            problems.append(timeout_message(budget, kind, run.cells))
     # the lab's own `while not done` loop never ends from many XOR initialisations: with
     # timeout_keeps_run_share, a program that was training and printing when time ran out
-    # keeps the share for running
+    # keeps the share for running (not one that also raised an error)
     printing = bool(LOSS_LINE.search(stdout))
-    runs = not problems or (timed_out and not trap and printing
+    runs = not problems or (timed_out and not trap and not raised and printing
                             and bool(conf.timeout_keeps_run_share))
     earned: dict[str, float] = {"runs": weights["runs"] if runs else 0.0}
     if printing or not conf.require_loss:
