@@ -246,6 +246,10 @@ def test_a_notebook_program_is_held_to_its_budget_as_a_whole_and_its_output_kept
                               "whole notebook (in: time.sleep(1.5))"], run.errors
         assert "epoch 2 loss 0.2" in run.stdout and "epoch 3" not in run.stdout
         assert [c["status"] for c in run.cells] == ["ok", "ok", "timeout", "skipped"]
+        # the traceback names the notebook's time too, not the second or so the cell had left
+        [detail] = run.error_details
+        assert detail["traceback"].splitlines()[-1] == (
+            "stopped here: did not finish within 4 s, the time for the whole notebook")
     finally:
         sandbox.close()
 

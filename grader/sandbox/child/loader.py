@@ -899,8 +899,7 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
                 _run_cell(_cell_text(source), cell, namespace, mode, limit,
                           on_cell_start, report, places, state)
                 if cut and cell.status == "timeout" and len(report.errors) > seen:
-                    report.errors[-1].message = (f"did not finish within {total_timeout:g} s, "
-                                                 "the time for the whole notebook")
+                    _whole_notebook_timeout(report.errors[-1], total_timeout)
                 if after_cell is not None:
                     after_cell(index)
                 unshadow.refresh()  # a %%writefile cell may have written a loader.py
@@ -919,6 +918,17 @@ def load_notebook(cells: list[str], namespace: dict, *, mode: str = DEFINITIONS,
             report.notes.append("the kept definitions use names that only dropped top-level "
                                 "code defines: " + ", ".join(sorted(needed)))
     return _finish(report, start)
+
+
+def _whole_notebook_timeout(error: LoadError, total_timeout: float | None) -> None:
+    """A cell stopped because the notebook's time ran out, not its own: say so, in the
+    message and in the traceback's last line (which gave the few seconds the cell had left)."""
+    said = f"did not finish within {total_timeout:g} s, the time for the whole notebook"
+    if error.traceback:
+        head, _, last = error.traceback.rpartition("\n")
+        if last.startswith("stopped here: "):
+            error.traceback = (head + "\n" if head else "") + f"stopped here: {said}"
+    error.message = said
 
 
 class _NotebookState:
