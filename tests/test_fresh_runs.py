@@ -328,6 +328,10 @@ def test_a_students_module_named_like_ours_is_theirs_in_fresh_runs_too(tmp_path,
       {"number": 2, "status": "timeout", "seconds": 20.0}],
      "your notebook did not finish in 60 s, the time for the whole notebook: its cells took "
      "40 s before cell 2, which was stopped after 20 s"),
+    ([{"number": 1, "status": "ok", "seconds": 59.9},
+      {"number": 2, "status": "timeout", "seconds": 0.1}],
+     "your notebook did not finish in 60 s, the time for the whole notebook: the cells before "
+     "cell 2 took all of it"),
 ])
 def test_a_notebooks_timeout_says_whether_one_cell_or_all_of_them_took_the_time(cells,
                                                                                 expected):

@@ -95,10 +95,12 @@ def timeout_message(budget: float, kind: str, cells: list[dict[str, Any]]) -> st
         text = (f"your notebook did not finish in {budget:g} s: cell {stopped['number']} was "
                 f"still running after {alone:.0f} s ({LOOP_HINT})")
     else:
+        spent = (f"the cells before cell {stopped['number']} took all of it" if alone < 0.5
+                 else f"its cells took {budget - alone:.0f} s before cell "
+                      f"{stopped['number']}, which was stopped after {alone:.0f} s")
         text = (f"your notebook did not finish in {budget:g} s, the time for the whole "
-                f"notebook: its cells took {budget - alone:.0f} s before cell "
-                f"{stopped['number']}, which was stopped after {alone:.0f} s (each cell "
-                "finishing is not enough: together they must keep within the time)")
+                f"notebook: {spent} (each cell finishing is not enough: together they must "
+                "keep within the time)")
     left = [c["number"] for c in cells if c.get("status") == "skipped"
             and c["number"] > stopped["number"]]
     if left:
