@@ -50,8 +50,8 @@ LARGEST_RATE = 10.0
 
 def is_rate_name(name: str) -> bool:
     """The rule by which the child sets the rates a network keeps (one definition for both
-    sides, :mod:`grader.sandbox.child.probes`), imported when first needed: that module imports NumPy, which the grader's start does
-    not wait for (:mod:`reference.deferred`)."""
+    sides, :mod:`grader.sandbox.child.probes`), imported when first needed: that module
+    imports NumPy, which the grader's start does not wait for (:mod:`reference.deferred`)."""
     from grader.sandbox.child.probes import is_rate_name as rule
 
     return rule(name)

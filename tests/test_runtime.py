@@ -118,7 +118,8 @@ def test_a_submission_cannot_change_the_worker_of_the_next_one(tmp_path, level):
     before = (prepared / "worker.py").read_bytes()
     with Sandbox(tmp_path, SandboxSettings(isolation=level)) as sandbox:
         Loader(sandbox, "sub.py", "script").load(DEFINITIONS)
-        outcome, folder = sandbox.request("call", {"target": "spoil"}, timeout=5).result["results"][0]
+        spoiled = sandbox.request("call", {"target": "spoil"}, timeout=5)
+        outcome, folder = spoiled.result["results"][0]
         copied = (sandbox.base / "runtime").is_dir()
     assert (prepared / "worker.py").read_bytes() == before
     if level == "namespaces":

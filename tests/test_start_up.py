@@ -74,7 +74,8 @@ def test_a_deferred_module_imports_on_first_use_and_then_holds_the_name():
         colorsys = DeferredModule("colorsys")
         print("colorsys" in sys.modules, repr(colorsys))
         print(colorsys.rgb_to_hsv(1.0, 0.0, 0.0), "colorsys" in sys.modules)
-        print("rgb_to_hsv" in vars(colorsys), colorsys.rgb_to_hsv is sys.modules["colorsys"].rgb_to_hsv)
+        held = colorsys.rgb_to_hsv is sys.modules["colorsys"].rgb_to_hsv
+        print("rgb_to_hsv" in vars(colorsys), held)
     """)
     assert done.stdout.splitlines() == [
         "False <deferred module 'colorsys'>", "(0.0, 1.0, 1.0) True", "True True"], done.stderr
