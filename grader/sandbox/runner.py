@@ -263,8 +263,9 @@ class Sandbox:
             shutil.copytree(self.files, self.workdir, symlinks=False)
         else:
             self.workdir.mkdir(parents=True)
-        if self.isolation.level == isolation.RLIMITS and not self._runtime().exists():
-            shutil.copytree(prepared_runtime(), self._runtime())
+        runtime = self._runtime()
+        if self.isolation.level == isolation.RLIMITS and not runtime.exists():
+            shutil.copytree(prepared_runtime(), runtime)
         for sub in ("home", "tmp", "root"):
             (self.base / sub).mkdir(exist_ok=True)
         self._own_files()
@@ -287,7 +288,8 @@ class Sandbox:
     def _command(self, cmd_fd: int, res_fd: int) -> tuple[list[str], dict[str, str]]:
         s = self.settings
         namespaces = self.isolation.level == isolation.NAMESPACES
-        runtime = RUNTIME_INSIDE if namespaces else str(self._runtime())
+        runtime_dir = self._runtime()
+        runtime = RUNTIME_INSIDE if namespaces else str(runtime_dir)
         home = "/tmp" if namespaces else str(self.base / "home")
         worker_spec = {
             "cmd_fd": cmd_fd, "res_fd": res_fd, "output_chars": s.output_bytes,
@@ -308,12 +310,12 @@ class Sandbox:
             return worker, env
         spec = {**isolation.root_layout(), "root": str(self.base / "root"),
                 "workdir": str(self.workdir), "workdir_inside": WORKDIR_INSIDE,
-                "runtime": str(self._runtime()), "runtime_inside": RUNTIME_INSIDE,
+                "runtime": str(runtime_dir), "runtime_inside": RUNTIME_INSIDE,
                 "tmp_bytes": s.tmp_bytes, "uid": self.uid, "gid": self.uid,
                 "keep_fds": [cmd_fd, res_fd], "argv": worker, "env": env}
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, *isolation.UNSHARE_FLAGS, sys.executable, "-I", "-S", "-B",
-                str(self._runtime() / "bootstrap.py"), marshal.dumps(spec).hex()]
+                str(runtime_dir / "bootstrap.py"), marshal.dumps(spec).hex()]
         # the marker here too: every process of the sandbox, unshare and the reaper included,
         # carries it (the bootstrap gives the worker ``env`` itself)
         return argv, {"PATH": env["PATH"], "LANG": "C.UTF-8", MARKER_VARIABLE: self.marker}

@@ -41,8 +41,7 @@ _prepared: Path | None = None
 
 def prepared_runtime() -> Path:
     """The folder each sandbox runs its worker from (mounted, or copied at the rlimits level);
-    made the first time it is asked
-    for on this machine (a second or two), then found."""
+    made the first time it is asked for on this machine (a second or two), then found."""
     global _prepared
     with _lock:
         if _prepared is None or not _prepared.is_dir():
